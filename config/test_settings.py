@@ -1,0 +1,17 @@
+"""Settings for the test suite: the real settings, in development mode, with a fast hasher.
+
+DATABASE_URL and REDIS_URL still come from the environment, so CI runs the suite on PostgreSQL
+and Redis while a bare machine runs it on SQLite and the embedded broker.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
+os.environ.setdefault("PAYOPS_SANDBOX", "1")
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING["root"]["level"] = os.environ.get("LOG_LEVEL", "WARNING")  # noqa: F405
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_client": "100000/minute"}}  # noqa: F405

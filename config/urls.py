@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.health import healthz
+
+api_v1 = [
+    path("", include("core.api.urls")),
+    path("", include("payments.api.urls")),
+    path("", include("exceptionqueue.api.urls")),
+    path("", include("webhooks.api.urls")),
+    path("", include("payouts.api.urls")),
+    path("", include("billing.api.urls")),
+    path("", include("appointments.api.urls")),
+    path("", include("reconciliation.api.urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        name="schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="schema", authentication_classes=[], permission_classes=[]
+        ),
+        name="api-docs",
+    ),
+    # Non-API pages of the apps (provider callbacks, sandbox checkout, accountants' desk).
+    path("", include("payments.urls")),
+    path("", include("exceptionqueue.urls")),
+    path("", include("webhooks.urls")),
+    path("", include("payouts.urls")),
+    path("", include("billing.urls")),
+    path("", include("appointments.urls")),
+    path("", include("reconciliation.urls")),
+]
+
+handler500 = "core.api.errors.json_server_error_or_page"

@@ -1,0 +1,68 @@
+"""Idempotent demo data for every domain.
+
+The kernel seeds organisations, branches and (in development) the admin login; each app adds its
+own rows through an optional ``seed_demo(stdout)`` method on its AppConfig, so the kernel never
+imports a domain.
+"""
+
+import os
+import secrets
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from core.actors import system_actor
+from core.models import Branch, Organization
+from core.roles import roles_sync
+from core.services import organization_ensure
+
+DEMO_ORGANIZATIONS = [
+    (
+        "yerevan-cafe",
+        "Yerevan Cafe",
+        [("northern-avenue", "Northern Avenue"), ("cascade", "Cascade")],
+    ),
+    ("arabkir-dental", "Arabkir Dental Clinic", [("arabkir", "Arabkir")]),
+    ("ararat-fitness", "Ararat Fitness", [("komitas", "Komitas Avenue")]),
+]
+ADMIN_FILE = settings.VAR_DIR / "demo-admin.txt"
+
+
+class Command(BaseCommand):
+    help = "Load idempotent demo data for every domain (and, when DEBUG, an admin login)."
+
+    def handle(self, *args, **options):
+        actor = system_actor("seed-demo")
+        with transaction.atomic():
+            roles_sync()
+            for slug, name, branches in DEMO_ORGANIZATIONS:
+                organization, created = organization_ensure(slug=slug, name=name, actor=actor)
+                for code, branch_name in branches:
+                    Branch.objects.get_or_create(
+                        organization=organization, code=code, defaults={"name": branch_name}
+                    )
+                self.stdout.write(f"{'created' if created else 'kept'} organisation {slug}")
+        for config in apps.get_app_configs():
+            seeder = getattr(config, "seed_demo", None)
+            if seeder is not None:
+                with transaction.atomic():
+                    seeder(stdout=self.stdout)
+        if settings.DEBUG:
+            self._admin()
+        self.stdout.write(f"Demo data ready: {Organization.objects.count()} organisations.")
+
+    def _admin(self) -> None:
+        user_model = get_user_model()
+        if not user_model.objects.filter(username="admin").exists():
+            password = os.environ.get("PAYOPS_DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+            user_model.objects.create_superuser("admin", "admin@example.com", password)
+            ADMIN_FILE.write_text(f"admin {password}\n")
+            ADMIN_FILE.chmod(0o600)
+        if ADMIN_FILE.exists():
+            username, password = ADMIN_FILE.read_text().split()
+            self.stdout.write(f"Admin login: {username} / {password}")
+        else:
+            self.stdout.write("Admin login: admin (password set earlier; not stored here)")

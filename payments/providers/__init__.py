@@ -1,0 +1,1 @@
+"""Provider adapters: one module per gateway, all speaking the interface of ``base``."""

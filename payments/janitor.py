@@ -1,0 +1,22 @@
+"""The janitor's schedule: pending payments are looked up again on a backoff, then expire.
+
+The n-th lookup of a pending payment happens ``BACKOFF_SECONDS[n]`` seconds after the previous
+one (the last value repeats), and a payment still pending after its ``expires_at`` (the
+payment window) plus ``EXPIRY_GRACE`` is looked up a last time and, unless the gateway says it
+was paid, expired.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+# 1 min, 2 min, 5 min, 10 min, 30 min, then hourly.
+BACKOFF_SECONDS = (60, 120, 300, 600, 1800, 3600)
+EXPIRY_GRACE = timedelta(minutes=10)
+BATCH_SIZE = 200
+
+
+def backoff_delay(attempts: int) -> timedelta:
+    """Delay before the next lookup after ``attempts`` lookups were made."""
+    index = min(attempts, len(BACKOFF_SECONDS) - 1)
+    return timedelta(seconds=BACKOFF_SECONDS[index])

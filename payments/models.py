@@ -127,9 +127,7 @@ class Payment(FSMModelMixin, models.Model):
     description = models.CharField(max_length=255, blank=True)
     amount = AmountField()
     currency = CurrencyField()
-    status = FSMField(
-        max_length=24, choices=Status.choices, default=Status.PENDING, protected=True
-    )
+    status = FSMField(max_length=24, choices=Status.choices, default=Status.PENDING, protected=True)
     refunded_amount = AmountField(default=Decimal("0.00"))
     verified_at = models.DateTimeField(null=True, blank=True)
     verification_method = models.CharField(
@@ -234,9 +232,7 @@ class Refund(FSMModelMixin, models.Model):
     amount = AmountField()
     currency = CurrencyField()
     reason = models.CharField(max_length=500)
-    status = FSMField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, protected=True
-    )
+    status = FSMField(max_length=16, choices=Status.choices, default=Status.PENDING, protected=True)
     provider_reference = models.CharField(max_length=128, blank=True)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)

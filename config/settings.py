@@ -18,7 +18,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
 
-env.load_dotenv_file(BASE_DIR / ".env")
+# `make run` writes .env (DEBUG=1, a SECRET_KEY); real environment variables win over it.
+env.load_dotenv_file(Path(env.string("PAYOPS_DOTENV", default=str(BASE_DIR / ".env"))))
 
 DEBUG = env.boolean("DEBUG", default=False)
 SECRET_KEY = env.string("SECRET_KEY")
@@ -118,6 +119,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -143,13 +145,14 @@ if REDIS_URL:
     }
 else:
     # Embedded broker: kombu's filesystem transport, so a real worker and beat run with no Redis.
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -15,3 +15,16 @@ from config.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = os.environ.get("LOG_LEVEL", "WARNING")  # noqa: F405
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_client": "100000/minute"}}  # noqa: F405
+
+if not REDIS_URL:  # noqa: F405
+    # Tests publish to a broker folder of their own, never to the one `make run` consumes.
+    import tempfile
+
+    _broker = Path(tempfile.mkdtemp(prefix="payops-test-broker-"))  # noqa: F405
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+        "data_folder_in": str(_broker),
+        "data_folder_out": str(_broker),
+        "processed_folder": str(_broker),
+        "control_folder": str(_broker),
+    }

@@ -37,7 +37,8 @@ def check_broker() -> bool:
             if client is not None:  # Redis: a real round trip
                 return bool(client.ping())
         # Embedded filesystem broker: the queue folder must be there and writable.
-        return os.access(settings.BROKER_DIR / "queue", os.W_OK)
+        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+        return os.access(folder, os.W_OK)
     except Exception:
         logger.exception("healthz: broker check failed")
         return False

@@ -1,0 +1,99 @@
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from core.models import ApiClient, Branch, Organization
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_create_organization_is_idempotent(db):
+    assert "Created organisation cafe" in run("create_organization", "cafe", "--name", "Cafe")
+    assert "Already exists" in run("create_organization", "cafe", "--name", "Other name")
+    organization = Organization.objects.get(slug="cafe")
+    assert organization.name == "Cafe"
+    assert organization.timezone == "Asia/Yerevan"
+    assert organization.history.get().history_user.username == "system.cli"
+
+
+def test_create_organization_refuses_bad_input(db):
+    with pytest.raises(CommandError, match="not a valid slug"):
+        run("create_organization", "no spaces", "--name", "X")
+    with pytest.raises(CommandError, match="IANA time zone"):
+        run("create_organization", "x", "--name", "X", "--timezone", "Mars/Olympus")
+    assert not Organization.objects.exists()
+
+
+def test_create_api_token_prints_the_token_alone_and_it_works(organization):
+    token = run("create_api_token", organization.slug, "--name", "pos")
+    assert token.endswith("\n")
+    assert token.count("\n") == 1
+    token = token.strip()
+    client = ApiClient.objects.get()
+    assert client.name == "pos"
+    assert client.key_hash == ApiClient.hash_key(token)
+    assert token not in str(list(ApiClient.objects.values()))  # never stored in clear
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/branches/").status_code == 200
+
+
+def test_create_api_token_for_unknown_organisation_fails(db):
+    with pytest.raises(CommandError, match="No organisation 'ghost'"):
+        run("create_api_token", "ghost")
+
+
+def test_seed_demo_is_idempotent(db):
+    run("seed_demo")
+    counts = (Organization.objects.count(), Branch.objects.count())
+    run("seed_demo")
+    assert (Organization.objects.count(), Branch.objects.count()) == counts
+    assert set(Organization.objects.values_list("slug", flat=True)) >= {
+        "yerevan-cafe",
+        "arabkir-dental",
+        "ararat-fitness",
+    }
+
+
+def _manage(env: dict, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"DEBUG": "0", "ALLOWED_HOSTS": "x"}, "SECRET_KEY"),
+        ({"DEBUG": "0", "SECRET_KEY": "k" * 50}, "ALLOWED_HOSTS"),
+        ({"DEBUG": "1", "DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL"),
+        ({"DEBUG": "1", "DATABASE_URL": "nonsense"}, "DATABASE_URL"),
+        ({"DEBUG": "1", "REDIS_URL": "http://localhost"}, "REDIS_URL"),
+        ({"DEBUG": "1", "PAYOPS_SANDBOX": "perhaps"}, "PAYOPS_SANDBOX"),
+    ],
+)
+def test_bad_environment_stops_with_one_sentence_naming_the_variable(env, variable, tmp_path):
+    result = _manage({"PAYOPS_DOTENV": str(tmp_path / "none"), **env}, "check")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("payops: configuration error:")
+    assert variable in lines[0]

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from core import selectors, services
+from core import services
 from core.api.serializers import StrictModelSerializer
 from core.api.views import PayopsViewSet
 from core.models import Branch
@@ -22,11 +22,9 @@ class BranchSerializer(StrictModelSerializer):
 
 
 class BranchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+    queryset = Branch.objects.all()
     serializer_class = BranchSerializer
     filterset_fields = ["code"]
-
-    def get_queryset(self):
-        return selectors.branch_list(organization=self.request.organization)
 
     @extend_schema(responses={201: BranchSerializer})
     def create(self, request):

@@ -76,7 +76,13 @@ class OrganizationScopedMixin:
         return self.request.organization
 
     def scope(self, queryset):
+        if getattr(self, "swagger_fake_view", False):  # OpenAPI generation: no request org
+            return queryset.none()
         return queryset.filter(**{self.organization_field: self.request.organization})
+
+    def get_queryset(self):
+        """The class's ``queryset``, limited to the token's organisation."""
+        return self.scope(super().get_queryset())
 
 
 class PayopsAPIView(IdempotentPostMixin, OrganizationScopedMixin, generics.GenericAPIView):

@@ -1,0 +1,84 @@
+"""SSRF guard: webhook URLs must resolve to public addresses only.
+
+Refused: loopback, private (RFC 1918, ULA), link-local (incl. 169.254.169.254 metadata), shared,
+reserved, multicast and unspecified addresses, unless ``settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE``.
+The check runs when an endpoint is saved and again before every delivery (DNS may change);
+the delivery then connects to the very address that was checked (no second lookup to rebind).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from core.errors import DomainError
+
+ALLOWED_SCHEMES = ("http", "https")
+
+
+class UnsafeUrl(DomainError):
+    def __init__(self, message: str, code: str = "webhook_url_refused") -> None:
+        super().__init__(code, message, status_code=400, fields={"url": [message]})
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+        or not address.is_global
+    )
+
+
+def resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeUrl(f"The host {host!r} does not resolve ({exc}).", "webhook_url_unresolvable")
+    seen: list[str] = []
+    for info in infos:
+        address = info[4][0].split("%", 1)[0]  # drop an IPv6 zone
+        if address not in seen:
+            seen.append(address)
+    return seen
+
+
+def check_url(url: str, *, allow_private: bool | None = None) -> list[str]:
+    """Return the addresses ``url`` resolves to, or raise ``UnsafeUrl``.
+
+    Every address must be public: one private answer among public ones is refused too.
+    """
+    if allow_private is None:
+        allow_private = settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE
+    parts = urlsplit(url)
+    if parts.scheme not in ALLOWED_SCHEMES:
+        raise UnsafeUrl("Webhook URLs use http or https.", "webhook_url_invalid")
+    if not parts.hostname:
+        raise UnsafeUrl("The webhook URL has no host.", "webhook_url_invalid")
+    if parts.username or parts.password:
+        raise UnsafeUrl("Webhook URLs may not carry credentials.", "webhook_url_invalid")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise UnsafeUrl("The webhook URL has an invalid port.", "webhook_url_invalid") from None
+    addresses = resolve(parts.hostname, port)
+    if not addresses:
+        raise UnsafeUrl(
+            f"The host {parts.hostname!r} does not resolve.", "webhook_url_unresolvable"
+        )
+    if not allow_private:
+        for address in addresses:
+            if not _is_public(ipaddress.ip_address(address)):
+                raise UnsafeUrl(
+                    f"The webhook URL resolves to {address}, a loopback, private, link-local or "
+                    "reserved address; such targets are refused."
+                )
+    return addresses

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_base import AuditedAdmin, OrganizationScopedAdmin
 from core.models import ApiClient, Branch, Membership, Organization
+from core.services import api_client_revoke
 
 
 class BranchInline(admin.TabularInline):
@@ -11,40 +12,48 @@ class BranchInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(SimpleHistoryAdmin):
+class OrganizationAdmin(AuditedAdmin):
     list_display = ["name", "slug", "timezone", "default_currency", "created_at"]
     search_fields = ["name", "slug"]
     inlines = [BranchInline]
 
 
 @admin.register(Branch)
-class BranchAdmin(SimpleHistoryAdmin):
+class BranchAdmin(OrganizationScopedAdmin):
     list_display = ["name", "code", "organization"]
     list_filter = ["organization"]
     search_fields = ["name", "code"]
 
 
 @admin.register(Membership)
-class MembershipAdmin(SimpleHistoryAdmin):
+class MembershipAdmin(OrganizationScopedAdmin):
     list_display = ["user", "organization", "created_at"]
     list_filter = ["organization"]
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(SimpleHistoryAdmin):
+class ApiClientAdmin(OrganizationScopedAdmin):
     """Tokens are created with ``manage.py create_api_token`` (shown once); here: view, revoke."""
 
-    list_display = [
-        "name",
+    list_display = ["name", "organization", "key_prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["organization", ("revoked_at", admin.EmptyFieldListFilter)]
+    readonly_fields = [
         "organization",
+        "name",
+        "user",
         "key_prefix",
         "created_at",
         "last_used_at",
         "revoked_at",
     ]
-    list_filter = ["organization"]
-    readonly_fields = ["organization", "name", "user", "key_prefix", "key_hash", "created_at"]
-    fields = [*readonly_fields, "last_used_at", "revoked_at"]
+    fields = readonly_fields
+    actions = ["revoke"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description="Revoke the selected API clients", permissions=["change"])
+    def revoke(self, request, queryset):
+        for client in queryset.filter(revoked_at__isnull=True):
+            api_client_revoke(client=client, actor=request.user, reason="revoked in the admin")
+        self.message_user(request, "Revoked.")

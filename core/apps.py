@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Organisations and access"
+
+    def ready(self) -> None:
+        from core.roles import sync_after_migrate
+
+        post_migrate.connect(sync_after_migrate, dispatch_uid="payops.roles")

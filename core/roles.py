@@ -1,4 +1,8 @@
-"""Staff roles are Django groups, created by a data migration and kept by ``roles_sync``."""
+"""Staff roles are Django groups, kept in step with ``ROLE_GRANTS`` after every migrate.
+
+The grants name apps by label (strings), so the kernel imports no domain. An app that does not
+exist (yet) is skipped. Custom permissions (e.g. a payout transition) are listed by codename.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,66 @@ ACCOUNTANT = "Accountant"
 CLINIC_STAFF = "Clinic staff"
 ROLES = (OPERATOR, ACCOUNTANT, CLINIC_STAFF)
 
+# role -> {app_label: actions}; actions are the default model permissions ("view", "add",
+# "change", "delete") granted on every model of the app, plus any extra codenames listed.
+ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
+    OPERATOR: {
+        "core": ("view",),
+        "payments": ("view", "change"),
+        "exceptionqueue": ("view", "change"),
+        "webhooks": ("view", "change"),
+        "payouts": ("view", "add", "change"),
+        "billing": ("view", "change"),
+        "appointments": ("view", "change"),
+        "reconciliation": ("view", "change"),
+    },
+    ACCOUNTANT: {
+        "core": ("view",),
+        "payments": ("view",),
+        "exceptionqueue": ("view", "change"),
+        "webhooks": ("view",),
+        "payouts": ("view", "add", "change"),
+        "billing": ("view",),
+        "appointments": ("view",),
+        "reconciliation": ("view", "add", "change"),
+    },
+    CLINIC_STAFF: {
+        "core": ("view",),
+        "appointments": ("view", "add", "change"),
+        "payments": ("view",),
+    },
+}
+DEFAULT_ACTIONS = {"view", "add", "change", "delete"}
+
 
 def roles_sync(apps=None) -> None:
-    """Create the role groups if missing. Each app grants its own permissions to them."""
-    from django.contrib.auth.models import Group
+    """Create the role groups if missing and grant them what ``ROLE_GRANTS`` says (additive)."""
+    if apps is None:
+        from django.apps import apps as global_apps
 
-    group_model = apps.get_model("auth", "Group") if apps is not None else Group
+        apps = global_apps
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
     for name in ROLES:
-        group_model.objects.get_or_create(name=name)
+        group, _ = group_model.objects.get_or_create(name=name)
+        for app_label, actions in ROLE_GRANTS.get(name, {}).items():
+            defaults = [a for a in actions if a in DEFAULT_ACTIONS]
+            extra = [a for a in actions if a not in DEFAULT_ACTIONS]
+            permissions = permission_model.objects.filter(content_type__app_label=app_label)
+            wanted = [
+                p
+                for p in permissions
+                if p.codename.split("_", 1)[0] in defaults or p.codename in extra
+            ]
+            group.permissions.add(*wanted)
+
+
+def sync_after_migrate(sender, **kwargs) -> None:
+    """post_migrate is sent once per app, in INSTALLED_APPS order, and auth creates each app's
+    permissions in its own receiver: only when the last app's signal comes do all exist. (Apps
+    without models get no signal.)"""
+    from django.apps import apps
+
+    with_models = [config for config in apps.get_app_configs() if config.models_module]
+    if sender is with_models[-1]:
+        roles_sync()

@@ -1,0 +1,66 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+
+from core.models import Branch, Membership, Organization
+
+
+@pytest.fixture
+def staff(db, organization):
+    user = get_user_model().objects.create_user("ani", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_branch", "change_branch"])
+    )
+    Membership.objects.create(user=user, organization=organization)
+    return user
+
+
+def test_staff_see_only_their_organisations_rows(client, staff, organization, other_organization):
+    Branch.objects.create(organization=organization, code="mine", name="Mine branch")
+    Branch.objects.create(organization=other_organization, code="theirs", name="Theirs branch")
+    client.force_login(staff)
+    page = client.get("/admin/core/branch/").content.decode()
+    assert "Mine branch" in page
+    assert "Theirs branch" not in page
+
+
+def test_history_revert_post_is_refused(admin_client, organization):
+    branch = Branch.objects.create(organization=organization, code="old", name="Old")
+    branch.name = "New"
+    branch.save()
+    old = branch.history.order_by("history_id").first()
+    url = f"/admin/core/branch/{branch.pk}/history/{old.history_id}/"
+    assert admin_client.get(url).status_code == 200
+    response = admin_client.post(url, {"code": "old", "name": "Old"})
+    assert response.status_code == 403
+    branch.refresh_from_db()
+    assert branch.name == "New"
+
+
+def test_revoke_action_goes_through_the_service(admin_client, api, admin_user):
+    response = admin_client.post(
+        "/admin/core/apiclient/",
+        {"action": "revoke", "_selected_action": [api.api_client.pk]},
+    )
+    assert response.status_code == 302
+    api.api_client.refresh_from_db()
+    assert api.api_client.revoked_at is not None
+    assert api.api_client.history.latest().history_user == admin_user
+    assert api.get("/api/v1/branches/").status_code == 401
+
+
+def test_organisations_are_listed_for_superusers(admin_client, organization):
+    assert "Yerevan Cafe" in admin_client.get("/admin/core/organization/").content.decode()
+    assert Organization.objects.count() == 1
+
+
+def test_role_groups_get_their_permissions_after_migrate(db):
+    from django.contrib.auth.models import Group
+
+    operator = Group.objects.get(name="Operator")
+    accountant = Group.objects.get(name="Accountant")
+    clinic = Group.objects.get(name="Clinic staff")
+    assert operator.permissions.filter(codename="view_branch").exists()
+    assert not operator.permissions.filter(codename="delete_branch").exists()
+    assert not clinic.permissions.filter(content_type__app_label="payouts").exists()
+    assert accountant.permissions.filter(content_type__app_label="core").exists()

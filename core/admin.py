@@ -35,7 +35,14 @@ class MembershipAdmin(OrganizationScopedAdmin):
 class ApiClientAdmin(OrganizationScopedAdmin):
     """Tokens are created with ``manage.py create_api_token`` (shown once); here: view, revoke."""
 
-    list_display = ["name", "organization", "key_prefix", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "organization",
+        "key_prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["organization", ("revoked_at", admin.EmptyFieldListFilter)]
     readonly_fields = [
         "organization",

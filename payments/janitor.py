@@ -20,3 +20,8 @@ def backoff_delay(attempts: int) -> timedelta:
     """Delay before the next lookup after ``attempts`` lookups were made."""
     index = min(attempts, len(BACKOFF_SECONDS) - 1)
     return timedelta(seconds=BACKOFF_SECONDS[index])
+
+
+# While the gateway cannot be reached, a pending payment is kept (it may be paid) this long
+# after its window, then expired.
+UNKNOWN_GIVE_UP = timedelta(hours=24)

@@ -150,7 +150,10 @@ class Payment(FSMModelMixin, models.Model):
     last_check_error = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    # The janitor's bookkeeping changes on every lookup: kept out of the history.
+    history = HistoricalRecords(
+        excluded_fields=["next_check_at", "check_attempts", "last_checked_at", "last_check_error"]
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -1,0 +1,281 @@
+"""Provider callbacks: verify, store, deduplicate, confirm by lookup, apply once.
+
+The order of work for each callback (``callback_receive``):
+
+1. The adapter verifies the signature/checksum and parses the callback. Nothing about any
+   payment is written before that; a callback that fails is stored as ``rejected`` and answered
+   4xx.
+2. The callback is stored with its provider event id as ``dedup_key``; the unique constraint
+   (provider, dedup_key) lets exactly one copy of an event through, even when ten arrive at once.
+   The others are stored as ``duplicate`` and answered like the first (the gateway may stop).
+3. The payment must exist for that provider and organisation (else 404), and the callback's
+   amount and currency, when it carries them, must be the payment's (else 400).
+4. Where the gateway has a status lookup, the payment is verified only by the lookup's answer;
+   a lookup that disagrees with the callback or the payment raises an ``amount_mismatch``
+   exception for operators and verifies nothing. Without a lookup (Idram, Telcell) the verified
+   callback itself is the proof.
+5. States only move forward under the payment's row lock, so repeats, races and late callbacks
+   change nothing.
+
+A failed or refused callback releases its ``dedup_key``, so the gateway's retry is handled anew.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.actors import system_actor
+from core.errors import DomainError
+from payments import services
+from payments.models import Payment, ProviderAccount, ProviderCallback
+from payments.providers import registry
+from payments.providers.base import (
+    CallbackAnswer,
+    CallbackRejected,
+    CallbackRequest,
+    ParsedCallback,
+    ProviderError,
+)
+
+logger = logging.getLogger("payops.callbacks")
+
+_HEADER_ALLOWLIST = {"content-type", "user-agent", "x-forwarded-for", "x-request-id"}
+
+
+@dataclass
+class CallbackOutcome:
+    callback: ProviderCallback
+    answer: CallbackAnswer
+    payment: Payment | None = None
+
+
+class Refused(Exception):
+    def __init__(self, code: str, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status_code = status_code
+
+
+def _accounts(provider: str) -> list[ProviderAccount]:
+    if provider == Payment.Provider.SANDBOX:
+        return [ProviderAccount(provider="sandbox")]
+    return list(
+        ProviderAccount.objects.filter(provider=provider, is_active=True).select_related(
+            "organization"
+        )
+    )
+
+
+def _verify(provider: str, request: CallbackRequest):
+    """(account, adapter, parsed) of the first account whose key verifies the callback."""
+    accounts = _accounts(provider)
+    if not accounts:
+        raise CallbackRejected(f"No active {provider} account.", status_code=404)
+    first_error: CallbackRejected | None = None
+    for account in accounts:
+        adapter = registry.adapter_for_account(account)
+        try:
+            return account, adapter, adapter.parse_callback(request)
+        except CallbackRejected as exc:
+            first_error = first_error or exc
+    raise first_error  # type: ignore[misc]
+
+
+def _store(provider: str, request: CallbackRequest, remote_addr: str | None, **fields):
+    headers = {k: v for k, v in request.headers.items() if k.lower() in _HEADER_ALLOWLIST}
+    return ProviderCallback(
+        provider=provider,
+        method=request.method[:8],
+        query=dict(request.query),
+        form=dict(request.form),
+        body=request.body.decode("utf-8", "replace")[:20000],
+        headers=headers,
+        remote_addr=remote_addr or None,
+        **fields,
+    )
+
+
+def _finish(row: ProviderCallback, *, status: str, http_status: int, error: str = "", payment=None):
+    row.status = status
+    row.http_status = http_status
+    row.handler_error = error
+    row.processed_at = timezone.now()
+    if status != ProviderCallback.Status.PROCESSED:
+        row.dedup_key = None  # a refused or failed event may be handled again when retried
+    if payment is not None:
+        row.payment = payment
+        row.organization_id = payment.organization_id
+    row.save()
+
+
+def callback_receive(
+    *, provider: str, request: CallbackRequest, remote_addr: str | None = None
+) -> CallbackOutcome:
+    if provider not in Payment.Provider.values:
+        raise Refused("unknown_provider", "Unknown provider.", 404)
+    actor = system_actor(f"callback.{provider}")
+    # 1. Verify before anything is written.
+    try:
+        account, adapter, parsed = _verify(provider, request)
+    except CallbackRejected as exc:
+        row = _store(provider, request, remote_addr, status=ProviderCallback.Status.REJECTED)
+        row.http_status = exc.status_code
+        row.handler_error = str(exc)
+        row.processed_at = timezone.now()
+        row.save()
+        logger.warning("%s callback rejected: %s", provider, exc)
+        return CallbackOutcome(row, CallbackAnswer(status_code=exc.status_code, body=str(exc)))
+
+    # 2. Store and claim the event id.
+    row = _store(
+        provider,
+        request,
+        remote_addr,
+        status=ProviderCallback.Status.PROCESSING,
+        event_id=parsed.event_id[:255],
+        dedup_key=None if parsed.is_precheck else parsed.event_id[:255],
+        order_number=parsed.order_number[:64],
+        organization=account.organization if account.pk else None,
+    )
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        row.pk = None
+        row._state.adding = True
+        row.dedup_key = None
+        row.status = ProviderCallback.Status.DUPLICATE
+        row.http_status = 200
+        row.processed_at = timezone.now()
+        row.save()
+        return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True))
+
+    # 3-5. Check, confirm, apply.
+    payment = None
+    try:
+        payment = _find_payment(provider, account, parsed)
+        _check_claims(parsed, payment)
+        payment = _apply(adapter, parsed, payment, actor=actor)
+    except Refused as exc:
+        _finish(
+            row,
+            status=ProviderCallback.Status.REJECTED,
+            http_status=exc.status_code,
+            error=f"{exc.code}: {exc.message}",
+            payment=payment,
+        )
+        logger.warning("%s callback refused: %s", provider, exc.message)
+        if payment is not None and exc.code in {"amount_mismatch", "currency_mismatch"}:
+            _raise_rejected(payment, exc, actor=actor)
+        answer = adapter.answer_callback(parsed, accepted=False)
+        return CallbackOutcome(
+            row, CallbackAnswer(exc.status_code, exc.message, answer.content_type), payment
+        )
+    except services.AmountMismatch as exc:
+        _finish(
+            row,
+            status=ProviderCallback.Status.FAILED,
+            http_status=409,
+            error=f"amount_mismatch: {exc.message}",
+            payment=exc.payment,
+        )
+        services.raise_amount_mismatch(exc, actor=actor)
+        return CallbackOutcome(row, CallbackAnswer(409, exc.message), exc.payment)
+    except (ProviderError, DomainError) as exc:
+        # The lookup failed (gateway down) or the state refused: the gateway retries, the
+        # janitor looks the payment up on its schedule anyway.
+        message = exc.message if isinstance(exc, DomainError) else str(exc)
+        _finish(
+            row,
+            status=ProviderCallback.Status.FAILED,
+            http_status=503,
+            error=message,
+            payment=payment,
+        )
+        logger.warning("%s callback failed: %s", provider, message)
+        return CallbackOutcome(row, CallbackAnswer(503, "Try again later."), payment)
+    _finish(row, status=ProviderCallback.Status.PROCESSED, http_status=200, payment=payment)
+    return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True), payment)
+
+
+def _raise_rejected(payment: Payment, exc: Refused, *, actor) -> None:
+    from exceptionqueue.services import exception_raise
+
+    exception_raise(
+        organization=payment.organization,
+        kind="callback_rejected",
+        dedup_key=f"callback_rejected:payment:{payment.pk}",
+        message=f"A signed {payment.provider} callback was refused: {exc.message}",
+        actor=actor,
+        subject=payment,
+        branch=payment.branch,
+        amount=payment.amount,
+        currency=payment.currency,
+        details={"order_number": payment.order_number, "code": exc.code},
+    )
+
+
+def _find_payment(provider: str, account: ProviderAccount, parsed: ParsedCallback) -> Payment:
+    qs = Payment.objects.select_related("organization", "branch").filter(
+        provider=provider, order_number=parsed.order_number
+    )
+    if account.pk:
+        qs = qs.filter(organization_id=account.organization_id)
+    payment = qs.first()
+    if payment is None:
+        raise Refused("unknown_order", f"No {provider} payment {parsed.order_number!r}.", 404)
+    return payment
+
+
+def _check_claims(parsed: ParsedCallback, payment: Payment) -> None:
+    if (
+        parsed.provider_reference
+        and payment.provider_reference
+        and parsed.provider_reference != payment.provider_reference
+    ):
+        raise Refused("reference_mismatch", "The callback names another gateway order.", 400)
+    if parsed.currency is not None and parsed.currency != payment.currency:
+        raise Refused(
+            "currency_mismatch",
+            f"The callback says {parsed.currency}, the payment is in {payment.currency}.",
+            400,
+        )
+    if parsed.amount is not None and parsed.amount != payment.amount:
+        raise Refused(
+            "amount_mismatch",
+            f"The callback says {parsed.amount}, the payment is {payment.amount}.",
+            400,
+        )
+
+
+def _apply(adapter, parsed: ParsedCallback, payment: Payment, *, actor) -> Payment:
+    if parsed.is_precheck:
+        if payment.status != Payment.Status.PENDING:
+            raise Refused("payment_not_pending", "The payment is no longer pending.", 409)
+        return payment
+    if adapter.capabilities.status_lookup:
+        status = adapter.status(
+            provider_reference=parsed.provider_reference or payment.provider_reference or "",
+            order_number=payment.order_number,
+        )
+        return services.payment_apply_status(
+            payment=payment,
+            status=status,
+            method=Payment.VerificationMethod.CALLBACK_LOOKUP,
+            actor=actor,
+            claimed_amount=parsed.amount,
+        )
+    if parsed.status is None:
+        raise Refused("unverifiable", "The callback carries no proof and there is no lookup.", 400)
+    return services.payment_apply_status(
+        payment=payment,
+        status=parsed.status,
+        method=Payment.VerificationMethod.CALLBACK,
+        actor=actor,
+        claimed_amount=parsed.amount,
+    )

@@ -1,0 +1,56 @@
+"""The payments janitor: pending payments are looked up again on a backoff, then expire.
+
+Beat runs ``janitor`` every minute. It claims the due payments (``next_check_at`` <= now) by
+pushing their ``next_check_at`` a few minutes ahead (so the next beat does not queue them again
+while they wait in the broker) and queues one ``payment_check`` per payment. The wait between
+lookups lives in the database column, never in a broker countdown (see payments.janitor).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from core.actors import system_actor
+from payments.janitor import BATCH_SIZE
+from payments.models import Payment
+from payments.services import payment_check_status
+
+CLAIM_FOR = timedelta(minutes=5)
+
+
+def due_payment_ids(*, now=None, limit: int = BATCH_SIZE) -> list[int]:
+    """Claim up to ``limit`` due pending payments and return their ids."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Payment.objects.select_for_update(skip_locked=True)
+            .filter(status=Payment.Status.PENDING, next_check_at__lte=now)
+            .order_by("next_check_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        # Janitor bookkeeping columns are kept out of the history on purpose.
+        Payment.objects.filter(pk__in=ids).update(next_check_at=now + CLAIM_FOR)
+    return ids
+
+
+@shared_task
+def janitor() -> int:
+    ids = due_payment_ids()
+    for payment_id in ids:
+        payment_check.delay(payment_id)
+    return len(ids)
+
+
+@shared_task(
+    autoretry_for=(ConnectionError,), retry_backoff=30, retry_backoff_max=600, max_retries=3
+)
+def payment_check(payment_id: int) -> str:
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None or payment.status != Payment.Status.PENDING:
+        return "done"
+    payment = payment_check_status(payment=payment, actor=system_actor("payments-janitor"))
+    return payment.status

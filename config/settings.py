@@ -39,6 +39,8 @@ CSRF_TRUSTED_ORIGINS = env.csv_list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # The built-in sandbox gateway and its test helpers: on by default only in development.
 PAYOPS_SANDBOX = env.boolean("PAYOPS_SANDBOX", default=DEBUG)
+# Where payops reaches its sandbox gateway over HTTP; unset: in process (payments.sandbox).
+PAYOPS_SANDBOX_URL = env.string("PAYOPS_SANDBOX_URL", default="")
 # Outgoing webhooks to loopback/private/link-local targets (SSRF guard): off unless asked.
 PAYOPS_WEBHOOKS_ALLOW_PRIVATE = env.boolean("PAYOPS_WEBHOOKS_ALLOW_PRIVATE", default=False)
 # Public base URL of this deployment (callbacks and return URLs given to gateways).
@@ -172,6 +174,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Each app adds its periodic tasks here (one entry per task, named "<app>.<what>").
 CELERY_BEAT_SCHEDULE = {
     "core.heartbeat": {"task": "core.tasks.heartbeat", "schedule": timedelta(seconds=30)},
+    "payments.janitor": {"task": "payments.tasks.janitor", "schedule": timedelta(minutes=1)},
     "core.purge_idempotency_keys": {
         "task": "core.tasks.purge_idempotency_keys",
         "schedule": crontab(minute=17),

@@ -8,7 +8,6 @@ task waits in the broker longer than a few seconds.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -166,9 +165,6 @@ class WebhookAttempt(models.Model):
     response_excerpt = models.TextField(blank=True)
     retry_after_seconds = models.PositiveIntegerField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    triggered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         ordering = ["delivery", "attempt", "id"]
@@ -176,11 +172,11 @@ class WebhookAttempt(models.Model):
     def __str__(self) -> str:
         return f"attempt {self.attempt} of delivery {self.delivery_id}: {self.status_code}"
 
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise RuntimeError("WebhookAttempt rows are append-only.")
         super().save(*args, **kwargs)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

@@ -42,7 +42,9 @@ def resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeUrl(f"The host {host!r} does not resolve ({exc}).", "webhook_url_unresolvable")
+        raise UnsafeUrl(
+            f"The host {host!r} does not resolve ({exc}).", "webhook_url_unresolvable"
+        ) from None
     seen: list[str] = []
     for info in infos:
         address = info[4][0].split("%", 1)[0]  # drop an IPv6 zone

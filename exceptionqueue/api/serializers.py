@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from core.api.serializers import StrictSerializer
+from exceptionqueue.models import ExceptionCase, ExceptionCaseEvent
+
+
+class ExceptionEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", read_only=True)
+
+    class Meta:
+        model = ExceptionCaseEvent
+        fields = ["action", "from_status", "to_status", "actor", "occurred_at", "comment"]
+        read_only_fields = fields
+
+
+class ExceptionSubjectSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    id = serializers.CharField()
+
+
+class ExceptionCaseSerializer(serializers.ModelSerializer):
+    branch = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    subject = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExceptionCase
+        fields = [
+            "id",
+            "kind",
+            "severity",
+            "status",
+            "blocking",
+            "message",
+            "branch",
+            "subject",
+            "amount",
+            "currency",
+            "details",
+            "period_start",
+            "period_end",
+            "dedup_key",
+            "occurrences",
+            "created_at",
+            "last_seen_at",
+            "acknowledged_at",
+            "closed_at",
+            "resolution_note",
+            "auto_resolved",
+        ]
+        read_only_fields = fields
+
+    def get_subject(self, obj: ExceptionCase) -> ExceptionSubjectSerializer | None:
+        if obj.subject_type_id is None:
+            return None
+        return {"type": obj.subject_type.model, "id": obj.subject_id}
+
+
+class ExceptionCaseDetailSerializer(ExceptionCaseSerializer):
+    events = ExceptionEventSerializer(many=True, read_only=True)
+
+    class Meta(ExceptionCaseSerializer.Meta):
+        fields = [*ExceptionCaseSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+
+class ResolveSerializer(StrictSerializer):
+    note = serializers.CharField(max_length=5000)
+
+
+class AcknowledgeSerializer(StrictSerializer):
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")

@@ -1,0 +1,198 @@
+"""``/api/v1/webhook-endpoints/``, ``webhook-events/``, ``webhook-deliveries/``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from core.api.views import PayopsViewSet
+from core.errors import DomainError
+from webhooks import services
+from webhooks.api.serializers import (
+    DeliveryDetailSerializer,
+    DeliverySerializer,
+    EndpointCreateSerializer,
+    EndpointSerializer,
+    EndpointUpdateSerializer,
+    EndpointWithSecretSerializer,
+    EventDetailSerializer,
+    EventReplaySerializer,
+    EventSerializer,
+    ReplayAnswerSerializer,
+    ReplayFailedSerializer,
+    RotateSecretSerializer,
+)
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+
+class EndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+    serializer_class = EndpointSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return self.scope(WebhookEndpoint.objects.all())
+
+    @extend_schema(request=EndpointCreateSerializer, responses={201: EndpointWithSecretSerializer})
+    def create(self, request):
+        """Register a receiver; the answer carries its `whsec_` secret, shown this once."""
+        serializer = EndpointCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = services.endpoint_create(
+            organization=request.organization, actor=request.user, **serializer.validated_data
+        )
+        return Response(EndpointWithSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=EndpointUpdateSerializer, responses={200: EndpointSerializer})
+    def partial_update(self, request, pk=None):
+        """Change URL, event types, description, or enable/disable the endpoint."""
+        endpoint = self.get_object()
+        serializer = EndpointUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = services.endpoint_update(
+            endpoint=endpoint, actor=request.user, **serializer.validated_data
+        )
+        return Response(EndpointSerializer(endpoint).data)
+
+    @extend_schema(request=RotateSecretSerializer, responses={200: EndpointWithSecretSerializer})
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        """A new secret (shown once); the old one keeps signing until the overlap ends."""
+        endpoint = self.get_object()
+        serializer = RotateSecretSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = services.endpoint_rotate_secret(
+            endpoint=endpoint,
+            actor=request.user,
+            overlap=dt.timedelta(hours=serializer.validated_data["overlap_hours"]),
+        )
+        return Response(EndpointWithSecretSerializer(endpoint).data)
+
+
+class CreatedAtPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class EventFilter(django_filters.FilterSet):
+    event_type = django_filters.CharFilter()
+    subject_type = django_filters.CharFilter()
+    subject_id = django_filters.CharFilter()
+    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = WebhookEvent
+        fields = ["event_type", "subject_type", "subject_id"]
+
+
+class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+    serializer_class = EventSerializer
+    filterset_class = EventFilter
+    pagination_class = CreatedAtPagination
+
+    def get_queryset(self):
+        queryset = WebhookEvent.objects.all()
+        if self.action != "list":
+            queryset = queryset.prefetch_related("deliveries__event")
+        return self.scope(queryset)
+
+    def get_serializer_class(self):
+        return EventSerializer if self.action == "list" else EventDetailSerializer
+
+    @extend_schema(request=EventReplaySerializer, responses={202: ReplayAnswerSerializer})
+    @action(detail=True, methods=["post"])
+    def replay(self, request, pk=None):
+        """Send the event again (same `webhook-id`, same body) to its endpoints, or one."""
+        event = self.get_object()
+        serializer = EventReplaySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = _endpoint_or_404(request, serializer.validated_data.get("endpoint"))
+        deliveries = services.event_replay(event=event, endpoint=endpoint, actor=request.user)
+        return Response(
+            {
+                "replayed": len(deliveries),
+                "deliveries": DeliverySerializer(deliveries, many=True).data,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+def _endpoint_or_404(request, endpoint_id):
+    if endpoint_id is None:
+        return None
+    endpoint = WebhookEndpoint.objects.filter(
+        organization=request.organization, pk=endpoint_id
+    ).first()
+    if endpoint is None:
+        raise DomainError(
+            "not_found",
+            "No such webhook endpoint.",
+            status_code=404,
+            fields={"endpoint": ["No such webhook endpoint."]},
+        )
+    return endpoint
+
+
+class DeliveryFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=WebhookDelivery.Status.choices)
+    endpoint = django_filters.NumberFilter(field_name="endpoint_id")
+    event = django_filters.CharFilter(field_name="event_id")
+    event_type = django_filters.CharFilter(field_name="event__event_type")
+    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["status", "endpoint", "event"]
+
+
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+    """The delivery log: one row per event and endpoint, with its attempts."""
+
+    serializer_class = DeliverySerializer
+    filterset_class = DeliveryFilter
+
+    def get_queryset(self):
+        queryset = WebhookDelivery.objects.select_related("event")
+        if self.action != "list":
+            queryset = queryset.prefetch_related("attempt_log")
+        return self.scope(queryset)
+
+    def get_serializer_class(self):
+        return DeliverySerializer if self.action == "list" else DeliveryDetailSerializer
+
+    @extend_schema(request=ReplayFailedSerializer, responses={202: ReplayAnswerSerializer})
+    @action(detail=False, methods=["post"], url_path="replay-failed")
+    def replay_failed(self, request):
+        """Replay every failed delivery whose event happened in [start, end)."""
+        serializer = ReplayFailedSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        deliveries = services.deliveries_replay_failed(
+            organization=request.organization,
+            start=data["start"],
+            end=data["end"],
+            endpoint=_endpoint_or_404(request, data.get("endpoint")),
+            actor=request.user,
+        )
+        return Response(
+            {
+                "replayed": len(deliveries),
+                "deliveries": DeliverySerializer(deliveries, many=True).data,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+def _replay_answer(deliveries) -> Response:
+    return Response(
+        {"replayed": len(deliveries), "deliveries": DeliverySerializer(deliveries, many=True).data},
+        status=status.HTTP_202_ACCEPTED,
+    )

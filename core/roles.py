@@ -16,7 +16,13 @@ ROLES = (OPERATOR, ACCOUNTANT, CLINIC_STAFF)
 ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     OPERATOR: {
         "core": ("view",),
-        "payments": ("view", "change"),
+        "payments": (
+            "view",
+            "change",
+            "lookup_payment",
+            "verify_payment_manually",
+            "refund_payment",
+        ),
         "exceptionqueue": ("view", "change"),
         "webhooks": ("view", "change"),
         "payouts": ("view", "add", "change"),

@@ -157,6 +157,11 @@ class Payment(FSMModelMixin, models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [
+            ("lookup_payment", "Can look a payment up at the gateway now"),
+            ("verify_payment_manually", "Can verify a payment manually"),
+            ("refund_payment", "Can refund a payment"),
+        ]
         indexes = [
             models.Index(fields=["organization", "status"]),
             models.Index(fields=["organization", "verified_at"]),

@@ -356,6 +356,11 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["-id"],
+                "permissions": [
+                    ("lookup_payment", "Can look a payment up at the gateway now"),
+                    ("verify_payment_manually", "Can verify a payment manually"),
+                    ("refund_payment", "Can refund a payment"),
+                ],
             },
             bases=(django_fsm.FSMModelMixin, models.Model),
         ),

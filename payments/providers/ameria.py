@@ -8,7 +8,9 @@ What it does
   retried task finds the order it already registered.
 * ``status`` -> ``GetPaymentDetails`` (the proof; the BackURL redirect is only a hint).
 * ``refund`` -> ``RefundPayment`` (partial amounts allowed, they accumulate);
-  ``reverse`` -> ``CancelPayment`` (within 72 h of initialisation);
+  ``reverse`` -> ``CancelPayment`` (within 72 h of initialisation). A refusal by the gateway is
+  ``RefundResult(succeeded=False, code=...)`` as in the BPC adapter; transient codes and transport
+  failures are retryable ``ProviderError`` (``transport_indeterminate`` when money may have moved);
   ``charge_token`` -> ``MakeBindingPayment`` with ``PaymentType`` 6 (Binding) and the
   ``CardHolderID`` given at InitPayment as the token.
 * ``parse_callback`` reads the customer's return to BackURL (``orderID``, ``resposneCode`` [sic],

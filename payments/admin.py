@@ -1,0 +1,259 @@
+"""Admin: payments (read-only; a guarded "look up status now" and manual verification with
+audit), refunds, callbacks with their history, gateway accounts. Every change goes through
+payments.services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from core.admin_base import AuditedAdmin, OrganizationScopedAdmin
+from core.audit import save_audited
+from core.errors import DomainError
+from payments import services
+from payments.models import Payment, PaymentEvent, ProviderAccount, ProviderCallback, Refund
+
+LOOKUP_COOLDOWN = timedelta(seconds=30)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ["amount", "currency", "status", "reason", "provider_reference", "actor", "created_at"]
+    readonly_fields = fields
+
+
+class PaymentEventInline(ReadOnlyInline):
+    model = PaymentEvent
+    fk_name = "payment"
+    fields = [
+        "occurred_at",
+        "kind",
+        "from_status",
+        "to_status",
+        "amount",
+        "method",
+        "reference",
+        "actor",
+        "comment",
+    ]
+    readonly_fields = fields
+    show_change_link = False
+
+
+class CallbackInline(ReadOnlyInline):
+    model = ProviderCallback
+    fields = ["received_at", "status", "http_status", "event_id", "handler_error"]
+    readonly_fields = fields
+
+
+class ManualVerificationForm(forms.Form):
+    reference = forms.CharField(
+        max_length=128, help_text="Evidence: bank statement line, gateway report id, ..."
+    )
+    comment = forms.CharField(widget=forms.Textarea, help_text="Why this payment is verified.")
+
+
+@admin.register(Payment)
+class PaymentAdmin(OrganizationScopedAdmin):
+    list_display = [
+        "order_number",
+        "organization",
+        "branch",
+        "provider",
+        "purpose",
+        "amount",
+        "currency",
+        "status",
+        "verified_at",
+        "created_at",
+    ]
+    list_filter = ["status", "provider", "purpose", "currency", "organization"]
+    search_fields = ["order_number", "provider_reference", "approval_code", "rrn"]
+    date_hierarchy = "created_at"
+    inlines = [RefundInline, PaymentEventInline, CallbackInline]
+    actions = ["lookup_status_now", "verify_manually"]
+    readonly_fields = [f.name for f in Payment._meta.concrete_fields if f.name not in {"id"}]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # every field is read-only; changes go through the actions
+
+    def has_lookup_permission(self, request):
+        return request.user.has_perm("payments.lookup_payment")
+
+    def has_verify_permission(self, request):
+        return request.user.has_perm("payments.verify_payment_manually")
+
+    @admin.action(description="Look up status at the gateway now", permissions=["lookup"])
+    def lookup_status_now(self, request, queryset):
+        if not self.has_lookup_permission(request):  # actions can be POSTed by hand
+            raise PermissionDenied
+        now = timezone.now()
+        checked = skipped = 0
+        for payment in queryset.filter(status=Payment.Status.PENDING)[:50]:
+            if payment.last_checked_at and now - payment.last_checked_at < LOOKUP_COOLDOWN:
+                skipped += 1
+                continue
+            try:
+                result = services.payment_check_status(payment=payment, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{payment}: {exc.message}", messages.ERROR)
+                continue
+            checked += 1
+            self.message_user(request, f"{result.order_number}: {result.status}", messages.INFO)
+        not_pending = queryset.exclude(status=Payment.Status.PENDING).count()
+        self.message_user(
+            request,
+            f"Looked up {checked}; skipped {skipped} checked in the last "
+            f"{LOOKUP_COOLDOWN.seconds} s and {not_pending} not pending.",
+        )
+
+    @admin.action(description="Verify manually (with evidence)", permissions=["verify"])
+    def verify_manually(self, request, queryset):
+        if not self.has_verify_permission(request):
+            raise PermissionDenied
+        payments = list(queryset.filter(status=Payment.Status.PENDING)[:20])
+        if not payments:
+            self.message_user(request, "Only pending payments can be verified.", messages.ERROR)
+            return None
+        form = ManualVerificationForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            for payment in payments:
+                try:
+                    services.payment_verify_manually(
+                        payment=payment,
+                        actor=request.user,
+                        comment=form.cleaned_data["comment"],
+                        reference=form.cleaned_data["reference"],
+                    )
+                except DomainError as exc:
+                    self.message_user(request, f"{payment}: {exc.message}", messages.ERROR)
+                else:
+                    self.message_user(request, f"{payment.order_number} verified manually.")
+            return None
+        return TemplateResponse(
+            request,
+            "payments/admin/verify_manually.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Verify payments manually",
+                "payments": payments,
+                "form": form,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            },
+        )
+
+
+@admin.register(Refund)
+class RefundAdmin(OrganizationScopedAdmin):
+    list_display = ["id", "payment", "amount", "currency", "status", "actor", "created_at"]
+    list_filter = ["status", "organization"]
+    search_fields = ["payment__order_number", "provider_reference"]
+    readonly_fields = [f.name for f in Refund._meta.concrete_fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProviderCallback)
+class ProviderCallbackAdmin(AuditedAdmin):
+    list_display = [
+        "id",
+        "provider",
+        "status",
+        "http_status",
+        "order_number",
+        "event_id",
+        "received_at",
+    ]
+    list_filter = ["provider", "status"]
+    search_fields = ["order_number", "event_id"]
+    readonly_fields = [f.name for f in ProviderCallback._meta.concrete_fields]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(organization__members__user=request.user).distinct()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ProviderAccountForm(forms.ModelForm):
+    password = forms.CharField(
+        required=False, widget=forms.PasswordInput, help_text="Leave blank to keep the current."
+    )
+    secret_key = forms.CharField(
+        required=False, widget=forms.PasswordInput, help_text="Leave blank to keep the current."
+    )
+
+    class Meta:
+        model = ProviderAccount
+        fields = [
+            "organization",
+            "provider",
+            "is_active",
+            "base_url",
+            "merchant_id",
+            "username",
+            "password",
+            "secret_key",
+            "config",
+            "payment_window_seconds",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        for secret in ("password", "secret_key"):
+            if not cleaned.get(secret) and self.instance.pk:
+                cleaned[secret] = getattr(self.instance, secret)
+        return cleaned
+
+
+@admin.register(ProviderAccount)
+class ProviderAccountAdmin(OrganizationScopedAdmin):
+    form = ProviderAccountForm
+    list_display = ["organization", "provider", "is_active", "merchant_id", "created_at"]
+    list_filter = ["provider", "is_active"]
+
+    def save_model(self, request, obj, form, change):
+        save_audited(obj, actor=request.user, reason="changed in admin" if change else "created")
+
+    def has_delete_permission(self, request, obj=None):
+        return False

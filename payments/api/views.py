@@ -1,0 +1,61 @@
+"""``/api/v1/payments/``: list and read the organisation's payments; refund them."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
+
+from core.api.schema import error
+from core.api.views import PayopsViewSet
+from payments import selectors, services
+from payments.api.filters import PaymentFilterBackend
+from payments.api.serializers import (
+    PaymentDetailSerializer,
+    PaymentSerializer,
+    RefundCreateSerializer,
+    RefundSerializer,
+)
+
+
+class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+    serializer_class = PaymentSerializer
+    filter_backends = [PaymentFilterBackend]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        queryset = selectors.payment_list(organization=self.request.organization)
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related("refunds", "events__actor")
+        return queryset
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return PaymentDetailSerializer
+        return PaymentSerializer
+
+    @extend_schema(
+        request=RefundCreateSerializer,
+        responses={
+            201: RefundSerializer,
+            409: error(
+                "`payment_not_refundable`: the payment is not verified, or the gateway "
+                "has no refund API."
+            ),
+            422: error("`refund_exceeds_payment`: the refunds would exceed the payment."),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="refunds")
+    def refunds(self, request, pk=None):
+        payment = get_object_or_404(self.get_queryset(), pk=pk)
+        serializer = RefundCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refund = services.payment_refund(
+            payment=payment,
+            amount=serializer.validated_data["amount"],
+            reason=serializer.validated_data["reason"],
+            actor=request.user,
+        )
+        return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,234 @@
+"""Payouts API: recipients, qr-codes, sandbox/qr-payments, payouts, payout-periods.
+
+Views check the shape of the input and call one service; the service enforces the rules.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.api.errors import error_body
+from core.api.schema import error
+from core.api.views import PayopsAPIView, PayopsViewSet
+from core.errors import DomainError
+from core.selectors import branch_get_by_code
+from payouts import selectors, services
+from payouts.api import serializers as s
+from payouts.models import PayoutLine, QrCode
+
+
+def _refusal(exc: DomainError) -> Response:
+    """A refusal answered without raising, so the exception case the service listed survives the
+    Idempotency-Key transaction that wraps the handler."""
+    return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+
+
+def _invalid_reference(field: str, message: str) -> DomainError:
+    return DomainError(
+        "invalid", "The request has invalid fields.", status_code=400, fields={field: [message]}
+    )
+
+
+class RecipientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+    serializer_class = s.RecipientSerializer
+    filterset_fields = ["scope", "is_active", "external_ref"]
+
+    def get_queryset(self):
+        return selectors.recipient_list(organization=self.request.organization)
+
+    @extend_schema(request=s.RecipientCreateSerializer, responses={201: s.RecipientSerializer})
+    def create(self, request):
+        data = s.RecipientCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        branch = branch_get_by_code(organization=request.organization, code=values["branch"])
+        if branch is None:
+            raise _invalid_reference("branch", "No branch with this code.")
+        recipient = services.recipient_create(
+            organization=request.organization,
+            scope=values["scope"],
+            name=values["name"],
+            branch=branch,
+            external_ref=values["external_ref"],
+            actor=request.user,
+        )
+        return Response(s.RecipientSerializer(recipient).data, status=status.HTTP_201_CREATED)
+
+
+class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+    serializer_class = s.QrCodeSerializer
+    filterset_fields = ["recipient", "code", "is_active"]
+
+    def get_queryset(self):
+        return QrCode.objects.filter(organization=self.request.organization)
+
+    @extend_schema(request=s.QrCodeCreateSerializer, responses={201: s.QrCodeSerializer})
+    def create(self, request):
+        data = s.QrCodeCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        recipient = selectors.recipient_get(
+            organization=request.organization, pk=data.validated_data["recipient"]
+        )
+        if recipient is None:
+            raise _invalid_reference("recipient", "No such recipient.")
+        qr = services.qr_code_create(recipient=recipient, actor=request.user)
+        return Response(s.QrCodeSerializer(qr).data, status=status.HTTP_201_CREATED)
+
+
+class SandboxQrPaymentView(PayopsAPIView):
+    serializer_class = s.SandboxQrPaymentSerializer
+
+    @extend_schema(
+        request=s.SandboxQrPaymentSerializer,
+        responses={201: s.QrPaymentResultSerializer, 404: error("`sandbox_disabled`.")},
+    )
+    def post(self, request):
+        from django.conf import settings
+
+        if not settings.PAYOPS_SANDBOX:
+            raise DomainError("sandbox_disabled", "The sandbox gateway is off.", status_code=404)
+        data = s.SandboxQrPaymentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        qr = (
+            QrCode.objects.filter(organization=request.organization, code=values["qr_code"])
+            .select_related("recipient__branch", "recipient__organization")
+            .first()
+        )
+        if qr is None:
+            raise _invalid_reference("qr_code", "No such QR code.")
+        payment = services.sandbox_qr_payment(
+            qr_code=qr,
+            amount=values["amount"],
+            currency=values["currency"],
+            outcome=values["outcome"],
+            actor=request.user,
+        )
+        return Response(s.QrPaymentResultSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+
+class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+    serializer_class = s.PayoutSerializer
+    filterset_fields = ["status", "recipient", "currency", "accounting_period"]
+
+    def get_queryset(self):
+        qs = selectors.payout_list(organization=self.request.organization)
+        if self.action != "list":
+            qs = qs.prefetch_related(
+                Prefetch("lines", queryset=PayoutLine.objects.select_related("payment")),
+                "events__actor__api_client__organization",
+            )
+        return qs
+
+    def get_serializer_class(self):
+        return s.PayoutSerializer if self.action == "list" else s.PayoutDetailSerializer
+
+    def _detail(self, payout, status_code=status.HTTP_200_OK) -> Response:
+        payout = self.get_queryset().get(pk=payout.pk)
+        return Response(s.PayoutDetailSerializer(payout).data, status=status_code)
+
+    @extend_schema(
+        request=s.PayoutRequestSerializer,
+        responses={
+            201: s.PayoutDetailSerializer,
+            409: error("`duplicate_active_payout`, `period_closed`, `recipient_inactive`."),
+            422: error("`no_verified_payments` (listed in exceptions/)."),
+        },
+    )
+    def create(self, request):
+        data = s.PayoutRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        recipient = selectors.recipient_get(
+            organization=request.organization, pk=values["recipient"]
+        )
+        if recipient is None:
+            raise _invalid_reference("recipient", "No such recipient.")
+        try:
+            payout = services.payout_request(
+                recipient=recipient,
+                currency=values["currency"],
+                period_start=values["period_start"],
+                period_end=values["period_end"],
+                comment=values["comment"],
+                actor=request.user,
+            )
+        except DomainError as exc:
+            return _refusal(exc)
+        return self._detail(payout, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.PayoutTransitionSerializer,
+        responses={
+            200: s.PayoutDetailSerializer,
+            400: error("`reference_required` (completed without method and reference)."),
+            409: error("`transition_not_allowed`, `refund_drift_unresolved`."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def transitions(self, request, pk=None):
+        payout = self.get_object()
+        data = s.PayoutTransitionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            payout = services.payout_transition(
+                payout=payout, actor=request.user, **data.validated_data
+            )
+        except DomainError as exc:
+            return _refusal(exc)
+        return self._detail(payout)
+
+    @extend_schema(
+        request=s.DriftDecisionSerializer,
+        responses={200: s.PayoutDetailSerializer, 409: error("`no_drift_to_decide`.")},
+    )
+    @action(detail=True, methods=["post"], url_path="drift-decisions")
+    def drift_decisions(self, request, pk=None):
+        payout = self.get_object()
+        data = s.DriftDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payout = services.payout_drift_decide(
+            payout=payout, actor=request.user, **data.validated_data
+        )
+        return self._detail(payout)
+
+
+class PayoutPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+    serializer_class = s.PayoutPeriodSerializer
+    filterset_fields = ["status", "kind"]
+
+    def get_queryset(self):
+        return selectors.period_list(organization=self.request.organization)
+
+    @extend_schema(
+        request=s.PayoutPeriodCreateSerializer,
+        responses={201: s.PayoutPeriodSerializer, 409: error("`period_overlap`.")},
+    )
+    def create(self, request):
+        data = s.PayoutPeriodCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        period = services.period_create(
+            organization=request.organization, actor=request.user, **data.validated_data
+        )
+        return Response(s.PayoutPeriodSerializer(period).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.PayoutPeriodTransitionSerializer,
+        responses={
+            200: s.PayoutPeriodSerializer,
+            409: error("`transition_not_allowed`, `period_blocked`."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def transitions(self, request, pk=None):
+        period = self.get_object()
+        data = s.PayoutPeriodTransitionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        period = services.period_transition(
+            period=period, actor=request.user, **data.validated_data
+        )
+        return Response(s.PayoutPeriodSerializer(period).data)

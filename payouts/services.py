@@ -1,0 +1,1202 @@
+"""Writes of Smart QR payouts. Every function here is the only way its rows change.
+
+Locking order (to stay free of deadlocks): recipient rows, then payment rows, then payout rows.
+A refund (payments) locks its payment and then, through ``on_payment_change``, the payout that
+holds it; nothing here locks a payment after a payout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Sum
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed, can_proceed, has_transition_perm
+from simple_history.utils import bulk_create_with_history
+
+from core.audit import save_audited
+from core.errors import DomainError
+from core.models import Branch, Organization
+from core.money import CURRENCIES, round_money
+from payouts.fees import fee_compute
+from payouts.models import (
+    FeePolicy,
+    Payout,
+    PayoutAdjustment,
+    PayoutEvent,
+    PayoutLine,
+    PayoutPeriod,
+    PayoutReversal,
+    QrCode,
+    QrPayment,
+    Recipient,
+)
+
+logger = logging.getLogger(__name__)
+
+Status = Payout.Status
+Line = PayoutLine.Kind
+EventKind = PayoutEvent.Kind
+
+# Exception kinds raised by payouts (exceptionqueue.models.ExceptionCase.Kind values).
+NO_VERIFIED_PAYMENTS = "no_verified_payments"
+DUPLICATE_ACTIVE_PAYOUT = "duplicate_active_payout"
+REFUND_DRIFT = "refund_drift"
+COMPLETED_WITHOUT_REFERENCE = "completed_without_reference"
+
+TRANSITION_TARGETS = {
+    Status.PROCESSING: "start_processing",
+    Status.COMPLETED: "complete",
+    Status.CANCELLED: "cancel",
+}
+DRIFT_DECISIONS = ("recalculate", "carry")
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _payment_model():
+    from payments.models import Payment
+
+    return Payment
+
+
+def local_window(organization: Organization, start: dt.date, end: dt.date):
+    """Inclusive local dates -> the half-open aware window [start 00:00, end+1 00:00)."""
+    tz = organization.tz
+    return (
+        dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+    )
+
+
+def eligible_payments(
+    *, organization: Organization, start: dt.date, end: dt.date, recipient=None, currency=None
+) -> QuerySet:
+    """Verified QR payments in the local date range that no holding payout line holds yet,
+    with something left after refunds (annotated ``available``)."""
+    payment_model = _payment_model()
+    window_start, window_end = local_window(organization, start, end)
+    held = PayoutLine.objects.filter(payment=OuterRef("pk"), kind=Line.PAYMENT, active=True)
+    qs = (
+        payment_model.objects.filter(
+            organization=organization,
+            qr_payment__isnull=False,
+            status__in=payment_model.SETTLED_STATUSES,
+            verified_at__gte=window_start,
+            verified_at__lt=window_end,
+            amount__gt=F("refunded_amount"),
+        )
+        .annotate(available=F("amount") - F("refunded_amount"))
+        .filter(~Exists(held))
+    )
+    if recipient is not None:
+        qs = qs.filter(qr_payment__recipient=recipient)
+    if currency is not None:
+        qs = qs.filter(currency=currency)
+    return qs
+
+
+def fee_policy_terms(*, organization: Organization, currency: str) -> tuple[Decimal, Decimal]:
+    policy = FeePolicy.objects.filter(organization=organization, currency=currency).first()
+    if policy is None:
+        return Decimal("0"), Decimal("0.00")
+    return policy.percentage, policy.fixed
+
+
+def _pending_adjustments(*, organization, recipient_ids=None, currency=None) -> QuerySet:
+    applied = PayoutLine.objects.filter(
+        adjustment=OuterRef("pk"), kind=Line.ADJUSTMENT, active=True
+    )
+    qs = PayoutAdjustment.objects.filter(organization=organization).filter(~Exists(applied))
+    if recipient_ids is not None:
+        qs = qs.filter(recipient_id__in=recipient_ids)
+    if currency is not None:
+        qs = qs.filter(currency=currency)
+    return qs.order_by("id")
+
+
+def _fit_adjustments(base: Decimal, adjustments: Iterable) -> list:
+    """Carried adjustments (oldest first) that fit: each applied whole while the payout keeps a
+    positive gross; the others stay pending for a later payout."""
+    total, chosen = base, []
+    for adjustment in adjustments:
+        if total + adjustment.amount > 0:
+            chosen.append(adjustment)
+            total += adjustment.amount
+    return chosen
+
+
+def _payout_data(payout: Payout) -> dict:
+    """Thin webhook payload: ids, statuses, amounts as strings; never names."""
+    return {
+        "id": payout.pk,
+        "status": payout.status,
+        "recipient": payout.recipient_id,
+        "branch": payout.branch.code,
+        "currency": payout.currency,
+        "period_start": payout.period_start.isoformat(),
+        "period_end": payout.period_end.isoformat(),
+        "gross": str(payout.gross),
+        "fee": str(payout.fee),
+        "net": str(payout.net),
+        "payment_count": payout.payment_count,
+        "method": payout.method,
+        "reference": payout.reference,
+    }
+
+
+def _event(
+    payout: Payout,
+    *,
+    kind: str,
+    actor,
+    from_status: str = "",
+    comment: str = "",
+    method: str = "",
+    reference: str = "",
+    details: dict | None = None,
+) -> PayoutEvent:
+    event = PayoutEvent(
+        payout=payout,
+        kind=kind,
+        from_status=from_status,
+        to_status=payout.status,
+        method=method,
+        reference=reference,
+        gross=payout.gross,
+        fee=payout.fee,
+        net=payout.net,
+        actor=actor,
+        comment=comment,
+        details=details or {},
+    )
+    event.save()
+    if kind in PayoutEvent.TRANSITION_KINDS:
+        _emit(payout, event)
+    return event
+
+
+def _emit(payout: Payout, event: PayoutEvent) -> None:
+    """The transition's webhook, written to the outbox inside this transaction."""
+    from webhooks.services import event_emit
+
+    event_emit(
+        organization=payout.organization,
+        event_type=f"payout.{event.kind}",
+        subject="payout",
+        subject_id=payout.pk,
+        data=_payout_data(payout),
+        dedup=event.pk,
+    )
+
+
+def _raise_case(
+    *,
+    organization,
+    kind,
+    dedup_key,
+    message,
+    actor,
+    subject=None,
+    branch=None,
+    amount=None,
+    currency=None,
+    period=None,
+    details=None,
+    blocking=None,
+):
+    """List an exception case; never lets the queue's failure break the caller."""
+    from exceptionqueue.services import exception_raise
+
+    kwargs = {}
+    if period is not None:
+        kwargs["period_start"], kwargs["period_end"] = period
+    if blocking is not None:
+        kwargs["blocking"] = blocking
+    try:
+        with transaction.atomic():
+            return exception_raise(
+                organization=organization,
+                kind=kind,
+                dedup_key=dedup_key,
+                message=message,
+                actor=actor,
+                subject=subject,
+                branch=branch,
+                amount=amount,
+                currency=currency,
+                details=details or {},
+                **kwargs,
+            )
+    except IntegrityError:  # pragma: no cover - the queue resolves its own races
+        logger.exception("could not raise exception case %s", dedup_key)
+        return None
+
+
+def _clear_case(*, organization, dedup_key, actor, note):
+    from exceptionqueue.services import exception_clear
+
+    return exception_clear(organization=organization, dedup_key=dedup_key, actor=actor, note=note)
+
+
+def drift_key(payout: Payout) -> str:
+    return f"payouts:refund_drift:{payout.pk}"
+
+
+def reference_key(payout: Payout) -> str:
+    return f"payouts:completed_without_reference:{payout.pk}"
+
+
+def _recompute(payout: Payout) -> None:
+    """Amounts from the active lines: refit carried adjustments, then the fee rule."""
+    lines = payout.lines.filter(active=True)
+    base = lines.exclude(kind=Line.ADJUSTMENT).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    applied = list(
+        PayoutAdjustment.objects.filter(
+            lines__payout=payout, lines__active=True, lines__kind=Line.ADJUSTMENT
+        ).order_by("id")
+    )
+    keep = {a.pk for a in _fit_adjustments(base, applied)}
+    dropped = [a.pk for a in applied if a.pk not in keep]
+    if dropped:  # back to pending, for a later payout
+        lines.filter(kind=Line.ADJUSTMENT, adjustment_id__in=dropped).update(active=False)
+    gross = round_money(
+        base + sum((a.amount for a in applied if a.pk in keep), Decimal(0)), payout.currency
+    )
+    payout.gross = gross
+    payout.fee, payout.net = fee_compute(
+        gross=gross,
+        currency=payout.currency,
+        percentage=payout.fee_percentage,
+        fixed=payout.fee_fixed,
+    )
+    payout.payment_count = lines.filter(kind=Line.PAYMENT).count()
+
+
+# --- recipients, QR codes, QR payments -----------------------------------------------------------
+
+
+@transaction.atomic
+def recipient_create(
+    *,
+    organization: Organization,
+    scope: str,
+    name: str,
+    branch: Branch,
+    external_ref: str = "",
+    actor,
+) -> Recipient:
+    if branch.organization_id != organization.pk:
+        raise DomainError(
+            "unknown_branch",
+            "No such branch.",
+            status_code=400,
+            fields={"branch": ["No branch with this code."]},
+        )
+    if scope not in Recipient.Scope.values:
+        raise DomainError(
+            "invalid_scope",
+            f"Unknown scope {scope!r}.",
+            status_code=400,
+            fields={"scope": [f"One of {', '.join(Recipient.Scope.values)}."]},
+        )
+    external_ref = (external_ref or "").strip()
+    duplicate = DomainError(
+        "duplicate_recipient",
+        f"A recipient with external_ref {external_ref!r} already exists.",
+        status_code=409,
+        fields={"external_ref": ["Already used by another recipient."]},
+    )
+    if (
+        external_ref
+        and Recipient.objects.filter(organization=organization, external_ref=external_ref).exists()
+    ):
+        raise duplicate
+    recipient = Recipient(
+        organization=organization,
+        branch=branch,
+        scope=scope,
+        name=name.strip(),
+        external_ref=external_ref,
+    )
+    try:
+        with transaction.atomic():
+            save_audited(recipient, actor=actor, reason="recipient created")
+    except IntegrityError:
+        raise duplicate from None
+    return recipient
+
+
+@transaction.atomic
+def qr_code_create(*, recipient: Recipient, actor) -> QrCode:
+    if not recipient.is_active:
+        raise DomainError("recipient_inactive", "The recipient is inactive.", status_code=409)
+    qr = QrCode(organization_id=recipient.organization_id, recipient=recipient)
+    save_audited(qr, actor=actor, reason="Smart QR created")
+    return qr
+
+
+@transaction.atomic
+def qr_payment_create(*, qr_code: QrCode, amount: Decimal, currency: str, actor):
+    """A pending provider payment made through ``qr_code``: it belongs to the QR's recipient."""
+    from payments.services import payment_create
+
+    if not qr_code.is_active or not qr_code.recipient.is_active:
+        raise DomainError("qr_code_inactive", "This QR code is not active.", status_code=409)
+    payment_model = _payment_model()
+    payment = payment_create(
+        organization=qr_code.recipient.organization,
+        branch=qr_code.recipient.branch,
+        provider=payment_model.Provider.SANDBOX,
+        purpose=payment_model.Purpose.QR,
+        amount=amount,
+        currency=currency,
+        actor=actor,
+        description=f"Smart QR {qr_code.code}",
+    )
+    QrPayment.objects.create(
+        payment=payment,
+        organization_id=qr_code.organization_id,
+        qr_code=qr_code,
+        recipient_id=qr_code.recipient_id,
+    )
+    return payment
+
+
+def sandbox_qr_payment(*, qr_code: QrCode, amount: Decimal, currency: str, outcome: str, actor):
+    """Pay ``qr_code`` through the built-in sandbox gateway, the whole round trip.
+
+    The pending payment and its QR link commit first, so the gateway's callback finds them.
+    """
+    from payments.services import sandbox_pay
+
+    if not settings.PAYOPS_SANDBOX:
+        raise DomainError("sandbox_disabled", "The sandbox gateway is off.", status_code=404)
+    payment = qr_payment_create(qr_code=qr_code, amount=amount, currency=currency, actor=actor)
+    return sandbox_pay(payment=payment, outcome=outcome, actor=actor)
+
+
+@transaction.atomic
+def fee_policy_set(
+    *, organization: Organization, currency: str, percentage: Decimal, fixed: Decimal, actor
+) -> FeePolicy:
+    if not Decimal(0) <= percentage <= Decimal(100) or fixed < 0:
+        raise DomainError(
+            "invalid_fee_policy", "Percentage is 0-100 and fixed is not negative.", status_code=400
+        )
+    policy = (
+        FeePolicy.objects.select_for_update()
+        .filter(organization=organization, currency=currency)
+        .first()
+    ) or FeePolicy(organization=organization, currency=currency)
+    policy.percentage = percentage
+    policy.fixed = round_money(fixed, currency)
+    save_audited(policy, actor=actor, reason="fee policy set")
+    return policy
+
+
+# --- accounting periods --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def period_create(
+    *,
+    organization: Organization,
+    kind: str,
+    start_date: dt.date,
+    end_date: dt.date,
+    actor,
+    name: str = "",
+) -> PayoutPeriod:
+    if end_date < start_date:
+        raise DomainError(
+            "invalid_period",
+            "The period ends before it starts.",
+            status_code=400,
+            fields={"end_date": ["Must not be before start_date."]},
+        )
+    # Serialise period creation per organisation, then refuse overlaps.
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    if PayoutPeriod.objects.filter(
+        organization=organization, start_date__lte=end_date, end_date__gte=start_date
+    ).exists():
+        raise DomainError(
+            "period_overlap", "The period overlaps another accounting period.", status_code=409
+        )
+    period = PayoutPeriod(
+        organization=organization, kind=kind, name=name, start_date=start_date, end_date=end_date
+    )
+    save_audited(period, actor=actor, reason="period created")
+    return period
+
+
+PERIOD_TARGETS = {
+    PayoutPeriod.Status.CLOSING: "start_closing",
+    PayoutPeriod.Status.OPEN: "reopen",
+    PayoutPeriod.Status.CLOSED: "close",
+}
+
+
+@transaction.atomic
+def period_transition(*, period: PayoutPeriod, to: str, actor, comment: str = "") -> PayoutPeriod:
+    """open -> closing -> closed (closing -> open to reopen). Closing needs no blocking exception
+    in the range; the close locks the organisation's recipients (so no payout request races it)
+    and queues the set-based build of the period's payout requests."""
+    from exceptionqueue.selectors import exception_blocking_exists
+    from payouts import tasks
+
+    if to not in PERIOD_TARGETS:
+        raise DomainError("invalid_transition", f"Unknown target {to!r}.", status_code=400)
+    list(
+        Recipient.objects.select_for_update()
+        .filter(organization_id=period.organization_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    period = PayoutPeriod.objects.select_for_update().get(pk=period.pk)
+    method = getattr(period, PERIOD_TARGETS[to])
+    if not can_proceed(method):
+        raise DomainError(
+            "transition_not_allowed",
+            f"A {period.status} period cannot become {to}.",
+            status_code=409,
+        )
+    if to == PayoutPeriod.Status.CLOSED and exception_blocking_exists(
+        organization=period.organization, start=period.start_date, end=period.end_date
+    ):
+        raise DomainError(
+            "period_blocked",
+            "Open blocking exceptions fall in this period; resolve them first.",
+            status_code=409,
+        )
+    method()
+    if to == PayoutPeriod.Status.CLOSED:
+        period.closed_at = timezone.now()
+        tasks.payout_period_build_task.delay_on_commit(period.pk)
+    save_audited(period, actor=actor, reason=comment or f"period {to}")
+    return period
+
+
+# --- payout requests -----------------------------------------------------------------------------
+
+
+def payout_request(
+    *,
+    recipient: Recipient,
+    currency: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    actor,
+    comment: str = "",
+) -> Payout:
+    """Request the payout of ``recipient``'s verified QR payments in the inclusive local range.
+
+    Refusals that are listed as exception cases (``no_verified_payments``,
+    ``duplicate_active_payout``) are raised after the request's own transaction rolled back.
+    """
+    try:
+        return _payout_request(
+            recipient=recipient,
+            currency=currency,
+            period_start=period_start,
+            period_end=period_end,
+            actor=actor,
+            comment=comment,
+        )
+    except DomainError as exc:
+        if exc.code in (NO_VERIFIED_PAYMENTS, DUPLICATE_ACTIVE_PAYOUT):
+            _raise_case(
+                organization=recipient.organization,
+                kind=exc.code,
+                dedup_key=f"payouts:{exc.code}:{recipient.pk}:{currency}:{period_start}:{period_end}",
+                message=exc.message,
+                actor=actor,
+                subject=recipient,
+                branch=recipient.branch,
+                currency=currency,
+                period=(period_start, period_end),
+                details={
+                    "recipient": recipient.pk,
+                    "currency": currency,
+                    "period_start": period_start.isoformat(),
+                    "period_end": period_end.isoformat(),
+                },
+                # A refused duplicate changed nothing: listed, but it does not block the close.
+                blocking=False if exc.code == DUPLICATE_ACTIVE_PAYOUT else None,
+            )
+        raise
+
+
+def _duplicate(recipient, currency) -> DomainError:
+    return DomainError(
+        DUPLICATE_ACTIVE_PAYOUT,
+        f"An active payout of recipient {recipient.pk} in {currency} overlaps this range.",
+        status_code=409,
+    )
+
+
+@transaction.atomic
+def _payout_request(*, recipient, currency, period_start, period_end, actor, comment) -> Payout:
+    if period_end < period_start:
+        raise DomainError(
+            "invalid_period",
+            "period_end is before period_start.",
+            status_code=400,
+            fields={"period_end": ["Must not be before period_start."]},
+        )
+    if currency not in CURRENCIES:
+        raise DomainError(
+            "unsupported_currency",
+            f"Unsupported currency {currency!r}.",
+            status_code=400,
+            fields={"currency": ["Unsupported currency."]},
+        )
+    organization = recipient.organization
+    # The scope's lock: concurrent requests for this recipient queue here.
+    recipient = Recipient.objects.select_for_update().select_related("branch").get(pk=recipient.pk)
+    if not recipient.is_active:
+        raise DomainError("recipient_inactive", "The recipient is inactive.", status_code=409)
+    if PayoutPeriod.objects.filter(
+        organization=organization,
+        status=PayoutPeriod.Status.CLOSED,
+        start_date__lte=period_end,
+        end_date__gte=period_start,
+    ).exists():
+        raise DomainError(
+            "period_closed", "The range falls in a closed accounting period.", status_code=409
+        )
+    if Payout.objects.filter(
+        recipient=recipient,
+        branch=recipient.branch,
+        currency=currency,
+        status__in=Payout.ACTIVE_STATUSES,
+        period_start__lte=period_end,
+        period_end__gte=period_start,
+    ).exists():
+        raise _duplicate(recipient, currency)
+    payments = list(
+        eligible_payments(
+            organization=organization,
+            start=period_start,
+            end=period_end,
+            recipient=recipient,
+            currency=currency,
+        )
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    if not payments:
+        raise DomainError(
+            NO_VERIFIED_PAYMENTS,
+            f"No verified payments in {currency} for this recipient from {period_start} "
+            f"to {period_end}.",
+            status_code=422,
+        )
+    base = sum((p.available for p in payments), Decimal(0))
+    adjustments = _fit_adjustments(
+        base,
+        _pending_adjustments(
+            organization=organization, recipient_ids=[recipient.pk], currency=currency
+        ),
+    )
+    percentage, fixed = fee_policy_terms(organization=organization, currency=currency)
+    payout = Payout(
+        organization=organization,
+        recipient=recipient,
+        branch=recipient.branch,
+        currency=currency,
+        period_start=period_start,
+        period_end=period_end,
+        fee_percentage=percentage,
+        fee_fixed=fixed,
+        requested_by=actor,
+        gross=Decimal(0),
+        fee=Decimal(0),
+        net=Decimal(0),
+    )
+    try:
+        with transaction.atomic():
+            save_audited(payout, actor=actor, reason="payout requested")
+            PayoutLine.objects.bulk_create(
+                [
+                    PayoutLine(payout=payout, kind=Line.PAYMENT, payment=p, amount=p.available)
+                    for p in payments
+                ]
+                + [
+                    PayoutLine(payout=payout, kind=Line.ADJUSTMENT, adjustment=a, amount=a.amount)
+                    for a in adjustments
+                ]
+            )
+    except IntegrityError as exc:  # the exclusion constraint, or a payment already held
+        logger.info("payout request refused by the database: %s", exc)
+        raise _duplicate(recipient, currency) from None
+    _recompute(payout)
+    save_audited(payout, actor=actor, reason="payout amounts")
+    _event(
+        payout,
+        kind=EventKind.REQUESTED,
+        actor=actor,
+        comment=comment,
+        details={"payments": [p.pk for p in payments], "adjustments": [a.pk for a in adjustments]},
+    )
+    return payout
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+
+def payout_transition(
+    *,
+    payout: Payout,
+    to: str,
+    actor,
+    method: str = "",
+    reference: str = "",
+    comment: str = "",
+    check_permission: bool = False,
+) -> Payout:
+    """Move a payout: requested -> processing -> completed, requested|processing -> cancelled.
+
+    ``check_permission`` (the admin) also requires the actor's permission for the transition.
+    A completion without method and reference is refused (400 ``reference_required``) and listed
+    as ``completed_without_reference``.
+    """
+    try:
+        return _payout_transition(
+            payout=payout,
+            to=to,
+            actor=actor,
+            method=method,
+            reference=reference,
+            comment=comment,
+            check_permission=check_permission,
+        )
+    except DomainError as exc:
+        if exc.code == "reference_required":
+            _raise_case(
+                organization=payout.organization,
+                kind=COMPLETED_WITHOUT_REFERENCE,
+                dedup_key=reference_key(payout),
+                message=exc.message,
+                actor=actor,
+                subject=payout,
+                branch=payout.branch,
+                amount=payout.net,
+                currency=payout.currency,
+                period=(payout.period_start, payout.period_end),
+                details={"payout": payout.pk},
+            )
+        raise
+
+
+@transaction.atomic
+def _payout_transition(*, payout, to, actor, method, reference, comment, check_permission):
+    if to not in TRANSITION_TARGETS:
+        raise DomainError(
+            "invalid_transition",
+            f"Unknown target state {to!r}.",
+            status_code=400,
+            fields={"to": [f"One of {', '.join(TRANSITION_TARGETS)}."]},
+        )
+    payout = (
+        Payout.objects.select_for_update()
+        .select_related("organization", "branch")
+        .get(pk=payout.pk)
+    )
+    transition = getattr(payout, TRANSITION_TARGETS[to])
+    not_allowed = DomainError(
+        "transition_not_allowed", f"A {payout.status} payout cannot become {to}.", status_code=409
+    )
+    if to == Status.COMPLETED and payout.status == Status.PROCESSING and payout.drift_hold:
+        raise DomainError(
+            "refund_drift_unresolved",
+            "A refund hit an included payment: decide the drift first.",
+            status_code=409,
+        )
+    if not can_proceed(transition):
+        raise not_allowed
+    if check_permission and not has_transition_perm(transition, actor):
+        raise DomainError("permission_denied", "You may not make this transition.", status_code=403)
+    method, reference = (method or "").strip(), (reference or "").strip()
+    if to == Status.COMPLETED and (not method or not reference):
+        raise DomainError(
+            "reference_required",
+            "Completing a payout needs the method and the reference.",
+            status_code=400,
+            fields={
+                name: ["Required to complete."]
+                for name, value in (("method", method), ("reference", reference))
+                if not value
+            },
+        )
+    from_status = payout.status
+    try:
+        transition()
+    except TransitionNotAllowed:
+        raise not_allowed from None
+    if method:
+        payout.method = method
+    if reference:
+        payout.reference = reference
+    if to == Status.COMPLETED:
+        payout.completed_at = timezone.now()
+    if to == Status.CANCELLED:
+        released = payout.lines.filter(active=True).update(active=False)
+    save_audited(payout, actor=actor, reason=comment or f"payout {to}")
+    details = {"released_lines": released} if to == Status.CANCELLED else {}
+    _event(
+        payout,
+        kind=to,
+        actor=actor,
+        from_status=from_status,
+        comment=comment,
+        method=method,
+        reference=reference,
+        details=details,
+    )
+    if to in (Status.COMPLETED, Status.CANCELLED):
+        _clear_case(
+            organization=payout.organization,
+            dedup_key=reference_key(payout),
+            actor=actor,
+            note=f"payout {to}",
+        )
+        _clear_case(
+            organization=payout.organization,
+            dedup_key=drift_key(payout),
+            actor=actor,
+            note=f"payout {to} after the refund was accounted for",
+        )
+    return payout
+
+
+def payout_process(*, payout: Payout, actor, method="", reference="", comment="") -> Payout:
+    return payout_transition(
+        payout=payout,
+        to=Status.PROCESSING,
+        actor=actor,
+        method=method,
+        reference=reference,
+        comment=comment,
+    )
+
+
+def payout_complete(*, payout: Payout, actor, method: str, reference: str, comment="") -> Payout:
+    return payout_transition(
+        payout=payout,
+        to=Status.COMPLETED,
+        actor=actor,
+        method=method,
+        reference=reference,
+        comment=comment,
+    )
+
+
+def payout_cancel(*, payout: Payout, actor, comment="") -> Payout:
+    return payout_transition(payout=payout, to=Status.CANCELLED, actor=actor, comment=comment)
+
+
+@transaction.atomic
+def payout_reverse(
+    *, payout: Payout, actor, reference: str, comment: str, check_permission: bool = False
+) -> Payout:
+    """The correction of a completed payout: a ``PayoutReversal`` row; its payments and applied
+    adjustments are released for a later payout. Refused once refunds were carried from it."""
+    payout = (
+        Payout.objects.select_for_update()
+        .select_related("organization", "branch")
+        .get(pk=payout.pk)
+    )
+    if not can_proceed(payout.reverse):
+        raise DomainError(
+            "transition_not_allowed",
+            f"A {payout.status} payout cannot be reversed.",
+            status_code=409,
+        )
+    if check_permission and not has_transition_perm(payout.reverse, actor):
+        raise DomainError("permission_denied", "You may not reverse payouts.", status_code=403)
+    if not (reference or "").strip() or not (comment or "").strip():
+        raise DomainError(
+            "reference_required", "A reversal needs a reference and a comment.", status_code=400
+        )
+    if payout.carried_adjustments.exists():
+        raise DomainError(
+            "reversal_has_adjustments",
+            "Refunds were already carried from this payout; correct them first.",
+            status_code=409,
+        )
+    from_status = payout.status
+    payout.reverse()
+    released = payout.lines.filter(active=True).update(active=False)
+    save_audited(payout, actor=actor, reason=comment)
+    PayoutReversal.objects.create(
+        payout=payout, amount=payout.net, reference=reference.strip(), actor=actor, comment=comment
+    )
+    _event(
+        payout,
+        kind=EventKind.REVERSED,
+        actor=actor,
+        from_status=from_status,
+        comment=comment,
+        reference=reference.strip(),
+        details={"released_lines": released},
+    )
+    return payout
+
+
+# --- refund drift --------------------------------------------------------------------------------
+
+
+def _drift_by_payment(payout: Payout) -> dict[int, tuple]:
+    """payment id -> (payment, drift): what the payout includes for it beyond what is left after
+    refunds, minus what was already carried to later payouts."""
+    payment_model = _payment_model()
+    lines = payout.lines.filter(active=True, kind__in=[Line.PAYMENT, Line.REFUND])
+    included: dict[int, Decimal] = defaultdict(Decimal)
+    for payment_id, amount in lines.values_list("payment_id", "amount"):
+        included[payment_id] += amount
+    carried: dict[int, Decimal] = defaultdict(Decimal)
+    for payment_id, amount in payout.carried_adjustments.values_list("payment_id", "amount"):
+        carried[payment_id] += amount
+    out = {}
+    for payment in payment_model.objects.filter(pk__in=list(included)):
+        drift = (
+            included[payment.pk] + carried[payment.pk] - (payment.amount - payment.refunded_amount)
+        )
+        if drift > 0:
+            out[payment.pk] = (payment, drift)
+    return out
+
+
+def on_payment_change(change) -> None:
+    """payments.hooks listener, inside the refund's transaction (after the payment row saved)."""
+    if change.kind != "refunded":
+        return
+    line = (
+        PayoutLine.objects.filter(payment=change.payment, kind=Line.PAYMENT, active=True)
+        .only("payout_id")
+        .first()
+    )
+    if line is None:
+        return
+    payout = (
+        Payout.objects.select_for_update()
+        .select_related("organization", "branch")
+        .get(pk=line.payout_id)
+    )
+    drift = _drift_by_payment(payout).get(change.payment.pk)
+    if drift is None:
+        return
+    payment, amount = drift
+    actor = change.actor
+    refund_id = change.refund.pk if change.refund is not None else None
+    if payout.status == Status.REQUESTED:
+        PayoutLine.objects.create(payout=payout, kind=Line.REFUND, payment=payment, amount=-amount)
+        _recompute(payout)
+        save_audited(payout, actor=actor, reason="recalculated after a refund")
+        _event(
+            payout,
+            kind=EventKind.RECALCULATED,
+            actor=actor,
+            details={"payment": payment.pk, "refund": refund_id, "deducted": str(amount)},
+        )
+        _raise_drift_case(payout, payment, amount, actor, "recalculated")
+    elif payout.status == Status.PROCESSING:
+        if not payout.drift_hold:
+            payout.drift_hold = True
+            save_audited(payout, actor=actor, reason="refund drift: completion held")
+        _event(
+            payout,
+            kind=EventKind.DRIFT_HOLD,
+            actor=actor,
+            details={"payment": payment.pk, "refund": refund_id, "drift": str(amount)},
+        )
+        _raise_drift_case(payout, payment, amount, actor, "held")
+    elif payout.status == Status.COMPLETED:
+        _carry(
+            payout, payment, amount, actor, refund_id=refund_id, comment="refund after completion"
+        )
+
+
+def _carry(payout, payment, amount, actor, *, refund_id=None, comment=""):
+    adjustment = PayoutAdjustment.objects.create(
+        organization_id=payout.organization_id,
+        recipient_id=payout.recipient_id,
+        currency=payout.currency,
+        amount=-amount,
+        source_payout=payout,
+        payment=payment,
+        refund_id=refund_id,
+        actor=actor,
+        comment=comment,
+    )
+    _event(
+        payout,
+        kind=EventKind.ADJUSTMENT_CARRIED,
+        actor=actor,
+        comment=comment,
+        details={
+            "payment": payment.pk,
+            "refund": refund_id,
+            "adjustment": adjustment.pk,
+            "amount": str(adjustment.amount),
+        },
+    )
+    return adjustment
+
+
+def _raise_drift_case(payout, payment, amount, actor, what):
+    if what == "recalculated":
+        message = (
+            f"Payout #{payout.pk} was recalculated: payment {payment.pk} was refunded "
+            f"({amount} {payout.currency}) after the request."
+        )
+    else:
+        message = (
+            f"Payout #{payout.pk} is processing and payment {payment.pk} was refunded "
+            f"({amount} {payout.currency}): completion is held until an operator decides."
+        )
+    _raise_case(
+        organization=payout.organization,
+        kind=REFUND_DRIFT,
+        dedup_key=drift_key(payout),
+        message=message,
+        actor=actor,
+        subject=payout,
+        branch=payout.branch,
+        amount=amount,
+        currency=payout.currency,
+        period=(payout.period_start, payout.period_end),
+        details={"payout": payout.pk, "payment": payment.pk, "status": payout.status},
+    )
+
+
+@transaction.atomic
+def payout_drift_decide(
+    *, payout: Payout, decision: str, actor, comment: str = "", check_permission: bool = False
+) -> Payout:
+    """An operator's decision on a held processing payout: ``recalculate`` (deduct the refunds
+    from this payout) or ``carry`` (pay as is; the refunds become adjustments on the next one)."""
+    if decision not in DRIFT_DECISIONS:
+        raise DomainError(
+            "invalid_decision",
+            f"Decision is one of {', '.join(DRIFT_DECISIONS)}.",
+            status_code=400,
+            fields={"decision": ["Unknown decision."]},
+        )
+    payout = (
+        Payout.objects.select_for_update()
+        .select_related("organization", "branch")
+        .get(pk=payout.pk)
+    )
+    if payout.status != Status.PROCESSING or not payout.drift_hold:
+        raise DomainError(
+            "no_drift_to_decide", "This payout has no held refund drift.", status_code=409
+        )
+    if check_permission and not actor.has_perm("payouts.decide_payout_drift"):
+        raise DomainError("permission_denied", "You may not decide refund drift.", status_code=403)
+    drifts = _drift_by_payment(payout)
+    for payment, amount in drifts.values():
+        if decision == "recalculate":
+            PayoutLine.objects.create(
+                payout=payout, kind=Line.REFUND, payment=payment, amount=-amount
+            )
+        else:
+            _carry(payout, payment, amount, actor, comment=comment or "refund drift carried")
+    if decision == "recalculate":
+        _recompute(payout)
+    payout.drift_hold = False
+    save_audited(payout, actor=actor, reason=f"refund drift: {decision}")
+    _event(
+        payout,
+        kind=EventKind.DRIFT_DECIDED,
+        actor=actor,
+        comment=comment,
+        details={"decision": decision, "payments": {str(k): str(v[1]) for k, v in drifts.items()}},
+    )
+    _clear_case(
+        organization=payout.organization,
+        dedup_key=drift_key(payout),
+        actor=actor,
+        note=f"decided: {decision}",
+    )
+    return payout
+
+
+# --- the set-based build of a closed period ------------------------------------------------------
+
+
+@transaction.atomic
+def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
+    """Build the payout requests of a closed period for every recipient, set-based.
+
+    One aggregated query finds (recipient, currency) scopes with eligible payments; payouts are
+    bulk-created with their history rows; payment lines are written by one INSERT ... SELECT;
+    carried adjustments and event rows are bulk-created. Scopes with an active overlapping payout
+    are skipped (their payments stay for that payout). Runs once per period (``built_at``).
+    """
+    period = (
+        PayoutPeriod.objects.select_for_update().select_related("organization").get(pk=period.pk)
+    )
+    if period.built_at is not None:
+        return []
+    if period.status != PayoutPeriod.Status.CLOSED:
+        raise DomainError("period_not_closed", "Only a closed period is built.", status_code=409)
+    organization = period.organization
+    start, end = period.start_date, period.end_date
+    recipients = {
+        r.pk: r
+        for r in Recipient.objects.select_for_update()
+        .filter(organization=organization)
+        .select_related("branch")
+        .order_by("pk")
+    }
+    eligible = eligible_payments(organization=organization, start=start, end=end)
+    # Lock the rows we are about to include (refunds wait for us, then see our lines).
+    list(eligible.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
+    busy = set(
+        Payout.objects.filter(
+            organization=organization,
+            status__in=Payout.ACTIVE_STATUSES,
+            period_start__lte=end,
+            period_end__gte=start,
+        ).values_list("recipient_id", "currency")
+    )
+    groups = [
+        g
+        for g in eligible.values("qr_payment__recipient_id", "currency")
+        .annotate(base=Sum("available"))
+        .order_by("qr_payment__recipient_id", "currency")
+        if (g["qr_payment__recipient_id"], g["currency"]) not in busy
+    ]
+    if not groups:
+        period.built_at = timezone.now()
+        save_audited(period, actor=actor, reason="built: no payouts")
+        return []
+    pending: dict[tuple, list] = defaultdict(list)
+    for adjustment in _pending_adjustments(
+        organization=organization,
+        recipient_ids={g["qr_payment__recipient_id"] for g in groups},
+    ):
+        pending[(adjustment.recipient_id, adjustment.currency)].append(adjustment)
+    policies = {
+        p.currency: (p.percentage, p.fixed)
+        for p in FeePolicy.objects.filter(organization=organization)
+    }
+    payouts, fitted = [], {}
+    for g in groups:
+        key = (g["qr_payment__recipient_id"], g["currency"])
+        recipient = recipients[key[0]]
+        percentage, fixed = policies.get(g["currency"], (Decimal(0), Decimal("0.00")))
+        chosen = _fit_adjustments(g["base"], pending.get(key, []))
+        fitted[key] = chosen
+        gross = round_money(g["base"] + sum((a.amount for a in chosen), Decimal(0)), g["currency"])
+        fee, net = fee_compute(
+            gross=gross, currency=g["currency"], percentage=percentage, fixed=fixed
+        )
+        payouts.append(
+            Payout(
+                organization=organization,
+                recipient=recipient,
+                branch=recipient.branch,
+                currency=g["currency"],
+                period_start=start,
+                period_end=end,
+                accounting_period=period,
+                gross=gross,
+                fee=fee,
+                net=net,
+                fee_percentage=percentage,
+                fee_fixed=fixed,
+                requested_by=actor,
+            )
+        )
+    try:
+        with transaction.atomic():
+            payouts = bulk_create_with_history(
+                payouts,
+                Payout,
+                default_user=actor,
+                default_change_reason=f"built for period {period.pk}",
+            )
+    except IntegrityError as exc:  # an active overlapping payout appeared: retry later
+        raise DomainError(
+            "build_conflict", f"Building period {period.pk} conflicted: {exc}", status_code=409
+        ) from None
+    by_scope = {(p.recipient_id, p.currency): p for p in payouts}
+    inserted = _insert_payment_lines(eligible, period)
+    PayoutLine.objects.bulk_create(
+        [
+            PayoutLine(payout=by_scope[key], kind=Line.ADJUSTMENT, adjustment=a, amount=a.amount)
+            for key, chosen in fitted.items()
+            for a in chosen
+        ]
+    )
+    counts = dict(
+        PayoutLine.objects.filter(payout__accounting_period=period, kind=Line.PAYMENT)
+        .values("payout_id")
+        .annotate(n=Count("id"))
+        .values_list("payout_id", "n")
+    )
+    totals = dict(
+        PayoutLine.objects.filter(payout__accounting_period=period, active=True)
+        .values("payout_id")
+        .annotate(s=Sum("amount"))
+        .values_list("payout_id", "s")
+    )
+    for payout in payouts:
+        if totals.get(payout.pk) != payout.gross:  # pragma: no cover - guarded by the locks
+            raise RuntimeError(f"payout {payout.pk}: lines do not add up to its gross")
+        payout.payment_count = counts.get(payout.pk, 0)
+    Payout.objects.bulk_update(payouts, ["payment_count"])  # history: the built row + events
+    events = PayoutEvent.objects.bulk_create(
+        [
+            PayoutEvent(
+                payout=p,
+                kind=EventKind.REQUESTED,
+                from_status="",
+                to_status=p.status,
+                gross=p.gross,
+                fee=p.fee,
+                net=p.net,
+                actor=actor,
+                comment=f"built for period {period}",
+                details={"accounting_period": period.pk, "payment_count": p.payment_count},
+            )
+            for p in payouts
+        ]
+    )
+    for payout, event in zip(payouts, events, strict=True):
+        payout.organization = organization
+        _emit(payout, event)
+    period.built_at = timezone.now()
+    save_audited(period, actor=actor, reason=f"built {len(payouts)} payouts ({inserted} lines)")
+    return payouts
+
+
+def _insert_payment_lines(eligible: QuerySet, period: PayoutPeriod) -> int:
+    """One INSERT ... SELECT: every eligible payment becomes a line of its scope's new payout."""
+    subquery = eligible.annotate(
+        e_recipient=F("qr_payment__recipient_id"), e_available=F("amount") - F("refunded_amount")
+    ).values("pk", "currency", "e_recipient", "e_available")
+    select_sql, select_params = subquery.query.sql_with_params()
+    line_table = PayoutLine._meta.db_table
+    payout_table = Payout._meta.db_table
+    pk_column = _payment_model()._meta.pk.column
+    sql = (
+        f"INSERT INTO {line_table} (payout_id, kind, payment_id, amount, active, created_at) "  # noqa: S608
+        f"SELECT po.id, %s, e.{pk_column}, e.e_available, %s, CURRENT_TIMESTAMP "
+        f"FROM ({select_sql}) e JOIN {payout_table} po "
+        "ON po.recipient_id = e.e_recipient AND po.currency = e.currency "
+        "AND po.accounting_period_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Line.PAYMENT.value, True, *select_params, period.pk])
+        return cursor.rowcount

@@ -180,6 +180,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.purge_idempotency_keys",
         "schedule": crontab(minute=17),
     },
+    "payouts.build_closed_periods": {
+        "task": "payouts.tasks.build_closed_periods",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # --- REST API --------------------------------------------------------------------------------

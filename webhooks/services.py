@@ -316,14 +316,33 @@ def enqueue_deliveries(delivery_ids: Iterable[int], *, countdown: float | None =
     database and the sweeper queues them once it is back. Returns how many were queued."""
     from webhooks.tasks import deliver
 
+    delivery_ids = list(delivery_ids)
     queued = 0
-    for delivery_id in delivery_ids:
-        try:
-            deliver.apply_async((delivery_id,), countdown=countdown, retry=False)
-        except Exception:
-            logger.warning("webhook delivery %s not queued; the sweeper will", delivery_id)
+    try:
+        if deliver.app.conf.task_always_eager:
+            for delivery_id in delivery_ids:
+                deliver.apply_async((delivery_id,), countdown=countdown)
+                queued += 1
             return queued
-        queued += 1
+        # One connection per batch that gives up after one quick retry (~0.2 s), instead of
+        # blocking the request that committed for seconds while the broker is down.
+        with deliver.app.connection_for_write() as connection:
+            connection.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.2
+            )
+            for delivery_id in delivery_ids:
+                deliver.apply_async(
+                    (delivery_id,), countdown=countdown, retry=False, connection=connection
+                )
+                queued += 1
+    except Exception as exc:  # any broker failure: the rows stay due and the sweeper catches up
+        logger.warning(
+            "webhook deliveries not queued (%d of %d), the sweeper will: %s: %s",
+            len(delivery_ids) - queued,
+            len(delivery_ids),
+            type(exc).__name__,
+            exc,
+        )
     return queued
 
 

@@ -108,7 +108,7 @@ _LONG_DIGITS = re.compile(r"\d{11,}")
 def mask_pan(value: str) -> str:
     """Keep a masked PAN as the gateway gave it; mask anything that looks like a full number."""
     value = (value or "").strip()
-    if _LONG_DIGITS.search(value):
+    if _LONG_DIGITS.search(re.sub(r"[\s.-]", "", value)):
         digits = re.sub(r"\D", "", value)
         return f"{digits[:6]}{'*' * max(len(digits) - 10, 2)}{digits[-4:]}"
     return value[:32]

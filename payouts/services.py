@@ -1184,17 +1184,19 @@ def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
 def _insert_payment_lines(eligible: QuerySet, period: PayoutPeriod) -> int:
     """One INSERT ... SELECT: every eligible payment becomes a line of its scope's new payout."""
     subquery = eligible.annotate(
-        e_recipient=F("qr_payment__recipient_id"), e_available=F("amount") - F("refunded_amount")
-    ).values("pk", "currency", "e_recipient", "e_available")
+        e_payment=F("pk"),
+        e_recipient=F("qr_payment__recipient_id"),
+        e_currency=F("currency"),
+        e_available=F("amount") - F("refunded_amount"),
+    ).values("e_payment", "e_currency", "e_recipient", "e_available")
     select_sql, select_params = subquery.query.sql_with_params()
     line_table = PayoutLine._meta.db_table
     payout_table = Payout._meta.db_table
-    pk_column = _payment_model()._meta.pk.column
     sql = (
         f"INSERT INTO {line_table} (payout_id, kind, payment_id, amount, active, created_at) "  # noqa: S608
-        f"SELECT po.id, %s, e.{pk_column}, e.e_available, %s, CURRENT_TIMESTAMP "
+        "SELECT po.id, %s, e.e_payment, e.e_available, %s, CURRENT_TIMESTAMP "
         f"FROM ({select_sql}) e JOIN {payout_table} po "
-        "ON po.recipient_id = e.e_recipient AND po.currency = e.currency "
+        "ON po.recipient_id = e.e_recipient AND po.currency = e.e_currency "
         "AND po.accounting_period_id = %s"
     )
     with connection.cursor() as cursor:

@@ -1,0 +1,472 @@
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+import pytest
+
+from core.errors import DomainError
+from exceptionqueue.models import ExceptionCase
+from payouts import services
+from payouts.fees import fee_compute
+from payouts.models import Payout, PayoutAdjustment, PayoutEvent, PayoutLine, PayoutPeriod
+from payouts.tests.factories import paid, refund, today
+
+D = Decimal
+
+
+def request(recipient, actor, start, end=None, currency="AMD"):
+    return services.payout_request(
+        recipient=recipient,
+        currency=currency,
+        period_start=start,
+        period_end=end or start,
+        actor=actor,
+    )
+
+
+# --- fees and rounding ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("gross", "pct", "fixed", "fee"),
+    [
+        ("1000.00", "2.5", "0", "25.00"),
+        ("0.20", "2.5", "0", "0.01"),  # 0.005 rounds half up
+        ("0.19", "2.5", "0", "0.00"),  # 0.00475 -> 0.00
+        ("100.00", "1.5", "100", "101.50"[:0] or "100.00"),  # capped at gross
+        ("333.33", "3", "0.10", "10.10"),  # 9.9999 -> 10.00, + 0.10
+        ("1.00", "0", "0", "0.00"),
+        ("1.00", "100", "0", "1.00"),
+        ("0.00", "5", "10", "0.00"),  # nothing to pay costs nothing
+    ],
+)
+def test_fee_rule(gross, pct, fixed, fee):
+    got_fee, net = fee_compute(gross=D(gross), currency="AMD", percentage=D(pct), fixed=D(fixed))
+    assert got_fee == D(fee)
+    assert got_fee + net == D(gross)
+    assert net >= 0
+
+
+def test_fee_rule_gross_is_fee_plus_net_on_many_values():
+    rng = random.Random(7)
+    for _ in range(5000):
+        gross = D(rng.randint(0, 10_000_000)) / 100
+        pct = D(rng.randint(0, 100_000)) / 10_000
+        fixed = D(rng.randint(0, 50_000)) / 100
+        fee, net = fee_compute(gross=gross, currency="AMD", percentage=pct, fixed=fixed)
+        assert fee + net == gross
+        assert D(0) <= fee <= gross
+        assert fee == fee.quantize(D("0.01"))
+        assert net == net.quantize(D("0.01"))
+
+
+def test_fee_rule_refuses_floats_and_negative_gross():
+    with pytest.raises(TypeError):
+        fee_compute(gross=1.5, currency="AMD", percentage=D(1), fixed=D(0))
+    with pytest.raises(ValueError, match="negative"):
+        fee_compute(gross=D("-1"), currency="AMD", percentage=D(1), fixed=D(0))
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+def test_request_sums_payments_and_applies_the_fee_policy(organization, recipient, qr, actor):
+    services.fee_policy_set(
+        organization=organization, currency="AMD", percentage=D("2.5"), fixed=D("100"), actor=actor
+    )
+    day = today(organization)
+    paid(qr, "1000.00")
+    paid(qr, "2333.33")
+    paid(qr, "10.00", currency="USD")
+    payout = request(recipient, actor, day)
+    assert (payout.status, payout.gross, payout.fee, payout.net, payout.payment_count) == (
+        "requested",
+        D("3333.33"),
+        D("183.33"),
+        D("3150.00"),
+        2,
+    )
+    assert payout.branch == recipient.branch
+    event = payout.events.get()
+    assert (event.kind, event.to_status, event.actor, event.gross, event.net) == (
+        "requested",
+        "requested",
+        actor,
+        D("3333.33"),
+        D("3150.00"),
+    )
+    assert payout.history.first().history_user == actor
+
+
+def test_payments_outside_the_local_range_are_not_included(organization, recipient, qr, actor):
+    day = today(organization) - dt.timedelta(days=10)
+    paid(qr, "100.00", day=day)
+    paid(qr, "200.00", day=day - dt.timedelta(days=1))
+    paid(qr, "400.00", day=day + dt.timedelta(days=1))
+    payout = request(recipient, actor, day)
+    assert payout.gross == D("100.00")
+
+
+def test_local_window_is_the_organisations_day(organization):
+    start, end = services.local_window(organization, dt.date(2025, 3, 1), dt.date(2025, 3, 1))
+    assert start.isoformat() == "2025-03-01T00:00:00+04:00"
+    assert end.isoformat() == "2025-03-02T00:00:00+04:00"
+
+
+def test_inverted_period_is_refused(organization, recipient, qr, actor):
+    day = today(organization)
+    with pytest.raises(DomainError) as exc:
+        request(recipient, actor, day, day - dt.timedelta(days=1))
+    assert (exc.value.code, exc.value.status_code) == ("invalid_period", 400)
+    assert not Payout.objects.exists()
+
+
+def test_currency_without_payments_is_422_and_listed(organization, recipient, qr, actor):
+    paid(qr, "100.00")
+    day = today(organization)
+    for _ in range(2):
+        with pytest.raises(DomainError) as exc:
+            request(recipient, actor, day, currency="EUR")
+        assert (exc.value.code, exc.value.status_code) == ("no_verified_payments", 422)
+    case = ExceptionCase.objects.get(kind="no_verified_payments")
+    assert case.occurrences == 2
+    assert case.subject_id == str(recipient.pk)
+    assert not Payout.objects.exists()
+
+
+def test_overlapping_active_range_is_a_duplicate(organization, recipient, qr, actor):
+    day = today(organization)
+    paid(qr, "100.00", day=day - dt.timedelta(days=3))
+    first = request(recipient, actor, day - dt.timedelta(days=7), day - dt.timedelta(days=1))
+    with pytest.raises(DomainError) as exc:
+        request(recipient, actor, day - dt.timedelta(days=1), day)
+    assert (exc.value.code, exc.value.status_code) == ("duplicate_active_payout", 409)
+    assert ExceptionCase.objects.filter(kind="duplicate_active_payout").count() == 1
+    assert list(Payout.objects.all()) == [first]
+
+
+def test_cancelled_payout_releases_its_payments(organization, recipient, qr, actor):
+    day = today(organization)
+    payment = paid(qr, "100.00")
+    first = request(recipient, actor, day)
+    services.payout_cancel(payout=first, actor=actor, comment="wrong range")
+    second = request(recipient, actor, day)
+    assert second.gross == D("100.00")
+    first.refresh_from_db()
+    # Cancelled payouts keep their lines (reports still show them), released.
+    assert first.lines.get().payment_id == payment.pk
+    assert not first.lines.get().active
+    assert first.events.last().details == {"released_lines": 1}
+
+
+def test_payment_is_in_at_most_one_holding_payout(organization, recipient, qr, actor):
+    day = today(organization)
+    paid(qr, "100.00")
+    payout = request(recipient, actor, day)
+    services.payout_process(payout=payout, actor=actor)
+    services.payout_complete(payout=payout, actor=actor, method="cash", reference="RCPT-1")
+    # A completed payout is not active: a new overlapping request is allowed, but finds nothing.
+    with pytest.raises(DomainError) as exc:
+        request(recipient, actor, day)
+    assert exc.value.code == "no_verified_payments"
+
+
+def test_range_in_a_closed_period_is_refused(organization, recipient, qr, actor):
+    day = today(organization)
+    paid(qr, "100.00", day=day - dt.timedelta(days=40))
+    period = services.period_create(
+        organization=organization,
+        kind="month",
+        start_date=day - dt.timedelta(days=45),
+        end_date=day - dt.timedelta(days=35),
+        actor=actor,
+    )
+    services.period_transition(period=period, to="closed", actor=actor)
+    with pytest.raises(DomainError) as exc:
+        request(recipient, actor, day - dt.timedelta(days=40))
+    assert (exc.value.code, exc.value.status_code) == ("period_closed", 409)
+
+
+def test_periods_cannot_overlap_or_invert(organization, actor):
+    day = dt.date(2025, 1, 1)
+    services.period_create(
+        organization=organization,
+        kind="week",
+        start_date=day,
+        end_date=day + dt.timedelta(days=6),
+        actor=actor,
+    )
+    with pytest.raises(DomainError) as exc:
+        services.period_create(
+            organization=organization,
+            kind="shift",
+            start_date=day + dt.timedelta(days=6),
+            end_date=day + dt.timedelta(days=6),
+            actor=actor,
+        )
+    assert exc.value.code == "period_overlap"
+    with pytest.raises(DomainError) as exc:
+        services.period_create(
+            organization=organization,
+            kind="shift",
+            start_date=day + dt.timedelta(days=9),
+            end_date=day,
+            actor=actor,
+        )
+    assert exc.value.code == "invalid_period"
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def payout(organization, recipient, qr, actor):
+    paid(qr, "1000.00")
+    return request(recipient, actor, today(organization))
+
+
+def test_transitions_write_their_audit_rows(payout, actor, django_capture_on_commit_callbacks):
+    from webhooks.models import WebhookEvent
+
+    services.payout_process(
+        payout=payout,
+        actor=actor,
+        method="bank_transfer",
+        reference="BATCH-7",
+        comment="sent to the bank",
+    )
+    services.payout_complete(
+        payout=payout, actor=actor, method="bank_transfer", reference="TRX-1", comment="confirmed"
+    )
+    payout.refresh_from_db()
+    assert payout.status == "completed"
+    assert payout.reference == "TRX-1"
+    assert payout.completed_at is not None
+    rows = list(
+        payout.events.values_list(
+            "kind", "from_status", "to_status", "method", "reference", "comment"
+        )
+    )
+    assert rows == [
+        ("requested", "", "requested", "", "", ""),
+        ("processing", "requested", "processing", "bank_transfer", "BATCH-7", "sent to the bank"),
+        ("completed", "processing", "completed", "bank_transfer", "TRX-1", "confirmed"),
+    ]
+    assert all(e.actor == actor for e in payout.events.all())
+    types = sorted(
+        WebhookEvent.objects.filter(organization=payout.organization)
+        .filter(event_type__startswith="payout.")
+        .values_list("event_type", flat=True)
+    )
+    assert types == ["payout.completed", "payout.processing", "payout.requested"]
+
+
+def test_completion_requires_method_and_reference(payout, actor):
+    services.payout_process(payout=payout, actor=actor)
+    with pytest.raises(DomainError) as exc:
+        services.payout_transition(payout=payout, to="completed", actor=actor, method="cash")
+    assert (exc.value.code, exc.value.status_code) == ("reference_required", 400)
+    assert exc.value.fields == {"reference": ["Required to complete."]}
+    payout.refresh_from_db()
+    assert payout.status == "processing"
+    case = ExceptionCase.objects.get(kind="completed_without_reference")
+    services.payout_complete(payout=payout, actor=actor, method="cash", reference="R-1")
+    case.refresh_from_db()
+    assert case.status == "resolved"
+
+
+@pytest.mark.parametrize(
+    ("path", "to"),
+    [
+        ([], "completed"),
+        (["processing", "completed"], "processing"),
+        (["cancelled"], "processing"),
+        (["processing", "completed"], "cancelled"),
+        (["cancelled"], "cancelled"),
+    ],
+)
+def test_transitions_that_are_not_allowed(payout, actor, path, to):
+    for step in path:
+        services.payout_transition(
+            payout=payout, to=step, actor=actor, method="cash", reference="R"
+        )
+    events = payout.events.count()
+    with pytest.raises(DomainError) as exc:
+        services.payout_transition(payout=payout, to=to, actor=actor, method="cash", reference="R")
+    assert (exc.value.code, exc.value.status_code) == ("transition_not_allowed", 409)
+    assert payout.events.count() == events
+
+
+def test_reversal_is_a_separate_correction(payout, actor):
+    services.payout_process(payout=payout, actor=actor)
+    services.payout_complete(payout=payout, actor=actor, method="cash", reference="R-1")
+    with pytest.raises(DomainError):
+        services.payout_reverse(payout=payout, actor=actor, reference="", comment="")
+    services.payout_reverse(
+        payout=payout, actor=actor, reference="BOUNCE-1", comment="bank returned the transfer"
+    )
+    payout.refresh_from_db()
+    assert payout.status == "reversed"
+    assert payout.reversal.reference == "BOUNCE-1"
+    assert not payout.lines.filter(active=True).exists()
+
+
+# --- refund drift and carried adjustments --------------------------------------------------------
+
+
+def test_refund_while_requested_recalculates_and_is_listed(organization, recipient, qr, actor):
+    services.fee_policy_set(
+        organization=organization, currency="AMD", percentage=D("10"), fixed=D("0"), actor=actor
+    )
+    p1 = paid(qr, "1000.00")
+    paid(qr, "500.00")
+    payout = request(recipient, actor, today(organization))
+    assert (payout.gross, payout.fee, payout.net) == (D("1500.00"), D("150.00"), D("1350.00"))
+    refund(p1, "300.00")
+    payout.refresh_from_db()
+    assert (payout.gross, payout.fee, payout.net) == (D("1200.00"), D("120.00"), D("1080.00"))
+    assert payout.gross == payout.fee + payout.net
+    line = payout.lines.get(kind=PayoutLine.Kind.REFUND)
+    assert (line.payment_id, line.amount) == (p1.pk, D("-300.00"))
+    assert payout.events.last().kind == "recalculated"
+    case = ExceptionCase.objects.get(kind="refund_drift")
+    assert case.subject_id == str(payout.pk)
+    assert case.amount == D("300.00")
+
+
+def test_refund_while_processing_blocks_completion_until_decided(
+    organization, recipient, qr, actor
+):
+    p1 = paid(qr, "1000.00")
+    payout = request(recipient, actor, today(organization))
+    services.payout_process(payout=payout, actor=actor)
+    refund(p1, "250.00")
+    payout.refresh_from_db()
+    assert payout.drift_hold
+    assert payout.gross == D("1000.00")
+    with pytest.raises(DomainError) as exc:
+        services.payout_complete(payout=payout, actor=actor, method="cash", reference="R")
+    assert exc.value.code == "refund_drift_unresolved"
+    services.payout_drift_decide(
+        payout=payout, decision="recalculate", actor=actor, comment="pay the remainder"
+    )
+    payout.refresh_from_db()
+    assert not payout.drift_hold
+    assert payout.gross == D("750.00")
+    assert payout.net == D("750.00")
+    assert ExceptionCase.objects.get(kind="refund_drift").status == "resolved"
+    services.payout_complete(payout=payout, actor=actor, method="cash", reference="R")
+
+
+def test_processing_drift_can_be_carried(organization, recipient, qr, actor):
+    p1 = paid(qr, "1000.00")
+    payout = request(recipient, actor, today(organization))
+    services.payout_process(payout=payout, actor=actor)
+    refund(p1, "250.00")
+    services.payout_drift_decide(payout=payout, decision="carry", actor=actor)
+    payout.refresh_from_db()
+    assert payout.gross == D("1000.00")
+    assert not payout.drift_hold
+    adjustment = PayoutAdjustment.objects.get()
+    assert (adjustment.amount, adjustment.source_payout_id) == (D("-250.00"), payout.pk)
+
+
+def test_refund_after_completion_is_carried_to_the_next_payout(organization, recipient, qr, actor):
+    day = today(organization)
+    p1 = paid(qr, "1000.00", day=day - dt.timedelta(days=2))
+    first = request(recipient, actor, day - dt.timedelta(days=2))
+    services.payout_process(payout=first, actor=actor)
+    services.payout_complete(payout=first, actor=actor, method="cash", reference="R-1")
+    refund(p1, "400.00")
+    first.refresh_from_db()
+    assert (first.status, first.gross, first.net) == ("completed", D("1000.00"), D("1000.00"))
+    assert first.events.last().kind == "adjustment_carried"
+    adjustment = PayoutAdjustment.objects.get()
+    assert adjustment.amount == D("-400.00")
+    assert adjustment.actor is not None
+
+    paid(qr, "300.00", day=day)  # not enough to absorb the adjustment: it waits
+    second = request(recipient, actor, day)
+    assert second.gross == D("300.00")
+    services.payout_cancel(payout=second, actor=actor)
+    paid(qr, "500.00", day=day)
+    third = request(recipient, actor, day)
+    assert (third.gross, third.net, third.payment_count) == (D("400.00"), D("400.00"), 2)
+    line = third.lines.get(kind=PayoutLine.Kind.ADJUSTMENT)
+    assert (line.adjustment_id, line.amount) == (adjustment.pk, D("-400.00"))
+
+
+# --- the set-based build --------------------------------------------------------------------------
+
+
+def test_period_build_creates_one_payout_per_scope(organization, branch, recipient, qr, actor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from webhooks.models import WebhookEvent
+
+    day = today(organization) - dt.timedelta(days=60)
+    others = []
+    for i in range(5):
+        r = services.recipient_create(
+            organization=organization, scope="team", name=f"Team {i}", branch=branch, actor=actor
+        )
+        others.append((r, services.qr_code_create(recipient=r, actor=actor)))
+    paid(qr, "100.00", day=day)
+    paid(qr, "50.00", day=day, currency="USD")
+    for i, (_r, q) in enumerate(others):
+        for _ in range(i + 1):
+            paid(q, "10.00", day=day + dt.timedelta(days=1))
+    taken = request(recipient, actor, day)  # the first scope already has an active payout
+    paid(qr, "1.00", day=day + dt.timedelta(days=2))
+    period = services.period_create(
+        organization=organization,
+        kind="month",
+        start_date=day,
+        end_date=day + dt.timedelta(days=5),
+        actor=actor,
+    )
+    period = services.period_transition(period=period, to="closed", actor=actor)
+    with CaptureQueriesContext(connection) as ctx:
+        built = services.payout_period_build(period=period, actor=actor)
+    # Set-based: a fixed number of statements for payouts, lines, history and events; only the
+    # webhook outbox (one row per transition, through webhooks.event_emit) grows per payout.
+    ours = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if "webhooks_" not in q["sql"] and "SAVEPOINT" not in q["sql"]
+    ]
+    assert len(ours) <= 16, ours
+    assert sum('INSERT INTO "payouts_payout"' in sql for sql in ours) == 1
+    assert len(built) == 6  # 5 teams + the USD scope of the first recipient
+    rows = {
+        (p.recipient_id, p.currency): (p.gross, p.payment_count)
+        for p in Payout.objects.filter(accounting_period=period)
+    }
+    assert rows[(recipient.pk, "USD")] == (D("50.00"), 1)
+    for i, (r, _q) in enumerate(others):
+        assert rows[(r.pk, "AMD")] == (D(10 * (i + 1)), i + 1)
+    assert (recipient.pk, "AMD") not in rows  # skipped: taken is active
+    assert taken.lines.count() == 1
+    assert (
+        PayoutEvent.objects.filter(payout__accounting_period=period, kind="requested").count() == 6
+    )
+    assert Payout.history.filter(accounting_period=period).count() == 6
+    assert WebhookEvent.objects.filter(event_type="payout.requested").count() == 7
+    assert services.payout_period_build(period=period, actor=actor) == []  # once
+
+
+def test_build_refuses_an_open_period(organization, actor):
+    period = services.period_create(
+        organization=organization,
+        kind="week",
+        start_date=dt.date(2025, 1, 1),
+        end_date=dt.date(2025, 1, 7),
+        actor=actor,
+    )
+    with pytest.raises(DomainError) as exc:
+        services.payout_period_build(period=period, actor=actor)
+    assert exc.value.code == "period_not_closed"
+    assert PayoutPeriod.objects.get().status == "open"

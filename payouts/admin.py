@@ -319,7 +319,7 @@ class PayoutAdmin(ReadOnlyAdmin):
         # Checked on every request, POST included: a crafted POST gets no further than this.
         if not has_transition_perm(getattr(payout, name), request.user):
             raise PermissionDenied
-        form = TransitionForm(request.POST or None, to=to)
+        form = TransitionForm(request.POST if request.method == "POST" else None, to=to)
         if request.method == "POST" and form.is_valid():
             try:
                 services.payout_transition(
@@ -349,7 +349,7 @@ class PayoutAdmin(ReadOnlyAdmin):
         payout = self._payout_or_404(request, object_id)
         if not request.user.has_perm("payouts.decide_payout_drift"):
             raise PermissionDenied
-        form = DriftForm(request.POST or None)
+        form = DriftForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
                 services.payout_drift_decide(

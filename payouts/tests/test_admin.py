@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from django.urls import reverse
+
+from core.models import Membership
+from payouts import services
+from payouts.models import Payout
+from payouts.tests.factories import paid, today
+
+
+@pytest.fixture
+def payout(organization, recipient, qr, actor):
+    paid(qr, "700.00")
+    day = today(organization)
+    return services.payout_request(
+        recipient=recipient, currency="AMD", period_start=day, period_end=day, actor=actor
+    )
+
+
+def staff(organization, *codenames, name="clerk"):
+    user = User.objects.create_user(name, password="x", is_staff=True)
+    Membership.objects.create(user=user, organization=organization)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="payouts", codename__in=["view_payout", *codenames]
+        )
+    )
+    return user
+
+
+def transition_url(payout, to):
+    return reverse("admin:payouts_payout_transition", args=[payout.pk, to])
+
+
+def test_crafted_post_without_permission_is_refused(client, organization, payout):
+    client.force_login(staff(organization))  # may view payouts, not move them
+    page = client.get(reverse("admin:payouts_payout_change", args=[payout.pk]))
+    assert page.status_code == 200
+    assert b"Start processing" not in page.content
+    response = client.post(transition_url(payout, "processing"), {"comment": "crafted"})
+    assert response.status_code == 403
+    # The stock change form POST cannot move the protected state either.
+    client.post(
+        reverse("admin:payouts_payout_change", args=[payout.pk]),
+        {"status": "completed", "_fsm_transition_to": "complete"},
+    )
+    payout.refresh_from_db()
+    assert payout.status == "requested"
+    assert payout.events.count() == 1
+
+
+def test_operator_moves_a_payout_with_method_and_reference(client, organization, payout):
+    client.force_login(staff(organization, "process_payout", "complete_payout"))
+    page = client.get(reverse("admin:payouts_payout_change", args=[payout.pk]))
+    assert b"Start processing" in page.content
+    assert client.post(transition_url(payout, "processing"), {}).status_code == 302
+    form = client.post(transition_url(payout, "completed"), {"method": "cash"})
+    assert form.status_code == 200  # the form asks for the reference
+    assert b"This field is required" in form.content
+    payout.refresh_from_db()
+    assert payout.status == "processing"
+    done = client.post(
+        transition_url(payout, "completed"), {"method": "cash", "reference": "CASH-12"}
+    )
+    assert done.status_code == 302
+    payout.refresh_from_db()
+    assert (payout.status, payout.method, payout.reference) == ("completed", "cash", "CASH-12")
+    event = payout.events.last()
+    assert event.actor.username == "clerk"
+    assert event.reference == "CASH-12"
+
+
+def test_permission_for_one_transition_is_not_another(client, organization, payout):
+    client.force_login(staff(organization, "process_payout"))
+    assert client.post(transition_url(payout, "cancelled"), {}).status_code == 403
+    assert Payout.objects.get().status == "requested"
+
+
+def test_other_organisations_payouts_are_invisible(client, other_organization, payout):
+    client.force_login(staff(other_organization, "process_payout"))
+    response = client.post(transition_url(payout, "processing"), {})
+    assert response.status_code == 404
+    assert Payout.objects.get().status == "requested"
+
+
+def test_history_revert_post_is_refused(admin_client, payout):
+    version = payout.history.first()
+    url = reverse("admin:payouts_payout_simple_history", args=[payout.pk, version.history_id])
+    assert admin_client.get(url).status_code == 200
+    assert admin_client.post(url, {"status": "cancelled"}).status_code == 403
+
+
+def test_operator_role_gets_the_transition_permissions(organization):
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # post_migrate grants the roles' permissions
+    operator = Group.objects.get(name="Operator")
+    codenames = set(operator.permissions.values_list("codename", flat=True))
+    assert {"process_payout", "complete_payout", "cancel_payout"} <= codenames

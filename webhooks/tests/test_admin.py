@@ -1,0 +1,106 @@
+"""Webhooks in the admin: create (secret shown once), rotate, replay; every change via services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+from django.utils import timezone
+
+from webhooks import services
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.tests.factories import emit_payment_verified, make_endpoint
+
+pytestmark = pytest.mark.django_db
+
+
+def messages_of(response):
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_create_endpoint_shows_the_secret_once(admin_client, organization, receiver):
+    response = admin_client.post(
+        reverse("admin:webhooks_webhookendpoint_add"),
+        {"organization": organization.pk, "url": receiver.url, "event_types": "payout.*, *"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.event_types == ["payout.*", "*"]
+    assert any(endpoint.secret in m for m in messages_of(response))
+    page = admin_client.get(reverse("admin:webhooks_webhookendpoint_change", args=[endpoint.pk]))
+    assert endpoint.secret not in page.content.decode()
+
+
+def test_create_refuses_private_urls(admin_client, organization, settings):
+    settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE = False
+    response = admin_client.post(
+        reverse("admin:webhooks_webhookendpoint_add"),
+        {"organization": organization.pk, "url": "http://127.0.0.1/x", "event_types": "*"},
+    )
+    assert response.status_code == 200
+    assert "loopback" in response.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_rotate_action(admin_client, organization, system_user, receiver):
+    endpoint = make_endpoint(organization, receiver.url, system_user)
+    old = endpoint.secret
+    response = admin_client.post(
+        reverse("admin:webhooks_webhookendpoint_changelist"),
+        {"action": "rotate_secret", "_selected_action": [endpoint.pk]},
+        follow=True,
+    )
+    endpoint.refresh_from_db()
+    assert endpoint.secret != old
+    assert endpoint.previous_secret == old
+    assert any(endpoint.secret in m for m in messages_of(response))
+
+
+def test_replay_actions_and_range_form(admin_client, organization, system_user, receiver):
+    make_endpoint(organization, receiver.url, system_user)
+    receiver.answer(410)
+    event = emit_payment_verified(organization)
+    delivery = event.deliveries.get()
+    services.delivery_attempt(delivery_id=delivery.pk)
+    services.endpoint_update(endpoint=delivery.endpoint, enabled=True, actor=system_user)
+
+    for name in ["webhookevent", "webhookdelivery", "webhookattempt", "webhookendpoint"]:
+        assert admin_client.get(reverse(f"admin:webhooks_{name}_changelist")).status_code == 200
+    assert (
+        admin_client.get(reverse("admin:webhooks_webhookevent_change", args=[event.pk])).status_code
+        == 200
+    )
+    assert (
+        admin_client.get(
+            reverse("admin:webhooks_webhookdelivery_change", args=[delivery.pk])
+        ).status_code
+        == 200
+    )
+
+    url = reverse("admin:webhooks_webhookdelivery_replay_failed")
+    assert admin_client.get(url).status_code == 200
+    now = timezone.localtime()
+    response = admin_client.post(
+        url,
+        {
+            "organization": organization.pk,
+            "start": (now - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+            "end": (now + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+        },
+    )
+    assert response.status_code == 302
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.PENDING
+    assert delivery.replays == 1
+
+    services.delivery_attempt(delivery_id=delivery.pk)
+    admin_client.post(
+        reverse("admin:webhooks_webhookevent_changelist"),
+        {"action": "replay_events", "_selected_action": [event.pk]},
+    )
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.PENDING
+    assert delivery.replays == 2

@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -79,19 +80,46 @@ def adapter_config() -> dict:
 # -- in-process transport ----------------------------------------------------------------------
 
 
+_nesting_lock = threading.Lock()
+_nesting = 0
+
+
+def _detach_connection_closing() -> None:
+    global _nesting
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    with _nesting_lock:
+        if _nesting == 0:
+            request_started.disconnect(close_old_connections)
+            request_finished.disconnect(close_old_connections)
+        _nesting += 1
+
+
+def _reattach_connection_closing() -> None:
+    global _nesting
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    with _nesting_lock:
+        _nesting -= 1
+        if _nesting == 0:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+
+
 def _in_process_app(environ, start_response):
     """Django's WSGI app, run inside the current request/transaction.
 
     Django closes "old" database connections when a request starts and finishes; inside an
     open transaction of the same thread that would break the caller, so those two signal
-    receivers are detached for the nested request (as Django's own test client does).
+    receivers are detached while in-process requests run (as Django's own test client does);
+    nested in-process requests (checkout -> callback -> lookup) reattach them only at the end
+    of the outermost one.
     """
     from django.core.handlers.wsgi import WSGIHandler
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
 
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
+    _detach_connection_closing()
     try:
         response = WSGIHandler()(environ, start_response)
         try:
@@ -102,8 +130,7 @@ def _in_process_app(environ, start_response):
                 close()
         return [body]
     finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
+        _reattach_connection_closing()
 
 
 def _base_origin() -> str:

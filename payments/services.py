@@ -253,7 +253,6 @@ def adapter_for_payment(payment: Payment, *, http=None):
 # -- orders ---------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def payment_register_order(
     *,
     payment: Payment,
@@ -264,8 +263,12 @@ def payment_register_order(
     language: str = "hy",
     client_id: str = "",
 ) -> Payment:
-    """Register the order at the gateway (once) and keep its reference and payment URL."""
-    payment = _locked(payment)
+    """Register the order at the gateway (once) and keep its reference and payment URL.
+
+    No lock is held during the gateway call: registration is keyed on our order number, so a
+    concurrent or retried call gets the same gateway order back (BPC errorCode 1 -> lookup).
+    """
+    payment = Payment.objects.select_related("organization", "branch").get(pk=payment.pk)
     if payment.provider_reference:
         return payment
     if payment.status != Payment.Status.PENDING:
@@ -292,6 +295,14 @@ def payment_register_order(
         raise DomainError(
             "provider_error", f"The gateway refused or failed the order: {exc}", status_code=502
         ) from exc
+    return _record_order(payment=payment, created=created, actor=actor)
+
+
+@transaction.atomic
+def _record_order(*, payment: Payment, created, actor) -> Payment:
+    payment = _locked(payment)
+    if payment.provider_reference:
+        return payment
     payment.provider_reference = created.provider_reference[:128]
     payment.payment_url = created.payment_url[:500]
     save_audited(

@@ -28,13 +28,16 @@ def test_signed_callback_verifies_after_lookup(client, payment, system_user):
     payment, order = registered(payment, system_user)
     decide(order)
     response = client.get(URL, callback_params(order))
-    assert response.status_code == 200 and response.content == b"OK"
+    assert response.status_code == 200
+    assert response.content == b"OK"
     payment.refresh_from_db()
     assert payment.status == Payment.Status.VERIFIED
     assert payment.verification_method == "callback_lookup"
-    assert payment.masked_pan == "408397**0021" and payment.approval_code == order.approval_code
+    assert payment.masked_pan == "408397**0021"
+    assert payment.approval_code == order.approval_code
     stored = ProviderCallback.objects.get()
-    assert stored.status == "processed" and stored.payment == payment
+    assert stored.status == "processed"
+    assert stored.payment == payment
     assert stored.event_id == f"{order.order_id}:deposited:1"
 
 
@@ -56,7 +59,9 @@ def test_bad_signature_is_refused_and_changes_nothing(client, payment, system_us
     assert unchanged(payment)
     assert payment.status == Payment.Status.PENDING
     stored = ProviderCallback.objects.get()
-    assert stored.status == "rejected" and stored.payment is None and stored.http_status == 403
+    assert stored.status == "rejected"
+    assert stored.payment is None
+    assert stored.http_status == 403
     assert "checksum" in stored.handler_error
 
 
@@ -81,7 +86,8 @@ def test_wrong_amount_or_currency_is_refused(client, payment, system_user, overr
     assert unchanged(payment)
     assert payment.status == Payment.Status.PENDING
     stored = ProviderCallback.objects.get()
-    assert stored.status == "rejected" and stored.handler_error.startswith(code)
+    assert stored.status == "rejected"
+    assert stored.handler_error.startswith(code)
     assert ExceptionCase.objects.get().kind == "callback_rejected"
 
 
@@ -177,5 +183,6 @@ def test_same_callback_ten_times_concurrently_verifies_once(organization, branch
     assert PaymentEvent.objects.filter(payment=payment, kind="verified").count() == 1
     assert WebhookEvent.objects.filter(event_type="payment.verified").count() == 1
     statuses = list(ProviderCallback.objects.values_list("status", flat=True))
-    assert statuses.count("processed") == 1 and statuses.count("duplicate") == 9
+    assert statuses.count("processed") == 1
+    assert statuses.count("duplicate") == 9
     assert payment.amount == Decimal("700.00")

@@ -81,7 +81,8 @@ def test_register_sends_minor_units_and_numeric_currency():
     assert params["amount"] == "150000"  # 1500.00 AMD in luma
     assert params["currency"] == "051"
     assert params["orderNumber"] == "PO123"
-    assert params["userName"] == "merchant-api" and params["password"] == "secret"
+    assert params["userName"] == "merchant-api"
+    assert params["password"] == "secret"
     assert params["dynamicCallbackUrl"] == "https://payops.example/callbacks/arca/"
 
 
@@ -103,7 +104,7 @@ def test_register_error_is_a_provider_error():
 
 
 def test_register_refuses_amounts_finer_than_the_currency():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="precision"):
         adapter(Gateway({})).create_order(order_request(amount=Decimal("10.005")))
 
 
@@ -111,7 +112,8 @@ def test_deposited_status_is_paid_with_masked_card_data():
     gateway = Gateway({"getOrderStatusExtended.do": "status_deposited"})
     status = adapter(gateway).status(provider_reference=MD_ORDER, order_number="PO123")
     assert status.state is ProviderState.PAID
-    assert status.amount == Decimal("1500.00") and status.currency == "AMD"
+    assert status.amount == Decimal("1500.00")
+    assert status.currency == "AMD"
     assert status.masked_pan == "408397**0021"
     assert status.approval_code == "123456"
     assert status.rrn == "331012345678"
@@ -177,7 +179,8 @@ def test_refund_refused_by_the_gateway():
     result = adapter(gateway).refund(
         provider_reference=MD_ORDER, amount=Decimal("2000.00"), currency="AMD", refund_id="R1"
     )
-    assert not result.succeeded and result.code == "7"
+    assert not result.succeeded
+    assert result.code == "7"
 
 
 def test_reverse():
@@ -256,7 +259,8 @@ def test_signed_callback_parses():
     )
     parsed = adapter(Gateway({})).parse_callback(callback(query))
     assert parsed.claimed_state is ProviderState.PAID
-    assert parsed.order_number == "PO123" and parsed.provider_reference == MD_ORDER
+    assert parsed.order_number == "PO123"
+    assert parsed.provider_reference == MD_ORDER
     assert parsed.event_id == f"{MD_ORDER}:deposited:1"
     assert parsed.amount is None
 
@@ -308,4 +312,5 @@ def test_callback_amount_and_currency_are_read():
         }
     )
     parsed = adapter(Gateway({})).parse_callback(callback(query))
-    assert parsed.amount == Decimal("1500.00") and parsed.currency == "AMD"
+    assert parsed.amount == Decimal("1500.00")
+    assert parsed.currency == "AMD"

@@ -66,7 +66,8 @@ def test_payment_create_refuses_a_branch_of_another_organisation(
 
 def test_ameria_order_numbers_are_numeric(organization, branch):
     payment = make_payment(organization=organization, branch=branch, provider="ameria")
-    assert payment.order_number.startswith("AM") and payment.order_number[2:].isdigit()
+    assert payment.order_number.startswith("AM")
+    assert payment.order_number[2:].isdigit()
     assert int(payment.order_number[2:]) <= 2_147_483_647
 
 
@@ -79,7 +80,8 @@ def test_verify_writes_one_event_hook_and_webhook(payment, system_user, changes)
     )
     assert payment.status == Payment.Status.VERIFIED
     assert payment.verified_at is not None
-    assert payment.masked_pan == "408397**0021" and payment.approval_code == "654321"
+    assert payment.masked_pan == "408397**0021"
+    assert payment.approval_code == "654321"
     # the same answer again changes nothing
     services.payment_apply_status(
         payment=payment,
@@ -91,9 +93,11 @@ def test_verify_writes_one_event_hook_and_webhook(payment, system_user, changes)
     assert (event.from_status, event.to_status, event.method) == ("pending", "verified", "lookup")
     assert event.actor == system_user
     assert [c.kind for c in changes] == ["verified"]
-    assert changes[0].payment.pk == payment.pk and changes[0].refund is None
+    assert changes[0].payment.pk == payment.pk
+    assert changes[0].refund is None
     webhook = WebhookEvent.objects.get(event_type="payment.verified")
-    assert webhook.data["amount"] == "1500.00" and webhook.data["id"] == payment.pk
+    assert webhook.data["amount"] == "1500.00"
+    assert webhook.data["id"] == payment.pk
 
 
 def test_states_only_move_forward(payment, system_user, changes):
@@ -145,7 +149,8 @@ def test_manual_verification_needs_evidence_and_is_audited(payment, system_user)
     )
     assert payment.verification_method == "manual"
     event = payment.events.get(kind="verified")
-    assert event.comment == "Seen on the bank statement" and event.reference == "ST-9"
+    assert event.comment == "Seen on the bank statement"
+    assert event.reference == "ST-9"
     assert payment.history.first().history_change_reason == "verified (manual)"
 
 
@@ -157,7 +162,8 @@ def test_refund_partial_then_rest(payment, system_user, changes):
     refund = services.payment_refund(
         payment=payment, amount=Decimal("500.00"), reason="cold coffee", actor=system_user
     )
-    assert refund.status == Refund.Status.SUCCEEDED and refund.currency == "AMD"
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert refund.currency == "AMD"
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PARTIALLY_REFUNDED
     assert payment.refunded_amount == Decimal("500.00")
@@ -215,7 +221,8 @@ def test_refund_refused_by_the_gateway_releases_the_reservation(payment, system_
     assert refund.status == Refund.Status.FAILED
     assert refund.failure_code == "7"
     payment.refresh_from_db()
-    assert payment.status == Payment.Status.VERIFIED and payment.refunded_amount == 0
+    assert payment.status == Payment.Status.VERIFIED
+    assert payment.refunded_amount == 0
     assert payment.events.filter(kind="refund_failed").count() == 1
 
 
@@ -236,4 +243,5 @@ def test_sandbox_pay_refused_when_the_sandbox_is_off(payment, system_user, setti
     settings.PAYOPS_SANDBOX = False
     with pytest.raises(DomainError) as caught:
         services.sandbox_pay(payment=payment, outcome="approved", actor=system_user)
-    assert caught.value.code == "sandbox_disabled" and caught.value.status_code == 404
+    assert caught.value.code == "sandbox_disabled"
+    assert caught.value.status_code == 404

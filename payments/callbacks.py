@@ -78,12 +78,16 @@ def _verify(provider: str, request: CallbackRequest):
         raise CallbackRejected(f"No active {provider} account.", status_code=404)
     first_error: CallbackRejected | None = None
     for account in accounts:
-        adapter = registry.adapter_for_account(account)
+        try:
+            adapter = registry.adapter_for_account(account)
+        except ValueError as exc:  # a misconfigured account cannot verify anything
+            logger.error("%s account %s is misconfigured: %s", provider, account.pk, exc)
+            continue
         try:
             return account, adapter, adapter.parse_callback(request)
         except CallbackRejected as exc:
             first_error = first_error or exc
-    raise first_error  # type: ignore[misc]
+    raise first_error or CallbackRejected(f"No usable {provider} account.", status_code=404)
 
 
 def _store(provider: str, request: CallbackRequest, remote_addr: str | None, **fields):

@@ -15,18 +15,11 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_base import OrganizationScopedAdmin
 from core.errors import DomainError
 from exceptionqueue import services
 from exceptionqueue.models import ExceptionCase, ExceptionCaseEvent
-
-
-def scope_to_member_organizations(request, queryset, field: str = "organization"):
-    """Superusers see every organisation; other staff only those they are members of."""
-    if request.user.is_superuser:
-        return queryset
-    return queryset.filter(**{f"{field}__members__user": request.user})
 
 
 class AgeFilter(admin.SimpleListFilter):
@@ -100,7 +93,7 @@ class ExceptionCaseEventInline(admin.TabularInline):
 
 
 @admin.register(ExceptionCase)
-class ExceptionCaseAdmin(SimpleHistoryAdmin):
+class ExceptionCaseAdmin(OrganizationScopedAdmin):
     list_display = [
         "id",
         "kind",
@@ -160,19 +153,11 @@ class ExceptionCaseAdmin(SimpleHistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [name for _, options in self.fieldsets for name in options["fields"]]
 
-    def get_queryset(self, request):
-        return scope_to_member_organizations(request, super().get_queryset(request))
-
     def has_add_permission(self, request):
         return False  # cases are raised by the domains, through exception_raise
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST":  # simple-history's revert would save the whole old row
-            raise PermissionDenied("Exceptions are changed through their services only.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
 
     @admin.display(description="subject")
     def subject_link(self, obj: ExceptionCase):

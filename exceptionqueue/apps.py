@@ -1,33 +1,9 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
-
-# Role -> permissions of this app (granted after every migrate; see core.roles).
-ROLE_PERMISSIONS = {
-    "Operator": ["view_exceptioncase", "change_exceptioncase"],
-    "Accountant": ["view_exceptioncase"],
-}
-
-
-def grant_role_permissions(sender, **kwargs) -> None:
-    from django.contrib.auth.models import Group, Permission
-
-    for role, codenames in ROLE_PERMISSIONS.items():
-        group = Group.objects.filter(name=role).first()
-        if group is None:
-            continue
-        group.permissions.add(
-            *Permission.objects.filter(
-                content_type__app_label="exceptionqueue", codename__in=codenames
-            )
-        )
 
 
 class ExceptionqueueConfig(AppConfig):
     name = "exceptionqueue"
     verbose_name = "Exception queue"
-
-    def ready(self) -> None:
-        post_migrate.connect(grant_role_permissions, sender=self)
 
     def seed_demo(self, stdout) -> None:
         """One open case per demo organisation, so the queue is not empty on first look."""

@@ -13,20 +13,19 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_base import OrganizationScopedAdmin
 from core.errors import DomainError
 from core.models import Organization
-from exceptionqueue.admin import scope_to_member_organizations
 from webhooks import services
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 
-class RefuseRevertMixin:
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST":  # simple-history's revert would save the whole old row
-            raise PermissionDenied("Webhook rows are changed through their services only.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
+def scope_to_member_organizations(request, queryset, field: str = "organization"):
+    """Superusers see every organisation; other staff only those they are members of."""
+    if request.user.is_superuser:
+        return queryset
+    return queryset.filter(**{f"{field}__members__user": request.user}).distinct()
 
 
 class EventTypesField(forms.CharField):
@@ -52,7 +51,7 @@ class EndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(RefuseRevertMixin, SimpleHistoryAdmin):
+class WebhookEndpointAdmin(OrganizationScopedAdmin):
     form = EndpointForm
     list_display = [
         "url",
@@ -73,9 +72,6 @@ class WebhookEndpointAdmin(RefuseRevertMixin, SimpleHistoryAdmin):
         "previous_secret_expires_at",
         "created_at",
     ]
-
-    def get_queryset(self, request):
-        return scope_to_member_organizations(request, super().get_queryset(request))
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -184,6 +180,10 @@ def _member_organizations(request):
 
 
 class ReadOnlyAdminMixin:
+    def has_replay_permission(self, request):
+        """Replays change deliveries: operators with change rights on deliveries."""
+        return request.user.has_perm("webhooks.change_webhookdelivery")
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -220,7 +220,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return scope_to_member_organizations(request, super().get_queryset(request))
 
-    @admin.action(description="Replay selected events (same webhook-id)")
+    @admin.action(description="Replay selected events (same webhook-id)", permissions=["replay"])
     def replay_events(self, request, queryset):
         count = 0
         for event in queryset:
@@ -274,7 +274,7 @@ class ReplayFailedForm(forms.Form):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(RefuseRevertMixin, ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_display = [
         "id",
         "event_link",
@@ -314,9 +314,6 @@ class WebhookDeliveryAdmin(RefuseRevertMixin, ReadOnlyAdminMixin, SimpleHistoryA
     actions = ["replay_deliveries"]
     change_list_template = "webhooks/admin/delivery_change_list.html"
 
-    def get_queryset(self, request):
-        return scope_to_member_organizations(request, super().get_queryset(request))
-
     @admin.display(description="event")
     def event_link(self, obj):
         url = reverse("admin:webhooks_webhookevent_change", args=[obj.event_id])
@@ -326,7 +323,7 @@ class WebhookDeliveryAdmin(RefuseRevertMixin, ReadOnlyAdminMixin, SimpleHistoryA
     def event_type(self, obj):
         return obj.event.event_type
 
-    @admin.action(description="Replay selected deliveries")
+    @admin.action(description="Replay selected deliveries", permissions=["replay"])
     def replay_deliveries(self, request, queryset):
         count = 0
         for delivery in queryset.select_related("event", "endpoint"):
@@ -350,7 +347,7 @@ class WebhookDeliveryAdmin(RefuseRevertMixin, ReadOnlyAdminMixin, SimpleHistoryA
         ]
 
     def replay_failed_view(self, request):
-        if not self.has_view_permission(request):
+        if not self.has_replay_permission(request):
             raise PermissionDenied
         form = ReplayFailedForm(request.POST or None, request=request)
         if request.method == "POST" and form.is_valid():

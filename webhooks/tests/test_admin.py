@@ -104,3 +104,20 @@ def test_replay_actions_and_range_form(admin_client, organization, system_user, 
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.PENDING
     assert delivery.replays == 2
+
+
+def test_replay_needs_change_rights_on_deliveries(client, django_user_model, organization):
+    from django.contrib.auth.models import Permission
+
+    from core.models import Membership
+
+    viewer = django_user_model.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename="view_webhookdelivery"))
+    Membership.objects.create(user=viewer, organization=organization)
+    client.force_login(viewer)
+    url = reverse("admin:webhooks_webhookdelivery_replay_failed")
+    assert client.get(reverse("admin:webhooks_webhookdelivery_changelist")).status_code == 200
+    assert client.get(url).status_code == 403
+    viewer.user_permissions.add(*Permission.objects.filter(codename="change_webhookdelivery"))
+    client.force_login(django_user_model.objects.get(pk=viewer.pk))
+    assert client.get(url).status_code == 200

@@ -389,6 +389,7 @@ def _send(endpoint: WebhookEndpoint, event: WebhookEvent, *, now: dt.datetime) -
         addresses = ssrf.check_url(endpoint.url)
     except ssrf.UnsafeUrl as exc:
         return Outcome(None, elapsed(), error=f"refused: {exc.message}")
+    addresses = sorted(addresses, key=lambda address: ":" in address)  # IPv4 first
     url = httpx.URL(endpoint.url)
     headers = signing.headers(
         secrets_=endpoint.signing_secrets(now), msg_id=event.id, timestamp=now, body=event.body

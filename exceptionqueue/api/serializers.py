@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.serializers import StrictSerializer
@@ -51,7 +52,8 @@ class ExceptionCaseSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_subject(self, obj: ExceptionCase) -> ExceptionSubjectSerializer | None:
+    @extend_schema_field(ExceptionSubjectSerializer(allow_null=True))
+    def get_subject(self, obj: ExceptionCase) -> dict | None:
         if obj.subject_type_id is None:
             return None
         return {"type": obj.subject_type.model, "id": obj.subject_id}

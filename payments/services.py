@@ -303,7 +303,8 @@ def _record_order(*, payment: Payment, created, actor) -> Payment:
     payment = _locked(payment)
     if payment.provider_reference:
         return payment
-    payment.provider_reference = created.provider_reference[:128]
+    # Idram and Telcell give no reference before their callback: keep NULL (unique allows many).
+    payment.provider_reference = created.provider_reference[:128] or None
     payment.payment_url = created.payment_url[:500]
     save_audited(
         payment,
@@ -316,7 +317,7 @@ def _record_order(*, payment: Payment, created, actor) -> Payment:
         kind=PaymentEvent.Kind.ORDER_REGISTERED,
         actor=actor,
         from_status=payment.status,
-        reference=payment.provider_reference,
+        reference=payment.provider_reference or "",
     )
     return payment
 

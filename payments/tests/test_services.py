@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from core.actors import system_actor
 from core.errors import DomainError
 from payments import hooks, services
 from payments.models import Payment, PaymentEvent, Refund
@@ -245,3 +246,26 @@ def test_sandbox_pay_refused_when_the_sandbox_is_off(payment, system_user, setti
         services.sandbox_pay(payment=payment, outcome="approved", actor=system_user)
     assert caught.value.code == "sandbox_disabled"
     assert caught.value.status_code == 404
+
+
+def test_gateways_without_an_order_reference_register_many_orders(organization, branch):
+    """Idram gives no reference before its callback: two orders must both register (NULL, not '')."""
+    from payments.models import ProviderAccount
+    from payments.services import payment_register_order
+
+    ProviderAccount.objects.create(
+        organization=organization,
+        provider=Payment.Provider.IDRAM,
+        merchant_id="110000601",
+        secret_key="idram-secret",
+    )
+    registered = []
+    for amount in ("1500.00", "2500.00"):
+        payment = make_payment(
+            organization=organization, branch=branch, amount=amount, provider="idram"
+        )
+        payment = payment_register_order(payment=payment, actor=system_actor("tests"))
+        assert payment.provider_reference is None
+        assert payment.payment_url
+        registered.append(payment)
+    assert Payment.objects.filter(provider="idram", provider_reference__isnull=True).count() == 2

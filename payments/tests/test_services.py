@@ -249,7 +249,7 @@ def test_sandbox_pay_refused_when_the_sandbox_is_off(payment, system_user, setti
 
 
 def test_gateways_without_an_order_reference_register_many_orders(organization, branch):
-    """Idram gives no reference before its callback: two orders must both register (NULL, not '')."""
+    """Idram gives no reference before its callback: both orders register (NULL, not '')."""
     from payments.models import ProviderAccount
     from payments.services import payment_register_order
 

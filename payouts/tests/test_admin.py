@@ -99,3 +99,17 @@ def test_operator_role_gets_the_transition_permissions(organization):
     operator = Group.objects.get(name="Operator")
     codenames = set(operator.permissions.values_list("codename", flat=True))
     assert {"process_payout", "complete_payout", "cancel_payout"} <= codenames
+
+
+def test_admin_pages_render(admin_client, payout):
+    for name in ("recipient", "qrcode", "payout", "payoutperiod", "feepolicy", "payoutadjustment"):
+        assert admin_client.get(reverse(f"admin:payouts_{name}_changelist")).status_code == 200
+    page = admin_client.get(reverse("admin:payouts_payout_change", args=[payout.pk]))
+    assert page.status_code == 200
+    assert b"Start processing</a>" in page.content
+    assert b">Complete</a>" not in page.content  # not from requested
+    form = admin_client.get(transition_url(payout, "processing"))
+    assert form.status_code == 200
+    assert b"reference" in form.content
+    history = admin_client.get(reverse("admin:payouts_payout_history", args=[payout.pk]))
+    assert history.status_code == 200

@@ -350,3 +350,35 @@ def test_unreachable_receiver_is_a_retryable_failure(organization, system_user, 
     assert delivery.status == WebhookDelivery.Status.PENDING
     assert "ConnectError" in delivery.last_error
     assert json.loads(event.body)["type"] == "payment.verified"
+
+
+def test_the_request_goes_to_the_checked_address_with_host_and_sni_kept(
+    organization, system_user, settings, monkeypatch
+):
+    """DNS rebinding: no second lookup between the guard and the connection."""
+    import httpx
+
+    from webhooks import ssrf
+
+    settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE = False
+    monkeypatch.setattr(ssrf, "resolve", lambda host, port: ["2606:2800:220:1::1", "93.184.216.34"])
+    make_endpoint(organization, "https://hooks.example.com:8443/in?x=1", system_user)
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    real_client = httpx.Client
+    monkeypatch.setattr(
+        services.httpx,
+        "Client",
+        lambda **kwargs: real_client(transport=httpx.MockTransport(handler), **kwargs),
+    )
+    event = emit_payment_verified(organization)
+    services.delivery_attempt(delivery_id=WebhookDelivery.objects.get(event=event).pk)
+    (request,) = seen
+    assert str(request.url) == "https://93.184.216.34:8443/in?x=1"
+    assert request.headers["host"] == "hooks.example.com:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.com"
+    assert request.content == event.body.encode()

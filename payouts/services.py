@@ -560,7 +560,11 @@ def _payout_request(*, recipient, currency, period_start, period_end, actor, com
         )
     organization = recipient.organization
     # The scope's lock: concurrent requests for this recipient queue here.
-    recipient = Recipient.objects.select_for_update().select_related("branch").get(pk=recipient.pk)
+    recipient = (
+        Recipient.objects.select_for_update(of=("self",))
+        .select_related("branch")
+        .get(pk=recipient.pk)
+    )
     if not recipient.is_active:
         raise DomainError("recipient_inactive", "The recipient is inactive.", status_code=409)
     if PayoutPeriod.objects.filter(
@@ -706,7 +710,7 @@ def _payout_transition(*, payout, to, actor, method, reference, comment, check_p
             fields={"to": [f"One of {', '.join(TRANSITION_TARGETS)}."]},
         )
     payout = (
-        Payout.objects.select_for_update()
+        Payout.objects.select_for_update(of=("self",))
         .select_related("organization", "branch")
         .get(pk=payout.pk)
     )
@@ -810,7 +814,7 @@ def payout_reverse(
     """The correction of a completed payout: a ``PayoutReversal`` row; its payments and applied
     adjustments are released for a later payout. Refused once refunds were carried from it."""
     payout = (
-        Payout.objects.select_for_update()
+        Payout.objects.select_for_update(of=("self",))
         .select_related("organization", "branch")
         .get(pk=payout.pk)
     )
@@ -887,7 +891,7 @@ def on_payment_change(change) -> None:
     if line is None:
         return
     payout = (
-        Payout.objects.select_for_update()
+        Payout.objects.select_for_update(of=("self",))
         .select_related("organization", "branch")
         .get(pk=line.payout_id)
     )
@@ -992,7 +996,7 @@ def payout_drift_decide(
             fields={"decision": ["Unknown decision."]},
         )
     payout = (
-        Payout.objects.select_for_update()
+        Payout.objects.select_for_update(of=("self",))
         .select_related("organization", "branch")
         .get(pk=payout.pk)
     )
@@ -1043,7 +1047,9 @@ def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
     are skipped (their payments stay for that payout). Runs once per period (``built_at``).
     """
     period = (
-        PayoutPeriod.objects.select_for_update().select_related("organization").get(pk=period.pk)
+        PayoutPeriod.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=period.pk)
     )
     if period.built_at is not None:
         return []
@@ -1053,7 +1059,7 @@ def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
     start, end = period.start_date, period.end_date
     recipients = {
         r.pk: r
-        for r in Recipient.objects.select_for_update()
+        for r in Recipient.objects.select_for_update(of=("self",))
         .filter(organization=organization)
         .select_related("branch")
         .order_by("pk")

@@ -50,7 +50,7 @@ def paid(qr, amount: str, *, currency: str = "AMD", day: dt.date | None = None, 
 def refund(payment, amount: str, actor=None):
     from payments.services import payment_refund
 
-    payment.refresh_from_db()
+    payment = type(payment).objects.get(pk=payment.pk)  # current refunded amount
     return payment_refund(
         payment=payment,
         amount=Decimal(amount),

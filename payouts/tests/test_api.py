@@ -93,8 +93,9 @@ def test_sandbox_qr_payment_round_trip(api, qr):
     assert payment["provider_reference"]
     assert payment["recipient"] == qr.recipient_id
     listed = api.get(f"/api/v1/payments/?recipient={qr.recipient_id}")
-    if listed.status_code == 200:  # the payments list (owned by payments) filters by recipient
-        assert [p["id"] for p in listed.json()["results"]] == [payment["id"]]
+    assert listed.status_code == 200
+    assert [p["id"] for p in listed.json()["results"]] == [payment["id"]]
+    assert api.get("/api/v1/payments/?recipient=999999").json()["results"] == []
     declined = api.post(
         "/api/v1/sandbox/qr-payments/", {**body, "outcome": "declined"}, format="json"
     )

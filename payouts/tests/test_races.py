@@ -128,3 +128,25 @@ def test_twenty_conflicting_transitions_leave_one_winner(recipient, qr, actor):
         assert not payout.lines.filter(active=True).exists()
     else:
         assert payout.lines.filter(active=True).count() == 1
+
+
+def test_refund_racing_a_request_keeps_the_amounts_exact(recipient, qr, actor):
+    from payouts.tests.factories import refund
+
+    day = today(recipient.organization)
+    payments = [paid(qr, "1000.00") for _ in range(5)]
+
+    def work(i):
+        if i == 0:
+            return services.payout_request(
+                recipient=recipient, currency="AMD", period_start=day, period_end=day, actor=actor
+            ).pk
+        refund(payments[i - 1], "100.00")
+        return None
+
+    run_concurrently(6, work)
+    payout = Payout.objects.get()
+    left = sum(p.amount - p.refunded_amount for p in type(payments[0]).objects.all())
+    assert left == Decimal("4500.00")
+    assert payout.gross == left  # whichever came first, every refund is accounted for
+    assert payout.gross == payout.fee + payout.net

@@ -121,7 +121,13 @@ class AmountMismatch(DomainError):
 
 def _locked(payment: Payment | int) -> Payment:
     pk = payment.pk if isinstance(payment, Payment) else payment
-    return Payment.objects.select_for_update().select_related("organization", "branch").get(pk=pk)
+    # of=("self",): lock the payment row only, not its organisation and branch (that would
+    # serialise every payment change of an organisation, and deadlock with domain locks).
+    return (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("organization", "branch")
+        .get(pk=pk)
+    )
 
 
 def _move(instance, method: str, *, what: str) -> None:

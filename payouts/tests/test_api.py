@@ -82,7 +82,6 @@ def test_foreign_recipient_does_not_exist(api, other_api, branch, recipient):
     assert other_api.get(f"/api/v1/recipients/{recipient.pk}/").status_code == 404
 
 
-@pytest.mark.django_db(transaction=True)  # the in-process gateway ends its requests' connections
 def test_sandbox_qr_payment_round_trip(api, qr):
     body = {"qr_code": qr.code, "amount": "2500.00", "currency": "AMD", "outcome": "approved"}
     response = api.post("/api/v1/sandbox/qr-payments/", body, format="json")

@@ -24,6 +24,7 @@ from core.audit import save_audited
 from core.errors import DomainError
 from core.models import Branch, Organization
 from core.money import CURRENCIES, round_money
+from core.queueing import enqueue_on_commit
 from payouts.fees import fee_compute
 from payouts.models import (
     FeePolicy,
@@ -479,7 +480,8 @@ def period_transition(*, period: PayoutPeriod, to: str, actor, comment: str = ""
     method()
     if to == PayoutPeriod.Status.CLOSED:
         period.closed_at = timezone.now()
-        tasks.payout_period_build_task.delay_on_commit(period.pk)
+        # The beat sweeper `build_closed_periods` builds it too if the broker is down now.
+        enqueue_on_commit(tasks.payout_period_build_task, period.pk)
     save_audited(period, actor=actor, reason=comment or f"period {to}")
     return period
 

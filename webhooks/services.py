@@ -31,6 +31,7 @@ from core.actors import system_actor
 from core.audit import save_audited
 from core.errors import DomainError
 from core.models import Organization
+from core.queueing import enqueue
 from webhooks import signing, ssrf
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -316,34 +317,7 @@ def enqueue_deliveries(delivery_ids: Iterable[int], *, countdown: float | None =
     database and the sweeper queues them once it is back. Returns how many were queued."""
     from webhooks.tasks import deliver
 
-    delivery_ids = list(delivery_ids)
-    queued = 0
-    try:
-        if deliver.app.conf.task_always_eager:
-            for delivery_id in delivery_ids:
-                deliver.apply_async((delivery_id,), countdown=countdown)
-                queued += 1
-            return queued
-        # One connection per batch that gives up after one quick retry (~0.2 s), instead of
-        # blocking the request that committed for seconds while the broker is down.
-        with deliver.app.connection_for_write() as connection:
-            connection.ensure_connection(
-                max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.2
-            )
-            for delivery_id in delivery_ids:
-                deliver.apply_async(
-                    (delivery_id,), countdown=countdown, retry=False, connection=connection
-                )
-                queued += 1
-    except Exception as exc:  # any broker failure: the rows stay due and the sweeper catches up
-        logger.warning(
-            "webhook deliveries not queued (%d of %d), the sweeper will: %s: %s",
-            len(delivery_ids) - queued,
-            len(delivery_ids),
-            type(exc).__name__,
-            exc,
-        )
-    return queued
+    return enqueue(deliver, ([delivery_id] for delivery_id in delivery_ids), countdown=countdown)
 
 
 # --- delivery ---------------------------------------------------------------------------------

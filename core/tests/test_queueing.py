@@ -15,10 +15,9 @@ def test_enqueue_publishes_to_the_configured_broker(db):
 
 
 def test_enqueue_on_commit_waits_for_the_commit(db, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
-        with transaction.atomic():
-            queueing.enqueue_on_commit(tasks.heartbeat)
-        assert len(callbacks) == 1
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        queueing.enqueue_on_commit(tasks.heartbeat)
+    assert len(callbacks) == 1
     with django_capture_on_commit_callbacks() as rolled_back:
         try:
             with transaction.atomic():

@@ -213,6 +213,24 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One stable, readable name per choice set (several models have a "status" or a "kind").
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentStatusEnum": "payments.models.Payment.Status",
+        # pending/succeeded/failed: refunds and webhook deliveries share this set.
+        "AttemptStatusEnum": "payments.models.Refund.Status",
+        "ProviderCallbackStatusEnum": "payments.models.ProviderCallback.Status",
+        "PaymentEventKindEnum": "payments.models.PaymentEvent.Kind",
+        "PayoutStatusEnum": "payouts.models.Payout.Status",
+        "PayoutTransitionTargetEnum": ["processing", "completed", "cancelled"],
+        "PayoutPeriodStatusEnum": "payouts.models.PayoutPeriod.Status",
+        "PayoutPeriodKindEnum": "payouts.models.PayoutPeriod.Kind",
+        "PayoutLineKindEnum": "payouts.models.PayoutLine.Kind",
+        "PayoutEventKindEnum": "payouts.models.PayoutEvent.Kind",
+        "ExceptionKindEnum": "exceptionqueue.models.ExceptionCase.Kind",
+        "ExceptionStatusEnum": "exceptionqueue.models.ExceptionCase.Status",
+        "ExceptionSeverityEnum": "exceptionqueue.models.ExceptionCase.Severity",
+        "ExceptionEventActionEnum": "exceptionqueue.models.ExceptionCaseEvent.Action",
+    },
 }
 
 # --- Audit -----------------------------------------------------------------------------------

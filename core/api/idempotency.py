@@ -6,7 +6,10 @@
 - Same key, same body: the stored response is replayed (header ``Idempotent-Replayed: true``).
 - Same key, another body or endpoint: 422 ``idempotency_key_reused``.
 - Same key while the first request is still running: 409 ``idempotency_in_progress``.
-- Responses are stored for 2xx and 4xx; a 5xx frees the key so the client can retry.
+- Responses are stored for 2xx and 4xx other than 400; a 400 (validation: the request never
+  ran) and a 5xx free the key, so the client can correct or retry with the same key.
+- A view may mark its answer not replayable (a secret shown once): a replay is then 409
+  ``idempotency_not_replayable`` and the answer is never stored.
 - Keys are kept at least 24 hours (``IDEMPOTENCY_KEY_TTL``), then purged by a beat task.
 """
 
@@ -93,12 +96,27 @@ def claim(*, client: ApiClient, key: str, method: str, path: str, body: bytes) -
     raise ApiError("idempotency_in_progress", "The Idempotency-Key is contended; retry.", 409)
 
 
-def complete(record: IdempotencyKey, *, status: int, data) -> None:
+def storable(status: int) -> bool:
+    """Which answers are kept for replay. As Stripe: not a 400 (the request failed validation
+    and never ran: fix it and retry with the same key), not a 5xx (the key is freed)."""
+    return status < 500 and status != 400
+
+
+def complete(record: IdempotencyKey, *, status: int, data, replayable: bool = True) -> None:
     record.state = IdempotencyKey.State.COMPLETED
     record.response_status = status
-    record.response_body = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    record.replayable = replayable
+    # Kept as JSON text, not a JSON column: PostgreSQL's jsonb would reorder the keys, and a
+    # replay must give back the first answer as it was. Nothing is kept when not replayable.
+    record.response_body = json.dumps(data, cls=DjangoJSONEncoder) if replayable else None
     record.completed_at = timezone.now()
-    record.save(update_fields=["state", "response_status", "response_body", "completed_at"])
+    record.save(
+        update_fields=["state", "response_status", "response_body", "replayable", "completed_at"]
+    )
+
+
+def replay_data(record: IdempotencyKey):
+    return None if record.response_body is None else json.loads(record.response_body)
 
 
 def release(record: IdempotencyKey) -> None:

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from django.db import transaction
 from rest_framework import generics, mixins, viewsets
 from rest_framework.response import Response
 
 from core.api import idempotency
+from core.api.errors import ApiError
 
 
 class IdempotentPostMixin:
     """Runs each POST carrying ``Idempotency-Key`` exactly once (see ``core.api.idempotency``).
 
-    This is DRF's ``APIView.dispatch`` with the handler wrapped: the handler and the stored
-    response commit together, after the key was claimed in a transaction of its own.
+    This is DRF's ``APIView.dispatch`` with the handler wrapped: by default the handler and the
+    stored response commit together, after the key was claimed in a transaction of its own.
+
+    A view whose service calls the outside world (a gateway moving money) sets
+    ``idempotency_atomic = False``: no transaction may stay open across that call, so the
+    handler runs on its own and its answer is stored afterwards. Such a service must then be
+    idempotent itself: the view hands it ``request.idempotency_key`` (``None`` without the
+    header) and a retry after a crash finds the first attempt instead of repeating it.
     """
+
+    idempotency_atomic = True
+    # False where the first answer holds a secret shown once: it is not stored, and a replay
+    # answers 409 ``idempotency_not_replayable`` instead of showing the secret again.
+    idempotency_replayable = True
 
     def dispatch(self, request, *args, **kwargs):
         self.args = args
@@ -29,41 +43,71 @@ class IdempotentPostMixin:
                 handler = getattr(self, request.method.lower(), self.http_method_not_allowed)
             else:
                 handler = self.http_method_not_allowed
-            key = request.headers.get(idempotency.HEADER)
-            client = getattr(request, "api_client", None)
-            if request.method == "POST" and key is not None and client is not None:
-                record = idempotency.claim(
-                    client=client,
-                    key=key.strip(),
-                    method=request.method,
-                    path=request.path,
-                    body=request.body,
-                )
-                with transaction.atomic():
-                    response = handler(request, *args, **kwargs)
-                    if response.status_code < 500:
-                        idempotency.complete(
-                            record, status=response.status_code, data=response.data
-                        )
-                        record = None
-            else:
+            record = self._claim(request)
+            if record is None:
                 response = handler(request, *args, **kwargs)
+            else:
+                with transaction.atomic() if self.idempotency_atomic else nullcontext():
+                    response = handler(request, *args, **kwargs)
+                    if idempotency.storable(response.status_code):
+                        self._complete(record, response)
+                        record = None
+                    elif self.idempotency_atomic and response.status_code >= 500:
+                        transaction.set_rollback(True)  # a returned 5xx commits nothing
         except idempotency.Replay as replay:
-            response = Response(
-                replay.record.response_body,
-                status=replay.record.response_status,
-                headers={"Idempotent-Replayed": "true"},
-            )
+            response = self._replay(replay.record)
         except Exception as exc:
             response = self.handle_exception(exc)
-            if record is not None and response.status_code < 500:
-                idempotency.complete(record, status=response.status_code, data=response.data)
+            if record is not None and idempotency.storable(response.status_code):
+                self._complete(record, response)
                 record = None
         finally:
-            if record is not None:  # 5xx or crash: free the key, nothing was committed
+            # Not stored (400, 5xx, crash): free the key. In the atomic mode nothing was
+            # committed; otherwise the service's own idempotency covers the retry.
+            if record is not None:
                 idempotency.release(record)
         self.response = self.finalize_response(request, response, *args, **kwargs)
         return self.response
+
+    def _claim(self, request):
+        request.idempotency_key = None
+        key = request.headers.get(idempotency.HEADER)
+        client = getattr(request, "api_client", None)
+        if request.method != "POST" or key is None or client is None:
+            return None
+        record = idempotency.claim(
+            client=client,
+            key=key.strip(),
+            method=request.method,
+            path=request.path,
+            body=request.body,
+        )
+        request.idempotency_key = record.key
+        return record
+
+    def _complete(self, record, response) -> None:
+        idempotency.complete(
+            record,
+            status=response.status_code,
+            data=response.data,
+            replayable=self.idempotency_replayable,
+        )
+
+    def _replay(self, record) -> Response:
+        if not record.replayable:
+            return self.handle_exception(
+                ApiError(
+                    "idempotency_not_replayable",
+                    "The first answer to this Idempotency-Key held a secret shown only once; "
+                    "it is not replayed. Rotate the secret to get a new one.",
+                    409,
+                )
+            )
+        return Response(
+            idempotency.replay_data(record),
+            status=record.response_status,
+            headers={"Idempotent-Replayed": "true"},
+        )
 
 
 class OrganizationScopedMixin:

@@ -56,13 +56,36 @@ def test_same_key_other_endpoint_is_422(api, branch):
     assert response.status_code == 422
 
 
-def test_a_4xx_answer_is_stored_and_replayed_too(api):
+def test_a_refusal_by_a_rule_is_stored_and_replayed(api, organization):
+    Branch.objects.create(organization=organization, code="opera", name="Opera")
+    refused = post(api)
+    assert refused.status_code == 409
+    replay = post(api)
+    assert replay.status_code == 409
+    assert replay.content == refused.content
+    assert replay["Idempotent-Replayed"] == "true"
+
+
+def test_a_400_is_not_stored_so_the_corrected_body_may_reuse_the_key(api):
+    """Stripe: a request that failed validation never ran; nothing is kept for it."""
     bad = post(api, body={"code": "no good"})
     assert bad.status_code == 400
-    replay = post(api, body={"code": "no good"})
-    assert replay.status_code == 400
-    assert replay.json() == bad.json()
-    assert replay["Idempotent-Replayed"] == "true"
+    assert not IdempotencyKey.objects.exists()
+    fixed = post(api)
+    assert fixed.status_code == 201
+    assert "Idempotent-Replayed" not in fixed
+
+
+def test_a_replay_gives_back_the_same_bytes(api):
+    first = post(api)
+    assert post(api).content == first.content  # also on PostgreSQL, whose jsonb reorders keys
+
+
+def test_an_oversized_body_is_413_in_the_error_format(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = post(api, body={"code": "opera", "name": "x" * 500})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
 
 
 def test_keys_belong_to_one_client(api, organization):

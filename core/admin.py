@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin_base import AuditedAdmin, OrganizationScopedAdmin
+from core.admin_base import OrganizationScopedAdmin
 from core.models import ApiClient, Branch, Membership, Organization
 from core.services import api_client_revoke
 
@@ -12,7 +12,8 @@ class BranchInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(AuditedAdmin):
+class OrganizationAdmin(OrganizationScopedAdmin):
+    organization_field = ""
     list_display = ["name", "slug", "timezone", "default_currency", "created_at"]
     search_fields = ["name", "slug"]
     inlines = [BranchInline]
@@ -21,14 +22,14 @@ class OrganizationAdmin(AuditedAdmin):
 @admin.register(Branch)
 class BranchAdmin(OrganizationScopedAdmin):
     list_display = ["name", "code", "organization"]
-    list_filter = ["organization"]
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "code"]
 
 
 @admin.register(Membership)
 class MembershipAdmin(OrganizationScopedAdmin):
     list_display = ["user", "organization", "created_at"]
-    list_filter = ["organization"]
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
 
 
 @admin.register(ApiClient)
@@ -43,7 +44,10 @@ class ApiClientAdmin(OrganizationScopedAdmin):
         "last_used_at",
         "revoked_at",
     ]
-    list_filter = ["organization", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        ("organization", admin.RelatedOnlyFieldListFilter),
+        ("revoked_at", admin.EmptyFieldListFilter),
+    ]
     readonly_fields = [
         "organization",
         "name",

@@ -9,12 +9,25 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 
 class AuditedAdmin(SimpleHistoryAdmin):
+    def _visible_or_404(self, request, object_id) -> None:
+        # simple-history's views look rows up without the admin's queryset (and fall back to
+        # the history of a row the user may not see): check against get_queryset first.
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404("No such object.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._visible_or_404(request, object_id)
         if request.method == "POST":
             raise PermissionDenied("History is read-only: corrections go through services.")
         return super().history_form_view(request, object_id, version_id, extra_context)
@@ -24,15 +37,32 @@ class AuditedAdmin(SimpleHistoryAdmin):
 
 
 class OrganizationScopedAdmin(AuditedAdmin):
+    """Rows of the user's organisations only. ``organization_field`` is the path to the
+    organisation ("organization", or e.g. "payout__organization"); "" for Organization."""
+
     organization_field = "organization"
+
+    def organization_lookup(self) -> str:
+        prefix = f"{self.organization_field}__" if self.organization_field else ""
+        return f"{prefix}members__user"
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(
-            **{f"{self.organization_field}__members__user": request.user}
-        ).distinct()
+        return queryset.filter(**{self.organization_lookup(): request.user}).distinct()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Choices limited to the user's organisations (and their rows), never all of them.
+        related = db_field.related_model
+        if not request.user.is_superuser and related is not None:
+            if related._meta.label == "core.Organization":
+                kwargs["queryset"] = related.objects.filter(members__user=request.user)
+            elif any(f.name == "organization" for f in related._meta.get_fields()):
+                kwargs["queryset"] = related.objects.filter(
+                    organization__members__user=request.user
+                )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 __all__ = ["AuditedAdmin", "OrganizationScopedAdmin", "admin"]

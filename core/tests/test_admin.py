@@ -64,3 +64,23 @@ def test_role_groups_get_their_permissions_after_migrate(db):
     assert not operator.permissions.filter(codename="delete_branch").exists()
     assert not clinic.permissions.filter(content_type__app_label="payouts").exists()
     assert accountant.permissions.filter(content_type__app_label="core").exists()
+
+
+def test_history_pages_of_other_organisations_do_not_exist(client, staff, other_organization):
+    theirs = Branch.objects.create(organization=other_organization, code="t", name="SECRET name")
+    record = theirs.history.get()
+    client.force_login(staff)
+    assert client.get(f"/admin/core/branch/{theirs.pk}/history/").status_code == 404
+    page = client.get(f"/admin/core/branch/{theirs.pk}/history/{record.history_id}/")
+    assert page.status_code == 404
+    assert "SECRET" not in page.content.decode()
+
+
+def test_staff_see_only_their_organisations(client, staff, organization, other_organization):
+    staff.user_permissions.add(Permission.objects.get(codename="view_organization"))
+    client.force_login(staff)
+    page = client.get("/admin/core/organization/").content.decode()
+    assert "Yerevan Cafe" in page
+    assert "Gyumri Bakery" not in page
+    branches = client.get("/admin/core/branch/").content.decode()
+    assert "Gyumri Bakery" not in branches  # not even as a filter choice

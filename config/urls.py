@@ -1,7 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.api.errors import api_fallback
 from core.health import healthz
 
 api_v1 = [
@@ -13,9 +15,11 @@ api_v1 = [
     path("", include("billing.api.urls")),
     path("", include("appointments.api.urls")),
     path("", include("reconciliation.api.urls")),
+    re_path(r"^.*$", api_fallback),  # JSON 404; "no trailing slash" served as with one
 ]
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from config.celery import app as celery_app
 from core.models import Heartbeat
@@ -55,7 +55,7 @@ def worker_state() -> str:
     return "ok" if timezone.now() - beat.beat_at < WORKER_STALE_AFTER else "stale"
 
 
-@require_GET
+@require_safe
 def healthz(request):
     database = check_database()
     broker = check_broker()

@@ -9,6 +9,8 @@ import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -131,6 +133,20 @@ def json_server_error(request, *args, **kwargs):
 
 def json_not_found(request, exception=None):
     return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+@csrf_exempt
+def api_fallback(request, *args, **kwargs):
+    """The last route under /api/: a path missing only its trailing slash is served as if it had
+    one (a POST must not become a redirected GET); anything else is a JSON 404."""
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_fallback:
+            return match.func(request, *match.args, **match.kwargs)
+    return json_not_found(request)
 
 
 def json_server_error_or_page(request, *args, **kwargs):

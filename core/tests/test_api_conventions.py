@@ -182,3 +182,25 @@ def test_the_whole_openapi_schema_validates_without_warnings(tmp_path):
     target = tmp_path / "schema.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     assert "openapi: 3" in target.read_text()
+
+
+def test_unknown_api_paths_are_json_404(api):
+    response = api.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_post_without_its_trailing_slash_is_served_not_redirected(api):
+    response = api.post("/api/v1/branches", {"code": "opera", "name": "Opera"}, format="json")
+    assert response.status_code == 201
+    assert Branch.objects.filter(code="opera").exists()
+
+
+def test_healthz_answers_head(client, db):
+    assert client.head("/healthz").status_code == 200
+
+
+def test_the_root_leads_to_the_admin(client, db):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"

@@ -1,5 +1,6 @@
 # payops: `make run` serves everything on a bare machine; `make test` runs the whole suite.
-PYTHON ?= python3.11
+# Python 3.11 (or 3.12): the first found on PATH.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || echo python3.11)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
@@ -8,9 +9,9 @@ PORT ?= 8000
 .PHONY: run test install lint format check-deploy schema clean
 
 $(BIN)/python:
-	@command -v $(PYTHON) >/dev/null || { echo "payops needs $(PYTHON) (Python 3.11) on PATH."; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	@command -v $(PYTHON) >/dev/null || { echo "payops needs Python 3.11 or 3.12 (python3.11) on PATH."; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "Creating .venv failed: install your Python's venv module (Debian/Ubuntu: apt install python3.11-venv)."; exit 1; }
+	$(BIN)/python -m pip install -q --upgrade pip || { rm -rf $(VENV); exit 1; }
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -26,7 +27,7 @@ run: install .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "payops: http://127.0.0.1:$(PORT)/admin/ (login above) · API docs http://127.0.0.1:$(PORT)/api/docs/ · health http://127.0.0.1:$(PORT)/healthz"
-	PAYOPS_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+	PAYOPS_PORT=$(PORT) PAYOPS_BASE_URL=$${PAYOPS_BASE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/honcho -f Procfile.dev start
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Organisations and access"
 
     def ready(self) -> None:
+        from core import checks  # noqa: F401  (registers the deploy checks)
         from core.roles import sync_after_migrate
 
         post_migrate.connect(sync_after_migrate, dispatch_uid="payops.roles")

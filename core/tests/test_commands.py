@@ -97,3 +97,15 @@ def test_bad_environment_stops_with_one_sentence_naming_the_variable(env, variab
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("payops: configuration error:")
     assert variable in lines[0]
+
+
+def test_deploy_check_warns_about_embedded_defaults(settings):
+    from core.checks import embedded_defaults_in_production
+
+    settings.DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3"}}
+    settings.REDIS_URL = None
+    ids = [w.id for w in embedded_defaults_in_production()]
+    assert ids == ["payops.W001", "payops.W002"]
+    settings.DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql"}}
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    assert embedded_defaults_in_production() == []

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from core.actors import system_actor
-from core.models import Branch, Organization
+from core.models import Branch
 from core.roles import roles_sync
 from core.services import organization_ensure
 
@@ -52,7 +52,7 @@ class Command(BaseCommand):
                     seeder(stdout=self.stdout)
         if settings.DEBUG:
             self._admin()
-        self.stdout.write(f"Demo data ready: {Organization.objects.count()} organisations.")
+        self.stdout.write(f"Demo data ready: {len(DEMO_ORGANIZATIONS)} demo organisations.")
 
     def _admin(self) -> None:
         user_model = get_user_model()

@@ -2,6 +2,11 @@
 
 Refused: loopback, private (RFC 1918, ULA), link-local (incl. 169.254.169.254 metadata), shared,
 reserved, multicast and unspecified addresses, unless ``settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE``.
+IPv6 addresses that embed an IPv4 address a relay would forward to (IPv4-mapped ``::ffff:0:0/96``,
+6to4 ``2002::/16``) are judged by that IPv4 address; Teredo (``2001::/32``) and NAT64
+(``64:ff9b::/96``, inside the reserved ``::/8``) are refused outright.
+The URL must also be one the HTTP client accepts (``httpx.URL``: an IDN host that IDNA refuses,
+e.g. ``http://☃.net/``, is refused here rather than failing every delivery).
 The check runs when an endpoint is saved and again before every delivery (DNS may change);
 the delivery then connects to the very address that was checked (no second lookup to rebind).
 """
@@ -12,6 +17,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+import httpx
 from django.conf import settings
 
 from core.errors import DomainError
@@ -24,9 +30,18 @@ class UnsafeUrl(DomainError):
         super().__init__(code, message, status_code=400, fields={"url": [message]})
 
 
+TEREDO = ipaddress.IPv6Network("2001::/32")
+
+
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in TEREDO:
+            return False  # a tunnel to an obfuscated IPv4 client: never a webhook receiver
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address.sixtofour is not None:  # 2002:AABB:CCDD::/48 relays to AA.BB.CC.DD
+            address = address.sixtofour
+        # NAT64 (64:ff9b::/96) lies in ::/8, reserved: refused whatever it embeds.
     return not (
         address.is_loopback
         or address.is_private
@@ -60,6 +75,10 @@ def check_url(url: str, *, allow_private: bool | None = None) -> list[str]:
     """
     if allow_private is None:
         allow_private = settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE
+    try:
+        parsed = httpx.URL(url)  # what the delivery will use: it must accept the URL too
+    except (httpx.InvalidURL, ValueError) as exc:  # idna errors are UnicodeError (ValueError)
+        raise UnsafeUrl(f"The webhook URL is not valid ({exc}).", "webhook_url_invalid") from None
     parts = urlsplit(url)
     if parts.scheme not in ALLOWED_SCHEMES:
         raise UnsafeUrl("Webhook URLs use http or https.", "webhook_url_invalid")
@@ -71,7 +90,8 @@ def check_url(url: str, *, allow_private: bool | None = None) -> list[str]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise UnsafeUrl("The webhook URL has an invalid port.", "webhook_url_invalid") from None
-    addresses = resolve(parts.hostname, port)
+    # The IDNA (punycode) form the HTTP client sends: ASCII, resolvable, as in the Host header.
+    addresses = resolve(parsed.raw_host.decode("ascii"), port)
     if not addresses:
         raise UnsafeUrl(
             f"The host {parts.hostname!r} does not resolve.", "webhook_url_unresolvable"

@@ -32,8 +32,9 @@ from core.audit import save_audited
 from core.errors import DomainError
 from core.models import Organization
 from core.queueing import enqueue
-from webhooks import signing, ssrf
+from webhooks import registry, signing, ssrf
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.transport import deadline_transport
 
 logger = logging.getLogger(__name__)
 
@@ -51,15 +52,21 @@ SCHEDULE: tuple[dt.timedelta, ...] = (
     dt.timedelta(hours=24),
 )
 MAX_ATTEMPTS = len(SCHEDULE)
-TIMEOUT_SECONDS = 15.0
-# A claimed attempt holds the row this long (longer than the HTTP timeout); a worker that died
-# mid-request leaves it to the sweeper afterwards.
+# Each network operation (connect, each read or write) times out after TIMEOUT_SECONDS, and the
+# whole attempt (connect, send, headers, excerpt) ends by ATTEMPT_DEADLINE_SECONDS, whatever the
+# receiver does (webhooks.transport).
+TIMEOUT_SECONDS = 10.0
+ATTEMPT_DEADLINE_SECONDS = 15.0
+# A claimed attempt holds the row this long (four times the attempt deadline, for the DNS check
+# and the two short transactions around it); a worker that died mid-request leaves it to the
+# sweeper afterwards, and a late outcome after someone else claimed the row is ignored.
 LEASE = dt.timedelta(seconds=60)
 MAX_RETRY_AFTER = dt.timedelta(hours=24)
 # Retries due within this many seconds are also queued with a countdown (fast path).
 FAST_RETRY_MAX_SECONDS = 30
 SECRET_OVERLAP = dt.timedelta(hours=24)
 EXCERPT_CHARS = 1000
+EXCERPT_BYTES = 4 * EXCERPT_CHARS  # read at most this much of an answer
 
 EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 EVENT_PATTERN_RE = re.compile(r"^(\*|[a-z][a-z0-9_]*\.(\*|[a-z][a-z0-9_]*))$")
@@ -93,25 +100,33 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 # --- endpoints --------------------------------------------------------------------------------
 
 
+def _invalid_event_type(message: str) -> DomainError:
+    return DomainError(
+        "invalid_event_type",
+        message,
+        status_code=400,
+        fields={"event_types": [message]},
+    )
+
+
 def _clean_event_types(event_types: Iterable[str]) -> list[str]:
+    """Exact registered types, ``<resource>.*`` for a resource with registered types, or ``*``."""
     cleaned: list[str] = []
     for value in event_types:
         if not isinstance(value, str) or not EVENT_PATTERN_RE.match(value):
-            raise DomainError(
-                "invalid_event_type",
-                f"{value!r} is not an event type: use <resource>.<status>, <resource>.* or *.",
-                status_code=400,
-                fields={"event_types": [f"{value!r} is not an event type."]},
+            raise _invalid_event_type(
+                f"{value!r} is not an event type: use <resource>.<status>, <resource>.* or *."
+            )
+        if not registry.pattern_is_known(value):
+            raise _invalid_event_type(
+                f"{value!r} is not an event type payops sends. Known: "
+                f"{', '.join(registry.known_event_types())}; or <resource>.* "
+                f"({', '.join(registry.known_resources())}), or *."
             )
         if value not in cleaned:
             cleaned.append(value)
     if not cleaned:
-        raise DomainError(
-            "invalid_event_type",
-            "List at least one event type.",
-            status_code=400,
-            fields={"event_types": ["List at least one event type."]},
-        )
+        raise _invalid_event_type("List at least one event type.")
     return cleaned
 
 
@@ -258,6 +273,10 @@ def event_emit(
     """
     if not EVENT_TYPE_RE.match(event_type or ""):
         raise ValueError(f"{event_type!r} is not an event type of the form <resource>.<status>.")
+    if not registry.is_known(event_type):
+        # Still written (the change must not fail over a webhook), but no endpoint can ask for
+        # it: the emitting app should call webhooks.registry.register_event_types.
+        logger.warning("webhook event type %s is not registered", event_type)
     _check_thin(data)
     subject_label = _subject_label(subject)
     event_id = event_id_for(
@@ -352,17 +371,55 @@ def parse_retry_after(value: str | None, *, now: dt.datetime) -> dt.timedelta | 
     return min(max(when - now, dt.timedelta(0)), MAX_RETRY_AFTER)
 
 
+def _transport(deadline: float) -> httpx.BaseTransport:
+    """The HTTP transport of one attempt (tests swap it for an ``httpx.MockTransport``)."""
+    return deadline_transport(deadline)
+
+
+def _read_excerpt(response: httpx.Response) -> str:
+    """At most ``EXCERPT_BYTES`` of the answer (never the whole body into memory), as text."""
+    buffer = bytearray()
+    for chunk in response.iter_raw():
+        buffer += chunk
+        if len(buffer) >= EXCERPT_BYTES:
+            break
+    return bytes(buffer[:EXCERPT_BYTES]).decode("utf-8", errors="replace")[:EXCERPT_CHARS]
+
+
 def _send(endpoint: WebhookEndpoint, event: WebhookEvent, *, now: dt.datetime) -> Outcome:
-    """One signed POST of exactly the stored body bytes, to the address that passed the guard."""
+    """One signed POST of exactly the stored body bytes, to the address that passed the guard.
+
+    Never raises: whatever goes wrong (a refused or unusable URL, a network error, the deadline,
+    a bug) is the attempt's outcome, so the attempt is always recorded and retried or failed.
+    The whole exchange ends within ``ATTEMPT_DEADLINE_SECONDS`` (at most a quarter of ``LEASE``).
+    """
     started = time.monotonic()
 
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
 
+    # Never more than a quarter of the lease, whatever the two settings say.
+    limit = min(ATTEMPT_DEADLINE_SECONDS, LEASE.total_seconds() / 4)
     try:
-        addresses = ssrf.check_url(endpoint.url)
+        return _post(endpoint, event, now=now, deadline=started + limit)
     except ssrf.UnsafeUrl as exc:
-        return Outcome(None, elapsed(), error=f"refused: {exc.message}")
+        return Outcome(None, elapsed(), error=f"refused: {exc.message}"[:2000])
+    except httpx.TimeoutException as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() - started >= limit:
+            error = f"no complete answer within {limit:g} s ({error})"
+        return Outcome(None, elapsed(), error=error[:2000])
+    except Exception as exc:  # anything else is a failed attempt too, never a lost one
+        if not isinstance(exc, httpx.HTTPError):
+            logger.exception("webhook attempt to endpoint %s raised", endpoint.pk)
+        return Outcome(None, elapsed(), error=f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def _post(
+    endpoint: WebhookEndpoint, event: WebhookEvent, *, now: dt.datetime, deadline: float
+) -> Outcome:
+    started = time.monotonic()
+    addresses = ssrf.check_url(endpoint.url)
     addresses = sorted(addresses, key=lambda address: ":" in address)  # IPv4 first
     url = httpx.URL(endpoint.url)
     headers = signing.headers(
@@ -371,33 +428,52 @@ def _send(endpoint: WebhookEndpoint, event: WebhookEvent, *, now: dt.datetime) -
     # Connect to the checked address (no second DNS lookup that could rebind), keeping the
     # original Host header and TLS server name.
     headers["host"] = url.netloc.decode("ascii")
-    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    headers["accept-encoding"] = "identity"  # the excerpt is read raw, never decompressed
+    # The ASCII (IDNA) host name: url.host would decode punycode and may raise for odd labels.
+    sni = url.raw_host.decode("ascii")
+    extensions = {"sni_hostname": sni} if url.scheme == "https" else {}
     target = url.copy_with(host=addresses[0])
-    try:
-        with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as c:
-            response = c.post(
-                target,
-                content=event.body.encode("utf-8"),
-                headers=headers,
-                extensions=extensions,
-            )
-    except httpx.HTTPError as exc:
-        return Outcome(None, elapsed(), error=f"{type(exc).__name__}: {exc}"[:2000])
-    excerpt = response.text[:EXCERPT_CHARS] if response.content else ""
+    with httpx.Client(
+        transport=_transport(deadline),
+        timeout=TIMEOUT_SECONDS,
+        follow_redirects=False,
+        trust_env=False,
+    ) as client:
+        request = client.build_request(
+            "POST",
+            target,
+            content=event.body.encode("utf-8"),
+            headers=headers,
+            extensions=extensions,
+        )
+        response = client.send(request, stream=True)
+        try:
+            excerpt = _read_excerpt(response)
+        finally:
+            response.close()
     return Outcome(
         response.status_code,
-        elapsed(),
+        int((time.monotonic() - started) * 1000),
         error="" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}",
         excerpt=excerpt,
         retry_after=parse_retry_after(response.headers.get("retry-after"), now=timezone.now()),
     )
 
 
+LOST_ATTEMPT_ERROR = "no outcome recorded: the worker stopped, or answered after its lease expired"
+
+
 @transaction.atomic
 def _claim(delivery_id: int, *, now: dt.datetime) -> WebhookDelivery | None:
+    """Take the next attempt of a due delivery: row lock, state and due-time check, a lease.
+
+    If the previous attempt was claimed but never recorded (its worker died, or its outcome came
+    after the lease expired), it is logged as lost first; if it was the last one the schedule
+    allows, the delivery fails here (with its exception case) instead of being retried for ever.
+    """
     delivery = (
         WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("endpoint", "event")
+        .select_related("endpoint", "event", "organization")
         .filter(pk=delivery_id)
         .first()
     )
@@ -405,10 +481,39 @@ def _claim(delivery_id: int, *, now: dt.datetime) -> WebhookDelivery | None:
         return None
     if delivery.status != WebhookDelivery.Status.PENDING or delivery.next_attempt_at > now:
         return None  # done already, or not due (a duplicate task, or a live lease)
+    actor = system_actor("webhooks.deliver")
+    if (
+        delivery.round_attempts > 0
+        and not WebhookAttempt.objects.filter(delivery=delivery, attempt=delivery.attempts).exists()
+    ):
+        WebhookAttempt.objects.create(
+            delivery=delivery,
+            attempt=delivery.attempts,
+            started_at=delivery.next_attempt_at - LEASE,
+            error=LOST_ATTEMPT_ERROR,
+        )
+        if delivery.round_attempts >= MAX_ATTEMPTS:
+            delivery.fail()
+            delivery.failed_at = now
+            delivery.next_attempt_at = None
+            delivery.last_status_code = None
+            delivery.last_error = LOST_ATTEMPT_ERROR
+            save_audited(
+                delivery,
+                actor=actor,
+                reason=f"attempt {delivery.attempts}: lost, no attempt left",
+            )
+            _raise_failure_case(delivery, actor=actor)
+            return None
     delivery.attempts += 1
     delivery.round_attempts += 1
     delivery.next_attempt_at = now + LEASE
-    delivery.save(update_fields=["attempts", "round_attempts", "next_attempt_at"])
+    save_audited(
+        delivery,
+        actor=actor,
+        reason=f"attempt {delivery.attempts} started (lease {LEASE.total_seconds():g} s)",
+        update_fields=["attempts", "round_attempts", "next_attempt_at"],
+    )
     return delivery
 
 
@@ -429,12 +534,39 @@ def _failure_case_key(endpoint: WebhookEndpoint) -> str:
     return f"webhook_delivery_failed:endpoint:{endpoint.pk}"
 
 
+def _raise_failure_case(delivery: WebhookDelivery, *, actor) -> None:
+    """One open ``webhook_delivery_failed`` case per endpoint, refreshed by every failure."""
+    from exceptionqueue.models import ExceptionCase
+    from exceptionqueue.services import exception_raise
+
+    endpoint = delivery.endpoint
+    failed = WebhookDelivery.objects.filter(
+        endpoint=endpoint, status=WebhookDelivery.Status.FAILED
+    ).count()
+    exception_raise(
+        organization=delivery.organization,
+        kind=ExceptionCase.Kind.WEBHOOK_DELIVERY_FAILED,
+        dedup_key=_failure_case_key(endpoint),
+        message=f"Webhook deliveries to {endpoint.url} failed after retries "
+        f"({failed} undelivered; last: {delivery.event.event_type} {delivery.event_id}, "
+        f"{delivery.last_error or delivery.last_status_code}).",
+        actor=actor,
+        subject=endpoint,
+        details={
+            "endpoint_id": endpoint.pk,
+            "failed_deliveries": failed,
+            "last_event_id": delivery.event_id,
+            "last_status_code": delivery.last_status_code,
+            "last_error": delivery.last_error,
+        },
+    )
+
+
 @transaction.atomic
 def _record(
     *, delivery_id: int, attempt: int, outcome: Outcome, now: dt.datetime
 ) -> WebhookDelivery:
-    from exceptionqueue.models import ExceptionCase
-    from exceptionqueue.services import exception_clear, exception_raise
+    from exceptionqueue.services import exception_clear
 
     actor = system_actor("webhooks.deliver")
     delivery = (
@@ -442,6 +574,17 @@ def _record(
         .select_related("endpoint", "event", "organization")
         .get(pk=delivery_id)
     )
+    if delivery.status != WebhookDelivery.Status.PENDING or delivery.attempts != attempt:
+        # A stale outcome: the lease expired and the row moved on (another attempt was claimed,
+        # or this one was logged as lost). Recording it would overwrite a newer state.
+        logger.warning(
+            "webhook delivery %s: outcome of attempt %s ignored (now attempt %s, %s)",
+            delivery.pk,
+            attempt,
+            delivery.attempts,
+            delivery.status,
+        )
+        return delivery
     endpoint = delivery.endpoint
     next_at = None
     if outcome.ok:
@@ -489,26 +632,7 @@ def _record(
         next_attempt_at=next_at,
     )
     if delivery.status == WebhookDelivery.Status.FAILED:
-        failed = WebhookDelivery.objects.filter(
-            endpoint=endpoint, status=WebhookDelivery.Status.FAILED
-        ).count()
-        exception_raise(
-            organization=delivery.organization,
-            kind=ExceptionCase.Kind.WEBHOOK_DELIVERY_FAILED,
-            dedup_key=_failure_case_key(endpoint),
-            message=f"Webhook deliveries to {endpoint.url} failed after retries "
-            f"({failed} undelivered; last: {delivery.event.event_type} {delivery.event_id}, "
-            f"{outcome.error or outcome.status_code}).",
-            actor=actor,
-            subject=endpoint,
-            details={
-                "endpoint_id": endpoint.pk,
-                "failed_deliveries": failed,
-                "last_event_id": delivery.event_id,
-                "last_status_code": outcome.status_code,
-                "last_error": outcome.error,
-            },
-        )
+        _raise_failure_case(delivery, actor=actor)
     elif delivery.status == WebhookDelivery.Status.SUCCEEDED:
         still_failed = WebhookDelivery.objects.filter(
             endpoint=endpoint, status=WebhookDelivery.Status.FAILED

@@ -369,12 +369,7 @@ def test_the_request_goes_to_the_checked_address_with_host_and_sni_kept(
         seen.append(request)
         return httpx.Response(204)
 
-    real_client = httpx.Client
-    monkeypatch.setattr(
-        services.httpx,
-        "Client",
-        lambda **kwargs: real_client(transport=httpx.MockTransport(handler), **kwargs),
-    )
+    monkeypatch.setattr(services, "_transport", lambda deadline: httpx.MockTransport(handler))
     event = emit_payment_verified(organization)
     services.delivery_attempt(delivery_id=WebhookDelivery.objects.get(event=event).pk)
     (request,) = seen

@@ -34,6 +34,15 @@ class EndpointWithSecretSerializer(EndpointSerializer):
         read_only_fields = fields
 
 
+class EventTypesSerializer(serializers.Serializer):
+    event_types = serializers.ListField(
+        child=serializers.CharField(), help_text="Exact types, e.g. payout.completed."
+    )
+    resources = serializers.ListField(
+        child=serializers.CharField(), help_text="Resources for <resource>.* subscriptions."
+    )
+
+
 class EndpointCreateSerializer(StrictSerializer):
     url = serializers.URLField(max_length=2000)
     event_types = serializers.ListField(

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from core.api.views import PayopsViewSet
 from core.errors import DomainError
-from webhooks import services
+from webhooks import registry, services
 from webhooks.api.serializers import (
     DeliveryDetailSerializer,
     DeliverySerializer,
@@ -24,6 +24,7 @@ from webhooks.api.serializers import (
     EventDetailSerializer,
     EventReplaySerializer,
     EventSerializer,
+    EventTypesSerializer,
     ReplayAnswerSerializer,
     ReplayFailedSerializer,
     RotateSecretSerializer,
@@ -34,6 +35,20 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 class EndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = EndpointSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
+    # The only POSTs here (create, rotate-secret) answer with a secret shown once: their
+    # Idempotency-Key record keeps no body, and a replay answers 409 idempotency_not_replayable.
+    idempotency_replayable = False
+
+    @extend_schema(responses={200: EventTypesSerializer})
+    @action(detail=False, methods=["get"], url_path="event-types")
+    def event_types(self, request):
+        """The event types an endpoint may subscribe to (plus `<resource>.*` and `*`)."""
+        return Response(
+            {
+                "event_types": registry.known_event_types(),
+                "resources": registry.known_resources(),
+            }
+        )
 
     def get_queryset(self):
         return self.scope(WebhookEndpoint.objects.all())

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from webhooks import services
+from core.models import IdempotencyKey
+from webhooks import registry, services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.tests.factories import emit_payment_verified, make_endpoint
 
@@ -64,14 +65,96 @@ def test_create_validation(api, body, code):
     assert response.json()["error"]["code"] == code
 
 
-def test_create_is_idempotent(api, receiver):
+def test_create_is_idempotent_but_never_replays_the_secret(api, receiver):
+    """The secret is shown once: the Idempotency-Key record keeps no body, a replay is 409."""
     key = str(uuid.uuid4())
     body = {"url": receiver.url, "event_types": ["*"]}
     first = api.post(ENDPOINTS, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert first.status_code == 201
+    secret = first.json()["secret"]
+    row = IdempotencyKey.objects.get(key=key)
+    assert row.response_body is None or secret not in str(row.response_body)
     again = api.post(ENDPOINTS, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
-    assert first.status_code == again.status_code == 201
-    assert again.json() == first.json()
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "idempotency_not_replayable"
+    assert secret not in again.content.decode()
     assert WebhookEndpoint.objects.count() == 1
+
+
+def test_rotate_secret_is_never_replayed_from_the_idempotency_table(api, receiver):
+    created = api.post(ENDPOINTS, {"url": receiver.url, "event_types": ["*"]}, format="json")
+    url = f"{ENDPOINTS}{created.json()['id']}/rotate-secret/"
+    key = str(uuid.uuid4())
+    first = api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert first.status_code == 200
+    secret = first.json()["secret"]
+    row = IdempotencyKey.objects.get(key=key)
+    assert row.response_body is None or secret not in str(row.response_body)
+    again = api.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "idempotency_not_replayable"
+    assert secret not in again.content.decode()
+    assert WebhookEndpoint.objects.get().secret == secret  # rotated once, not twice
+
+
+@pytest.mark.parametrize(
+    "event_type", ["payout.bogus", "payment.verifed", "invoice.*", "invoice.paid"]
+)
+def test_unknown_event_types_are_refused_with_the_known_ones(api, event_type):
+    response = api.post(
+        ENDPOINTS,
+        {"url": "https://93.184.216.34/hook", "event_types": ["payment.verified", event_type]},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid_event_type"
+    assert event_type in error["message"]
+    assert "payout.completed" in error["message"]  # the known types are listed
+    assert "event_types" in error["fields"]
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_unknown_event_types_are_refused_on_update_too(api, receiver):
+    created = api.post(ENDPOINTS, {"url": receiver.url, "event_types": ["*"]}, format="json")
+    response = api.patch(
+        f"{ENDPOINTS}{created.json()['id']}/", {"event_types": ["payout.bogus"]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event_type"
+    assert WebhookEndpoint.objects.get().event_types == ["*"]
+
+
+@pytest.mark.parametrize(
+    "event_types",
+    [["*"], ["payout.*"], ["payment.*", "payout.reversed"], ["payment.refunded"]],
+)
+def test_known_types_and_wildcards_are_accepted(api, event_types):
+    response = api.post(
+        ENDPOINTS, {"url": "https://93.184.216.34/hook", "event_types": event_types}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["event_types"] == event_types
+
+
+def test_event_types_are_listed(api):
+    response = api.get(f"{ENDPOINTS}event-types/")
+    assert response.status_code == 200
+    body = response.json()
+    assert {"payment.verified", "payout.completed", "payout.reversed"} <= set(body["event_types"])
+    assert body["resources"] == ["payment", "payout"]
+
+
+def test_a_registered_type_becomes_subscribable(api, monkeypatch):
+    monkeypatch.setattr(registry, "_registered", set(registry._registered))
+    url = "https://93.184.216.34/hook"
+    refused = api.post(ENDPOINTS, {"url": url, "event_types": ["invoice.paid"]}, format="json")
+    assert refused.status_code == 400
+    registry.register_event_types("invoice.paid")
+    accepted = api.post(ENDPOINTS, {"url": url, "event_types": ["invoice.*"]}, format="json")
+    assert accepted.status_code == 201
+    with pytest.raises(ValueError, match="not an event type"):
+        registry.register_event_types("Invoice Paid")
 
 
 def test_rotate_secret_and_update(api, receiver):

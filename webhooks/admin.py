@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from core.admin_base import OrganizationScopedAdmin
 from core.errors import DomainError
 from core.models import Organization
-from webhooks import services
+from webhooks import services, signing
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 
@@ -88,7 +88,10 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="secret")
     def secret_hint(self, obj: WebhookEndpoint):
-        return f"{obj.secret[:10]}… (shown once, at creation or rotation)"
+        # Not a single character of the secret: its fingerprint, to tell two secrets apart.
+        return (
+            f"{signing.fingerprint(obj.secret)} (the secret is shown once, at creation or rotation)"
+        )
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

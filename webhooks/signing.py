@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import secrets
 
 from standardwebhooks import Webhook
@@ -14,6 +15,11 @@ SECRET_BYTES = 32  # the spec asks for 24 to 64 random bytes
 
 def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def fingerprint(secret: str) -> str:
+    """A short, non-reversible name for a secret (shown in the admin instead of any of it)."""
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:12]
 
 
 def signature_header(*, secrets_: list[str], msg_id: str, timestamp: dt.datetime, body: str) -> str:

@@ -121,3 +121,17 @@ def test_replay_needs_change_rights_on_deliveries(client, django_user_model, org
     viewer.user_permissions.add(*Permission.objects.filter(codename="change_webhookdelivery"))
     client.force_login(django_user_model.objects.get(pk=viewer.pk))
     assert client.get(url).status_code == 200
+
+
+def test_the_endpoint_page_shows_a_fingerprint_not_part_of_the_secret(
+    admin_client, organization, system_user, receiver
+):
+    from webhooks import signing
+
+    endpoint = make_endpoint(organization, receiver.url, system_user)
+    page = admin_client.get(
+        reverse("admin:webhooks_webhookendpoint_change", args=[endpoint.pk])
+    ).content.decode()
+    assert signing.fingerprint(endpoint.secret) in page
+    assert endpoint.secret[:10] not in page  # the old hint: whsec_ and 4 characters
+    assert f"…{endpoint.secret[-4:]}" not in page

@@ -36,6 +36,8 @@ class ExceptionCase(FSMModelMixin, models.Model):
         # Payments
         AMOUNT_MISMATCH = "amount_mismatch", "Amount mismatch between callback and status lookup"
         CALLBACK_REJECTED = "callback_rejected", "Provider callback rejected"
+        LATE_PAYMENT = "late_payment", "Paid after expiry or decline"
+        REFUND_STUCK = "refund_stuck", "Refund outcome unknown"
         # Billing
         RETRY_LIMIT_REACHED = "retry_limit_reached", "Retry limit reached"
         # Reconciliation

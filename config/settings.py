@@ -175,6 +175,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "core.heartbeat": {"task": "core.tasks.heartbeat", "schedule": timedelta(seconds=30)},
     "payments.janitor": {"task": "payments.tasks.janitor", "schedule": timedelta(minutes=1)},
+    "payments.refunds": {"task": "payments.tasks.refund_janitor", "schedule": timedelta(minutes=5)},
     "webhooks.sweep": {"task": "webhooks.tasks.sweep", "schedule": timedelta(seconds=10)},
     "core.purge_idempotency_keys": {
         "task": "core.tasks.purge_idempotency_keys",

@@ -25,3 +25,10 @@ def backoff_delay(attempts: int) -> timedelta:
 # While the gateway cannot be reached, a pending payment is kept (it may be paid) this long
 # after its window, then expired.
 UNKNOWN_GIVE_UP = timedelta(hours=24)
+
+# A refund still pending this long after it was requested has an unknown outcome (gateway
+# timeout, crash after the call): the refund janitor looks it up (every 5 minutes, at most
+# once per REFUND_RECHECK per refund) and lists it as a ``refund_stuck`` exception case while it
+# cannot be settled.
+REFUND_STUCK_AFTER = timedelta(minutes=15)
+REFUND_RECHECK = timedelta(minutes=30)

@@ -208,6 +208,10 @@ class Payment(FSMModelMixin, models.Model):
     def mark_expired(self) -> None:
         pass
 
+    @transition(field=status, source=[Status.DECLINED, Status.EXPIRED], target=Status.VERIFIED)
+    def mark_reinstated(self) -> None:
+        """Only for a payment the gateway reports paid after it expired or was declined."""
+
     @transition(
         field=status,
         source=[Status.VERIFIED, Status.PARTIALLY_REFUNDED],
@@ -244,15 +248,25 @@ class Refund(FSMModelMixin, models.Model):
     provider_reference = models.CharField(max_length=128, blank=True)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
+    # The caller's idempotency key (the API passes its Idempotency-Key): a retried request
+    # finds this refund instead of refunding again. Unique per payment when set.
+    idempotency_key = models.CharField(max_length=300, null=True, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When the outcome was unknown (gateway timeout, crash after the call): the last lookup.
+    last_checked_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.UniqueConstraint(
+                fields=["payment", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="refund_idempotency_key_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -331,6 +345,7 @@ class PaymentEvent(AuditEvent):
         REFUND_REQUESTED = "refund_requested", "Refund requested"
         REFUND_SUCCEEDED = "refund_succeeded", "Refund succeeded"
         REFUND_FAILED = "refund_failed", "Refund failed"
+        LATE_PAYMENT = "late_payment", "Paid after expiry or decline"
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events")

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import httpx
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
@@ -65,6 +65,7 @@ def payment_create(
 
         account = provider_account_get(organization=organization, provider=provider)
         window_seconds = account.payment_window_seconds if account else 1200
+        window_seconds = max(window_seconds, gateway_validity_seconds(provider, account))
     now = timezone.now()
     payment = Payment(
         organization=organization,
@@ -91,6 +92,25 @@ def payment_create(
         actor=actor,
     )
     return payment
+
+
+def gateway_validity_seconds(provider: str, account) -> int:
+    """How long the gateway itself lets the customer pay, where that is longer than our window.
+
+    Without a status lookup payops cannot tell a paid order from an unpaid one, so such a
+    payment must not expire before the gateway stops taking the money. Telcell invoices are
+    payable for ``valid_days`` whole days (at least 1, the adapter's default): a Telcell payment
+    stays pending that long. Idram asks first (the pre-check, refused once the payment is no
+    longer pending), so our window holds there.
+    """
+    if provider == Payment.Provider.TELCELL:
+        config = (account.config if account is not None else None) or {}
+        try:
+            days = max(int(config.get("valid_days") or 1), 1)
+        except (TypeError, ValueError):
+            days = 1
+        return days * 86400
+    return 0
 
 
 def _save_with_numeric_order_number(payment: Payment, *, actor) -> None:
@@ -256,6 +276,52 @@ def adapter_for_payment(payment: Payment, *, http=None):
     return registry.adapter_for_account(account, http=http)
 
 
+# -- accounts -------------------------------------------------------------------------------------
+
+# Gateways whose API host is known: an account's base_url must name one of these hosts
+# (extend with settings.PAYOPS_GATEWAY_HOSTS = {"arca": [...], ...}, e.g. a bank's own BPC host).
+GATEWAY_HOSTS: dict[str, tuple[str, ...]] = {
+    "arca": ("ipay.arca.am", "ipaytest.arca.am"),
+    "ameria": ("services.ameriabank.am", "servicestest.ameriabank.am"),
+}
+
+
+def provider_account_check_base_url(*, provider: str, url: str) -> None:
+    """Refuse a gateway base URL payops must not send credentials to.
+
+    https only (http is allowed with DEBUG, for a local sandbox); for ArCa and Ameria the host
+    must be a known gateway host (``GATEWAY_HOSTS`` plus ``settings.PAYOPS_GATEWAY_HOSTS``);
+    for the others it must resolve to public addresses only (``webhooks.ssrf``; private ones
+    allowed with DEBUG).
+    """
+    from urllib.parse import urlsplit
+
+    from webhooks import ssrf
+
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not (settings.DEBUG and parts.scheme == "http"):
+        raise DomainError("base_url_refused", "The gateway URL must use https.", status_code=400)
+    if not parts.hostname or parts.username or parts.password:
+        raise DomainError(
+            "base_url_refused", "The gateway URL needs a host and no credentials.", status_code=400
+        )
+    extra = getattr(settings, "PAYOPS_GATEWAY_HOSTS", {}) or {}
+    known = (*GATEWAY_HOSTS.get(provider, ()), *extra.get(provider, ()))
+    if provider in GATEWAY_HOSTS or provider in extra:
+        if parts.hostname.lower() not in {host.lower() for host in known}:
+            raise DomainError(
+                "base_url_refused",
+                f"{parts.hostname} is not a known {provider} gateway host "
+                f"({', '.join(known)}; more in settings.PAYOPS_GATEWAY_HOSTS).",
+                status_code=400,
+            )
+        return
+    try:
+        ssrf.check_url(url, allow_private=settings.DEBUG)
+    except ssrf.UnsafeUrl as exc:
+        raise DomainError("base_url_refused", exc.message, status_code=400) from None
+
+
 # -- orders ---------------------------------------------------------------------------------------
 
 
@@ -384,6 +450,9 @@ def payment_apply_status(
                     "callback_amount": None if claimed_amount is None else str(claimed_amount),
                 },
             )
+        if payment.status in Payment.FINAL_UNPAID_STATUSES:
+            _late_payment(payment, status=status, method=method, actor=actor)
+            return payment
         if payment.status != Payment.Status.PENDING:
             return payment  # already verified (or refunded): nothing to do
         return _verify(payment, status=status, method=method, actor=actor, comment=comment)
@@ -394,6 +463,58 @@ def payment_apply_status(
     if status.state is ProviderState.EXPIRED:
         return _finish_unpaid(payment, "mark_expired", status=status, actor=actor, method=method)
     return payment
+
+
+def _late_payment(payment: Payment, *, status: StatusResult, method: str, actor) -> None:
+    """The gateway says paid, but the payment already expired or was declined.
+
+    States never move back, so the payment stays as it is; the gateway holds the customer's
+    money, so an operator must decide (refund at the gateway, or verify by hand after a
+    reinstatement). Recorded once as a ``late_payment`` event and listed as a ``late_payment``
+    exception case; the caller answers the gateway as accepted so it stops retrying.
+    """
+    from exceptionqueue.services import exception_raise
+
+    if not payment.events.filter(kind=PaymentEvent.Kind.LATE_PAYMENT).exists():
+        _event(
+            payment,
+            kind=PaymentEvent.Kind.LATE_PAYMENT,
+            actor=actor,
+            from_status=payment.status,
+            amount=status.amount,
+            currency=status.currency,
+            method=method,
+            reference=status.provider_reference or payment.provider_reference or "",
+            data={"gateway_state": str(status.state), "paid_at": status.paid_at},
+        )
+    logger.error(
+        "payment %s is %s but the gateway says paid (%s)",
+        payment.order_number,
+        payment.status,
+        method,
+    )
+    exception_raise(
+        organization=payment.organization,
+        kind="late_payment",
+        dedup_key=f"late_payment:payment:{payment.pk}",
+        message=(
+            f"Payment {payment.order_number} is {payment.status} in payops, but the gateway "
+            f"reports it paid ({_money(status.amount, status.currency)} {status.currency}): "
+            "refund it at the gateway or verify it by hand."
+        ),
+        actor=actor,
+        subject=payment,
+        branch=payment.branch,
+        amount=payment.amount,
+        currency=payment.currency,
+        details={
+            "order_number": payment.order_number,
+            "status": payment.status,
+            "gateway_state": str(status.state),
+            "provider_reference": status.provider_reference or payment.provider_reference or "",
+            "method": method,
+        },
+    )
 
 
 def _verify(
@@ -472,6 +593,18 @@ def payment_expire(*, payment: Payment, actor, reason: str = "payment window pas
 
 
 @transaction.atomic
+def _expire_if_still_pending(*, payment: Payment, actor, reason: str) -> Payment:
+    """The janitor's expiry: decided on an unlocked read, so re-checked under the lock (a
+    callback may have verified the payment meanwhile; then nothing happens)."""
+    payment = _locked(payment)
+    if payment.status != Payment.Status.PENDING:
+        return payment
+    return _finish_unpaid(
+        payment, "mark_expired", status=None, actor=actor, method="janitor", comment=reason
+    )
+
+
+@transaction.atomic
 def payment_verify_manually(*, payment: Payment, actor, comment: str, reference: str) -> Payment:
     """An operator verifies a payment the gateway cannot confirm (e.g. seen in the bank)."""
     if not comment.strip() or not reference.strip():
@@ -489,6 +622,56 @@ def payment_verify_manually(*, payment: Payment, actor, comment: str, reference:
         comment=comment.strip(),
         reference=reference.strip()[:128],
     )
+
+
+@transaction.atomic
+def payment_reinstate(*, payment: Payment, actor, comment: str) -> Payment:
+    """An operator accepts a late payment (paid at the gateway after expiry or decline).
+
+    Only a payment with a ``late_payment`` event (the gateway's word that it was paid) can be
+    reinstated; it becomes verified (method ``manual``, with the comment) and the domains are
+    told as for any verification. The ``late_payment`` exception case is resolved.
+    """
+    from exceptionqueue.services import exception_clear
+
+    if not comment.strip():
+        raise DomainError(
+            "comment_required", "Reinstating a payment needs a comment.", status_code=400
+        )
+    payment = _locked(payment)
+    late = payment.events.filter(kind=PaymentEvent.Kind.LATE_PAYMENT).order_by("id").last()
+    if late is None or payment.status not in Payment.FINAL_UNPAID_STATUSES:
+        raise DomainError(
+            "payment_not_late",
+            "Only an expired or declined payment the gateway reported paid can be reinstated.",
+            status_code=409,
+        )
+    source = payment.status
+    _move(payment, "mark_reinstated", what="payment")
+    payment.verified_at = timezone.now()
+    payment.verification_method = Payment.VerificationMethod.MANUAL
+    payment.next_check_at = None
+    save_audited(payment, actor=actor, reason="reinstated after a late payment")
+    _event(
+        payment,
+        kind=PaymentEvent.Kind.VERIFIED,
+        actor=actor,
+        from_status=source,
+        amount=payment.amount,
+        currency=payment.currency,
+        method=Payment.VerificationMethod.MANUAL,
+        reference=late.reference,
+        comment=comment.strip(),
+        data={"reinstated": True, "late_payment_event": late.pk},
+    )
+    _announce(payment, "verified", actor=actor)
+    exception_clear(
+        organization=payment.organization,
+        dedup_key=f"late_payment:payment:{payment.pk}",
+        actor=actor,
+        note="payment reinstated",
+    )
+    return payment
 
 
 def payment_check_status(*, payment: Payment, actor, adapter=None, method: str = "") -> Payment:
@@ -515,14 +698,16 @@ def payment_check_status(*, payment: Payment, actor, adapter=None, method: str =
         )
     except NotImplementedError:
         if overdue:
-            return payment_expire(payment=payment, actor=actor, reason="window passed, no lookup")
+            return _expire_if_still_pending(
+                payment=payment, actor=actor, reason="window passed, no lookup"
+            )
         _schedule_next_check(payment, now=now)
         return payment
     except ProviderError as exc:
         if exc.code == "unknown_order" and overdue:
-            return payment_expire(payment=payment, actor=actor, reason="never registered")
+            return _expire_if_still_pending(payment=payment, actor=actor, reason="never registered")
         if payment.expires_at is not None and now >= payment.expires_at + UNKNOWN_GIVE_UP:
-            return payment_expire(
+            return _expire_if_still_pending(
                 payment=payment, actor=actor, reason=f"gateway unreachable: {exc}"
             )
         _schedule_next_check(payment, now=now, error=str(exc))
@@ -538,7 +723,9 @@ def payment_check_status(*, payment: Payment, actor, adapter=None, method: str =
         return payment
     if payment.status == Payment.Status.PENDING:
         if overdue and status.state is not ProviderState.AUTHORIZED:
-            return payment_expire(payment=payment, actor=actor, reason="window passed, unpaid")
+            return _expire_if_still_pending(
+                payment=payment, actor=actor, reason="window passed, unpaid"
+            )
         _schedule_next_check(payment, now=now)
     return payment
 
@@ -566,59 +753,105 @@ def raise_amount_mismatch(exc: AmountMismatch, *, actor) -> None:
 # -- refunds ------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def _refund_reserve(*, payment: Payment, amount: Decimal, reason: str, actor) -> Refund:
-    payment = _locked(payment)
-    if payment.status not in (Payment.Status.VERIFIED, Payment.Status.PARTIALLY_REFUNDED):
-        raise DomainError(
-            "payment_not_refundable",
-            f"A {payment.status} payment cannot be refunded.",
-            status_code=409,
-        )
-    adapter_caps = adapter_class_capabilities(payment.provider)
-    if adapter_caps is not None and not adapter_caps.refunds:
-        raise DomainError(
-            "payment_not_refundable",
-            f"{payment.get_provider_display()} has no refund API; refund outside payops.",
-            status_code=409,
-        )
-    if adapter_caps is not None and not adapter_caps.partial_refunds and amount != payment.amount:
-        raise DomainError(
-            "partial_refund_not_supported",
-            "This gateway refunds whole payments only.",
-            status_code=422,
-        )
-    reserved = Refund.objects.filter(
+def _in_outer_transaction() -> bool:
+    """True when the caller holds a transaction open (test-case wrappers do not count)."""
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    """Amounts in messages: always with the currency's decimals ("200.00", on every database)."""
+    return str(round_money(Decimal(amount), currency))
+
+
+def _reserved_total(payment: Payment) -> Decimal:
+    return Refund.objects.filter(
         payment=payment, status__in=[Refund.Status.PENDING, Refund.Status.SUCCEEDED]
     ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
-    if amount + reserved > payment.amount:
-        raise DomainError(
-            "refund_exceeds_payment",
-            f"Refunds would total {amount + reserved} {payment.currency}, more than the "
-            f"payment's {payment.amount} (already refunded or pending: {reserved}).",
-            status_code=422,
-            fields={"amount": [f"At most {payment.amount - reserved} can still be refunded."]},
+
+
+def _refund_reserve(
+    *, payment: Payment, amount: Decimal, reason: str, actor, idempotency_key: str | None = None
+) -> tuple[Refund, bool]:
+    """Reserve the amount under the payment's row lock: (refund, created).
+
+    Runs in its own committed transaction (``durable``): the pending row must survive whatever
+    happens after the gateway call. With an ``idempotency_key`` already used on this payment
+    the existing refund is returned (``created`` False) and nothing else is done.
+    """
+    with transaction.atomic(durable=True):
+        payment = _locked(payment)
+        if idempotency_key:
+            existing = Refund.objects.filter(
+                payment=payment, idempotency_key=idempotency_key
+            ).first()
+            if existing is not None:
+                if existing.amount != amount:
+                    raise DomainError(
+                        "idempotency_key_reused",
+                        "This idempotency key was used for another refund of this payment.",
+                        status_code=409,
+                    )
+                return existing, False
+        if payment.status not in (Payment.Status.VERIFIED, Payment.Status.PARTIALLY_REFUNDED):
+            raise DomainError(
+                "payment_not_refundable",
+                f"A {payment.status} payment cannot be refunded.",
+                status_code=409,
+            )
+        adapter_caps = adapter_class_capabilities(payment.provider)
+        if adapter_caps is not None and not adapter_caps.refunds:
+            raise DomainError(
+                "payment_not_refundable",
+                f"{payment.get_provider_display()} has no refund API; refund outside payops.",
+                status_code=409,
+            )
+        if (
+            adapter_caps is not None
+            and not adapter_caps.partial_refunds
+            and amount != payment.amount
+        ):
+            raise DomainError(
+                "partial_refund_not_supported",
+                "This gateway refunds whole payments only.",
+                status_code=422,
+            )
+        reserved = _reserved_total(payment)
+        currency = payment.currency
+        if amount + reserved > payment.amount:
+            raise DomainError(
+                "refund_exceeds_payment",
+                f"Refunds would total {_money(amount + reserved, currency)} {currency}, more "
+                f"than the payment's {_money(payment.amount, currency)} (already refunded or "
+                f"pending: {_money(reserved, currency)}).",
+                status_code=422,
+                fields={
+                    "amount": [
+                        f"At most {_money(payment.amount - reserved, currency)} can still be "
+                        "refunded."
+                    ]
+                },
+            )
+        refund = Refund(
+            payment=payment,
+            organization_id=payment.organization_id,
+            amount=amount,
+            currency=payment.currency,
+            reason=reason,
+            actor=actor,
+            idempotency_key=idempotency_key or None,
         )
-    refund = Refund(
-        payment=payment,
-        organization_id=payment.organization_id,
-        amount=amount,
-        currency=payment.currency,
-        reason=reason,
-        actor=actor,
-    )
-    save_audited(refund, actor=actor, reason="refund requested")
-    _event(
-        payment,
-        kind=PaymentEvent.Kind.REFUND_REQUESTED,
-        actor=actor,
-        from_status=payment.status,
-        refund=refund,
-        amount=amount,
-        currency=payment.currency,
-        comment=reason,
-    )
-    return refund
+        save_audited(refund, actor=actor, reason="refund requested")
+        _event(
+            payment,
+            kind=PaymentEvent.Kind.REFUND_REQUESTED,
+            actor=actor,
+            from_status=payment.status,
+            refund=refund,
+            amount=amount,
+            currency=payment.currency,
+            comment=reason,
+        )
+        return refund, True
 
 
 def adapter_class_capabilities(provider: str):
@@ -639,6 +872,7 @@ def refund_complete(
     provider_reference: str = "",
     code: str = "",
     message: str = "",
+    method: str = "",
 ) -> Refund:
     """Record the gateway's answer to a refund; a success moves the payment forward."""
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
@@ -660,6 +894,7 @@ def refund_complete(
             refund=refund,
             amount=refund.amount,
             currency=refund.currency,
+            method=method,
             reference=refund.provider_reference,
             data={"code": code, "message": message[:500]},
         )
@@ -681,6 +916,7 @@ def refund_complete(
         refund=refund,
         amount=refund.amount,
         currency=refund.currency,
+        method=method,
         reference=refund.provider_reference,
         comment=refund.reason,
     )
@@ -688,18 +924,34 @@ def refund_complete(
     return refund
 
 
+def refund_gateway_id(refund: Refund) -> str:
+    """Our reference of a refund, handed to the gateway wherever its protocol takes one."""
+    return f"{refund.payment.order_number}-R{refund.pk}"
+
+
 def payment_refund(
-    *, payment: Payment, amount: Decimal, reason: str, actor, adapter=None
+    *,
+    payment: Payment,
+    amount: Decimal,
+    reason: str,
+    actor,
+    adapter=None,
+    idempotency_key: str | None = None,
 ) -> Refund:
     """Refund part or all of a payment; the refunds never add up to more than the payment.
 
-    1. Under the payment's row lock the amount is reserved: a pending refund row is written only
-       if pending + succeeded refunds + this one stay within the payment (concurrent requests
-       queue on the lock, so two can never both pass).
-    2. The gateway is asked (outside the lock when the caller has no transaction open).
-    3. Its answer is recorded: succeeded -> the payment becomes partially refunded or refunded;
-       failed -> the reservation is released. If the gateway cannot be reached the refund stays
-       pending (reserved) for an operator, because the money may have moved.
+    1. Under the payment's row lock, in a transaction of its own that commits at once, the
+       amount is reserved: a pending refund row is written only if pending + succeeded refunds
+       + this one stay within the payment (concurrent requests queue on the lock, so two can
+       never both pass). With an ``idempotency_key`` already used for this payment, that
+       refund is returned and the gateway is not called again.
+    2. The gateway is asked, outside any transaction and lock. Calling this service inside an
+       open transaction is refused (``refund_in_transaction``): a rollback would lose the
+       pending row while the gateway kept the money moved.
+    3. Its answer is recorded in a second transaction: succeeded -> the payment becomes
+       partially refunded or refunded; failed -> the reservation is released. If the outcome is
+       unknown (gateway unreachable mid-call, or a crash while recording) the refund stays
+       pending (reserved): ``refund_resolve`` (the janitor, or an operator) looks it up later.
     """
     if not isinstance(amount, Decimal):
         raise TypeError("Money amounts are Decimal, never float.")
@@ -718,7 +970,21 @@ def payment_refund(
             status_code=400,
             fields={"amount": ["Must be a positive amount."]},
         )
-    refund = _refund_reserve(payment=payment, amount=amount, reason=reason.strip(), actor=actor)
+    if _in_outer_transaction():
+        raise DomainError(
+            "refund_in_transaction",
+            "payment_refund calls the gateway and must not run inside a transaction.",
+            status_code=500,
+        )
+    refund, created = _refund_reserve(
+        payment=payment,
+        amount=amount,
+        reason=reason.strip(),
+        actor=actor,
+        idempotency_key=idempotency_key,
+    )
+    if not created:
+        return refund
     payment = refund.payment
     try:
         adapter = adapter or adapter_for_payment(payment)
@@ -726,7 +992,7 @@ def payment_refund(
             provider_reference=payment.provider_reference or "",
             amount=amount,
             currency=currency,
-            refund_id=f"{payment.order_number}-R{refund.pk}",
+            refund_id=refund_gateway_id(refund),
         )
     except ProviderError as exc:
         if exc.code == "transport_indeterminate":
@@ -741,13 +1007,143 @@ def payment_refund(
         return refund_complete(
             refund=refund, succeeded=False, actor=actor, code=exc.code, message=exc.message
         )
-    return refund_complete(
-        refund=refund,
-        succeeded=result.succeeded,
+    try:
+        return refund_complete(
+            refund=refund,
+            succeeded=result.succeeded,
+            actor=actor,
+            provider_reference=result.provider_reference,
+            code=result.code,
+            message=result.message,
+        )
+    except Exception:
+        # The gateway answered but recording failed: the refund stays pending (reserved) and
+        # keeps the gateway's answer for refund_resolve and the operator.
+        logger.exception("refund %s: recording the gateway's answer failed", refund.pk)
+        Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
+            provider_reference=result.provider_reference[:128],
+            failure_message=(
+                f"Recording failed after the gateway answered "
+                f"{'success' if result.succeeded else 'failure'} ({result.code})."
+            )[:500],
+        )
+        raise
+
+
+class RefundUnresolved(DomainError):
+    """The gateway's answer does not settle a pending refund: an operator must decide."""
+
+
+def refund_resolve(*, refund: Refund, actor, adapter=None) -> Refund:
+    """Settle a pending refund whose outcome is unknown by looking the order up at the gateway.
+
+    The gateway reports the order's total refunded amount (BPC ``paymentAmountInfo.
+    refundedAmount``). Beyond what our succeeded refunds already account for (``delta``):
+
+    - ``delta == 0``: no money moved for any pending refund: this one failed;
+    - ``delta`` equals the sum of the payment's pending refunds: they all went through: this
+      one succeeded (the others resolve the same way on their turn);
+    - otherwise the answer is ambiguous (``RefundUnresolved``, 409): an operator decides.
+
+    No lock is held during the lookup; the outcome is recorded by ``refund_complete`` under the
+    locks, which does nothing if the refund was settled meanwhile.
+    """
+    refund = Refund.objects.select_related("payment__organization", "payment__branch").get(
+        pk=refund.pk
+    )
+    if refund.status != Refund.Status.PENDING:
+        return refund
+    if _in_outer_transaction():
+        raise DomainError(
+            "refund_in_transaction",
+            "refund_resolve calls the gateway and must not run inside a transaction.",
+            status_code=500,
+        )
+    payment = refund.payment
+    Refund.objects.filter(pk=refund.pk).update(last_checked_at=timezone.now())
+    adapter = adapter or adapter_for_payment(payment)
+    if not adapter.capabilities.status_lookup:
+        raise RefundUnresolved(
+            "refund_unresolvable",
+            f"{payment.get_provider_display()} has no status lookup: resolve by hand.",
+            status_code=409,
+        )
+    try:
+        status = adapter.status(
+            provider_reference=payment.provider_reference or "",
+            order_number=payment.order_number,
+        )
+    except ProviderError as exc:
+        raise RefundUnresolved(
+            "refund_lookup_failed", f"The gateway lookup failed: {exc}", status_code=503
+        ) from exc
+    if status.refunded_amount is None:
+        raise RefundUnresolved(
+            "refund_unresolvable",
+            "The gateway's answer carries no refunded amount.",
+            status_code=409,
+        )
+    payment.refresh_from_db(fields=["refunded_amount"])
+    pending = Refund.objects.filter(payment=payment, status=Refund.Status.PENDING).aggregate(
+        total=Sum("amount")
+    )["total"] or Decimal("0")
+    delta = status.refunded_amount - payment.refunded_amount
+    if delta == 0:
+        return refund_complete(
+            refund=refund,
+            succeeded=False,
+            actor=actor,
+            code="not_at_gateway",
+            message="The gateway reports no refund beyond those already recorded.",
+            method="lookup",
+        )
+    if delta == pending or (delta == refund.amount and pending == refund.amount):
+        return refund_complete(
+            refund=refund,
+            succeeded=True,
+            actor=actor,
+            provider_reference=refund.provider_reference or status.provider_reference,
+            method="lookup",
+        )
+    raise RefundUnresolved(
+        "refund_outcome_ambiguous",
+        f"The gateway reports {_money(status.refunded_amount, refund.currency)} refunded; "
+        f"payops has {_money(payment.refunded_amount, refund.currency)} succeeded and "
+        f"{_money(pending, refund.currency)} pending: an operator must decide.",
+        status_code=409,
+    )
+
+
+def refund_flag_stuck(*, refund: Refund, actor, reason: str):
+    """List a refund whose outcome could not be settled for operators (one case per refund)."""
+    from exceptionqueue.services import exception_raise
+
+    payment = refund.payment
+    return exception_raise(
+        organization=payment.organization,
+        kind="refund_stuck",
+        dedup_key=f"refund_stuck:refund:{refund.pk}",
+        message=(
+            f"Refund {refund.pk} of {_money(refund.amount, refund.currency)} {refund.currency} "
+            f"on payment {payment.order_number} is pending with an unknown outcome: {reason}"
+        ),
         actor=actor,
-        provider_reference=result.provider_reference,
-        code=result.code,
-        message=result.message,
+        subject=refund,
+        branch=payment.branch,
+        amount=refund.amount,
+        currency=refund.currency,
+        details={"refund": refund.pk, "order_number": payment.order_number, "reason": reason},
+    )
+
+
+def refund_unflag(*, refund: Refund, actor) -> None:
+    from exceptionqueue.services import exception_clear
+
+    exception_clear(
+        organization=refund.payment.organization,
+        dedup_key=f"refund_stuck:refund:{refund.pk}",
+        actor=actor,
+        note=f"refund {refund.status} after a gateway lookup",
     )
 
 

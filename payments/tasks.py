@@ -12,11 +12,14 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.actors import system_actor
-from payments.janitor import BATCH_SIZE
-from payments.models import Payment
+from core.errors import DomainError
+from payments import services
+from payments.janitor import BATCH_SIZE, REFUND_RECHECK, REFUND_STUCK_AFTER
+from payments.models import Payment, Refund
 from payments.services import payment_check_status
 
 CLAIM_FOR = timedelta(minutes=5)
@@ -54,3 +57,41 @@ def payment_check(payment_id: int) -> str:
         return "done"
     payment = payment_check_status(payment=payment, actor=system_actor("payments-janitor"))
     return payment.status
+
+
+def stuck_refund_ids(*, now=None, limit: int = BATCH_SIZE) -> list[int]:
+    """Pending refunds older than REFUND_STUCK_AFTER, not looked up in the last REFUND_RECHECK."""
+    now = now or timezone.now()
+    return list(
+        Refund.objects.filter(
+            status=Refund.Status.PENDING, created_at__lte=now - REFUND_STUCK_AFTER
+        )
+        .filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lte=now - REFUND_RECHECK))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+@shared_task
+def refund_janitor() -> int:
+    ids = stuck_refund_ids()
+    for refund_id in ids:
+        refund_check.delay(refund_id)
+    return len(ids)
+
+
+@shared_task
+def refund_check(refund_id: int) -> str:
+    """Settle one stuck refund at the gateway, or list it for operators (one case per refund)."""
+    refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
+    if refund is None or refund.status != Refund.Status.PENDING:
+        return "done"
+    actor = system_actor("payments-refund-janitor")
+    try:
+        refund = services.refund_resolve(refund=refund, actor=actor)
+    except DomainError as exc:
+        services.refund_flag_stuck(refund=refund, actor=actor, reason=exc.message)
+        return "stuck"
+    if refund.status != Refund.Status.PENDING:
+        services.refund_unflag(refund=refund, actor=actor)
+    return refund.status

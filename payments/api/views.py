@@ -24,6 +24,9 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVie
     serializer_class = PaymentSerializer
     filter_backends = [PaymentFilterBackend]
     lookup_value_regex = r"\d+"
+    # POST refunds/ calls the gateway: no transaction may stay open across that call (see
+    # core.api.views.IdempotentPostMixin); payment_refund is idempotent on the key itself.
+    idempotency_atomic = False
 
     def get_queryset(self):
         queryset = selectors.payment_list(organization=self.request.organization)
@@ -42,7 +45,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVie
             201: RefundSerializer,
             409: error(
                 "`payment_not_refundable`: the payment is not verified, or the gateway "
-                "has no refund API."
+                "has no refund API; `idempotency_key_reused`: the key named another refund."
             ),
             422: error("`refund_exceeds_payment`: the refunds would exceed the payment."),
         },
@@ -57,5 +60,15 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVie
             amount=serializer.validated_data["amount"],
             reason=serializer.validated_data["reason"],
             actor=request.user,
+            idempotency_key=_refund_key(request),
         )
         return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
+
+
+def _refund_key(request) -> str | None:
+    """The request's Idempotency-Key, scoped to its API client (keys are chosen per client)."""
+    key = getattr(request, "idempotency_key", None)
+    if not key:
+        return None
+    client = getattr(request, "api_client", None)
+    return f"{client.pk if client is not None else '-'}:{key}"

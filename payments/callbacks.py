@@ -7,7 +7,8 @@ The order of work for each callback (``callback_receive``):
    4xx.
 2. The callback is stored with its provider event id as ``dedup_key``; the unique constraint
    (provider, dedup_key) lets exactly one copy of an event through, even when ten arrive at once.
-   The others are stored as ``duplicate`` and answered like the first (the gateway may stop).
+   The others are stored as ``duplicate``: answered like the first once it was processed (the
+   gateway may stop), 409 while it is still processing (the gateway retries).
 3. The payment must exist for that provider and organisation (else 404), and the callback's
    amount and currency, when it carries them, must be the payment's (else 400).
 4. Where the gateway has a status lookup, the payment is verified only by the lookup's answer;
@@ -17,13 +18,17 @@ The order of work for each callback (``callback_receive``):
 5. States only move forward under the payment's row lock, so repeats, races and late callbacks
    change nothing.
 
-A failed or refused callback releases its ``dedup_key``, so the gateway's retry is handled anew.
+A failed, refused or crashed callback (any exception) releases its ``dedup_key`` and is answered
+non-2xx, so the gateway's retry is handled anew; a copy arriving while the first is still
+processing is answered 409 (retry later), and a claim stuck in ``processing`` for more than
+five minutes (its worker died) is taken over by the next copy.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -61,6 +66,9 @@ class Refused(Exception):
         self.status_code = status_code
 
 
+STALE_PROCESSING_AFTER = timedelta(minutes=5)
+
+
 def _accounts(provider: str) -> list[ProviderAccount]:
     if provider == Payment.Provider.SANDBOX:
         return [ProviderAccount(provider="sandbox")]
@@ -71,23 +79,85 @@ def _accounts(provider: str) -> list[ProviderAccount]:
     )
 
 
+def _adapter(account: ProviderAccount):
+    try:
+        return registry.adapter_for_account(account)
+    except ValueError as exc:  # a misconfigured account cannot verify anything
+        logger.error("%s account %s is misconfigured: %s", account.provider, account.pk, exc)
+        return None
+
+
+def _claimed_order_number(provider: str, accounts, request: CallbackRequest) -> str:
+    """The order number the callback names, read WITHOUT trusting it (only to find the payment).
+
+    Each adapter knows where its gateway puts the order number; the first one that can parse
+    the request tells it. Verification happens afterwards, with the payment's own account.
+    """
+    for account in accounts:
+        adapter = _adapter(account)
+        if adapter is None:
+            continue
+        try:
+            return adapter.parse_callback(request).order_number
+        except CallbackRejected:
+            continue
+    return ""
+
+
 def _verify(provider: str, request: CallbackRequest):
-    """(account, adapter, parsed) of the first account whose key verifies the callback."""
+    """(account, adapter, parsed) of the payment's own account, or CallbackRejected.
+
+    The payment is found by (provider, order number) first; the callback is then verified with
+    that payment's organisation's account only, so another organisation's account (say one
+    without a key) can neither accept nor refuse it. Order numbers are unique across
+    organisations. An ArCa account without a checksum key receives no callbacks (refused 403):
+    its payments are verified by the janitor's lookups alone.
+    """
     accounts = _accounts(provider)
     if not accounts:
         raise CallbackRejected(f"No active {provider} account.", status_code=404)
-    first_error: CallbackRejected | None = None
-    for account in accounts:
-        try:
-            adapter = registry.adapter_for_account(account)
-        except ValueError as exc:  # a misconfigured account cannot verify anything
-            logger.error("%s account %s is misconfigured: %s", provider, account.pk, exc)
-            continue
-        try:
-            return account, adapter, adapter.parse_callback(request)
-        except CallbackRejected as exc:
-            first_error = first_error or exc
-    raise first_error or CallbackRejected(f"No usable {provider} account.", status_code=404)
+    if provider == Payment.Provider.SANDBOX:
+        account = accounts[0]
+    else:
+        order_number = _claimed_order_number(provider, accounts, request)
+        payment = (
+            Payment.objects.filter(provider=provider, order_number=order_number)
+            .only("organization_id")
+            .first()
+            if order_number
+            else None
+        )
+        if payment is None:
+            # Verify with any account for a precise error (bad signature, unknown order).
+            errors = []
+            for candidate in accounts:
+                adapter = _adapter(candidate)
+                if adapter is None:
+                    continue
+                try:
+                    adapter.parse_callback(request)
+                except CallbackRejected as exc:
+                    errors.append(exc)
+            if errors and len(errors) == len(accounts):
+                raise errors[0]
+            raise CallbackRejected(f"No {provider} payment {order_number!r}.", status_code=404)
+        account = next((a for a in accounts if a.organization_id == payment.organization_id), None)
+        if account is None:
+            raise CallbackRejected(
+                f"The payment's organisation has no active {provider} account.", status_code=404
+            )
+        if provider == Payment.Provider.ARCA and not account.secret_key:
+            logger.error(
+                "arca account %s has no callback checksum key: callback refused", account.pk
+            )
+            raise CallbackRejected(
+                "No callback checksum key is configured for this account.", status_code=403
+            )
+    adapter = _adapter(account)
+    if adapter is None:
+        raise CallbackRejected(f"The {provider} account is misconfigured.", status_code=404)
+    parsed = adapter.parse_callback(request)
+    return account, adapter, parsed
 
 
 def _store(provider: str, request: CallbackRequest, remote_addr: str | None, **fields):
@@ -146,18 +216,21 @@ def callback_receive(
         order_number=parsed.order_number[:64],
         organization=account.organization if account.pk else None,
     )
-    try:
-        with transaction.atomic():
-            row.save()
-    except IntegrityError:
+    claimed = _claim(row)
+    if claimed is not None:
+        # Another copy of this event holds the key: processed (answer as accepted, the
+        # gateway may stop) or still processing (answer 409, the gateway retries later).
         row.pk = None
         row._state.adding = True
         row.dedup_key = None
         row.status = ProviderCallback.Status.DUPLICATE
-        row.http_status = 200
+        row.http_status = 200 if claimed == ProviderCallback.Status.PROCESSED else 409
+        row.handler_error = "" if row.http_status == 200 else "the first copy is still processing"
         row.processed_at = timezone.now()
         row.save()
-        return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True))
+        if row.http_status == 200:
+            return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True))
+        return CallbackOutcome(row, CallbackAnswer(409, "Already being processed; retry later."))
 
     # 3-5. Check, confirm, apply.
     payment = None
@@ -203,8 +276,62 @@ def callback_receive(
         )
         logger.warning("%s callback failed: %s", provider, message)
         return CallbackOutcome(row, CallbackAnswer(503, "Try again later."), payment)
+    except Exception as exc:
+        # Anything else (a deadlock, a dropped connection, a bug): release the key so the
+        # gateway's retry is handled anew, and ask for that retry.
+        logger.exception("%s callback crashed", provider)
+        try:
+            _finish(
+                row,
+                status=ProviderCallback.Status.FAILED,
+                http_status=503,
+                error=f"{exc.__class__.__name__}: {exc}"[:2000],
+                payment=payment,
+            )
+        except Exception:  # the database itself is gone: a stale claim is taken over later
+            logger.exception("%s callback: could not release the dedup key", provider)
+        return CallbackOutcome(row, CallbackAnswer(503, "Try again later."), payment)
     _finish(row, status=ProviderCallback.Status.PROCESSED, http_status=200, payment=payment)
     return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True), payment)
+
+
+def _claim(row: ProviderCallback) -> str | None:
+    """Save ``row`` holding its dedup key. None when claimed; else the holder's status.
+
+    A holder stuck in ``processing`` for longer than ``STALE_PROCESSING_AFTER`` (its worker
+    died before it could release the key) is marked failed and the key claimed anew.
+    """
+    if row.dedup_key is None:
+        row.save()
+        return None
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                row.save()
+            return None
+        except IntegrityError:
+            row.pk = None
+            row._state.adding = True
+        holder = ProviderCallback.objects.filter(
+            provider=row.provider, dedup_key=row.dedup_key
+        ).first()
+        if holder is None:
+            continue  # released meanwhile: try again
+        if holder.status != ProviderCallback.Status.PROCESSING:
+            return holder.status
+        if holder.received_at > timezone.now() - STALE_PROCESSING_AFTER:
+            return holder.status
+        ProviderCallback.objects.filter(
+            pk=holder.pk, status=ProviderCallback.Status.PROCESSING
+        ).update(
+            status=ProviderCallback.Status.FAILED,
+            dedup_key=None,
+            http_status=None,
+            handler_error="stale: still processing after "
+            f"{int(STALE_PROCESSING_AFTER.total_seconds())} s; taken over",
+            processed_at=timezone.now(),
+        )
+    return ProviderCallback.Status.PROCESSING
 
 
 def _raise_rejected(payment: Payment, exc: Refused, *, actor) -> None:

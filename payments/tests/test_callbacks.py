@@ -177,7 +177,10 @@ def test_same_callback_ten_times_concurrently_verifies_once(organization, branch
     for thread in threads:
         thread.join()
     assert not errors
-    assert codes == [200] * 10
+    # A copy arriving while the first is still processing is asked to retry (409); the
+    # others are answered like the processed one.
+    assert set(codes) <= {200, 409}
+    assert 200 in codes
     payment.refresh_from_db()
     assert payment.status == Payment.Status.VERIFIED
     assert PaymentEvent.objects.filter(payment=payment, kind="verified").count() == 1
@@ -185,4 +188,185 @@ def test_same_callback_ten_times_concurrently_verifies_once(organization, branch
     statuses = list(ProviderCallback.objects.values_list("status", flat=True))
     assert statuses.count("processed") == 1
     assert statuses.count("duplicate") == 9
+    assert ProviderCallback.objects.filter(status="duplicate", http_status=409).count() == (
+        codes.count(409)
+    )
     assert payment.amount == Decimal("700.00")
+
+
+# -- a crashed callback releases its key; copies while processing are asked to retry (I3) -------
+
+
+def test_a_crashed_callback_releases_its_key_and_the_retry_applies(
+    client, payment, system_user, monkeypatch
+):
+    from payments import services
+
+    payment, order = registered(payment, system_user)
+    decide(order)
+    real = services.payment_apply_status
+    calls = {"n": 0}
+
+    def flaky(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("deadlock detected")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "payment_apply_status", flaky)
+    first = client.get(URL, callback_params(order))
+    assert first.status_code == 503  # the gateway retries
+    crashed = ProviderCallback.objects.get()
+    assert crashed.status == "failed"
+    assert crashed.dedup_key is None
+    assert "RuntimeError" in crashed.handler_error
+    retry = client.get(URL, callback_params(order))
+    assert retry.status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.VERIFIED
+
+
+def test_a_copy_while_the_first_is_processing_gets_409_and_a_stale_claim_is_taken_over(
+    client, payment, system_user
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    payment, order = registered(payment, system_user)
+    decide(order)
+    holder = ProviderCallback.objects.create(
+        provider="sandbox",
+        event_id=f"{order.order_id}:deposited:1",
+        dedup_key=f"{order.order_id}:deposited:1",
+        status="processing",
+        method="GET",
+    )
+    copy = client.get(URL, callback_params(order))
+    assert copy.status_code == 409
+    assert ProviderCallback.objects.filter(status="duplicate", http_status=409).count() == 1
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING
+
+    # Its worker died: after five minutes the next copy takes the key over.
+    ProviderCallback.objects.filter(pk=holder.pk).update(
+        received_at=timezone.now() - timedelta(minutes=6)
+    )
+    retry = client.get(URL, callback_params(order))
+    assert retry.status_code == 200
+    holder.refresh_from_db()
+    assert holder.status == "failed"
+    assert holder.dedup_key is None
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.VERIFIED
+
+
+# -- callbacks are verified with the payment's own organisation's account (I2) -----------------
+
+
+def _arca_payment(organization, branch, reference="md-1"):
+    payment = make_payment(organization=organization, branch=branch, provider="arca")
+    Payment.objects.filter(pk=payment.pk).update(provider_reference=reference)
+    return payment
+
+
+def _arca_params(payment, key, reference="md-1"):
+    from payments.providers.bpc import callback_checksum
+
+    params = {
+        "mdOrder": reference,
+        "orderNumber": payment.order_number,
+        "operation": "deposited",
+        "status": "1",
+    }
+    params["checksum"] = callback_checksum(params, key)
+    return params
+
+
+def test_a_signed_callback_is_checked_with_its_own_organisations_account(client, db):
+    from core.models import Branch, Organization
+    from payments.models import ProviderAccount
+
+    alpha = Organization.objects.create(slug="aaa-shop", name="A")  # sorts first, no key
+    zulu = Organization.objects.create(slug="zzz-shop", name="Z")
+    ProviderAccount.objects.create(organization=alpha, provider="arca", username="a", password="p")
+    ProviderAccount.objects.create(
+        organization=zulu,
+        provider="arca",
+        username="z",
+        password="p",
+        secret_key="zulu-key",
+        base_url="http://127.0.0.1:9/",  # the lookup fails: 503 proves verification passed
+    )
+    branch = Branch.objects.create(organization=zulu, code="main", name="Main")
+    payment = _arca_payment(zulu, branch)
+    response = client.get("/callbacks/arca/", _arca_params(payment, "zulu-key"))
+    row = ProviderCallback.objects.get()
+    assert response.status_code == 503, (row.status, row.handler_error)
+    assert row.organization == zulu
+    # Signed with another organisation's key: refused.
+    ProviderAccount.objects.filter(organization=alpha).update(secret_key="alpha-key")
+    forged = client.get("/callbacks/arca/", _arca_params(payment, "alpha-key"))
+    assert forged.status_code == 403
+
+
+def test_arca_callbacks_for_an_account_without_a_key_are_refused(client, organization, branch):
+    from payments.models import ProviderAccount
+
+    ProviderAccount.objects.create(
+        organization=organization, provider="arca", username="u", password="p"
+    )
+    payment = _arca_payment(organization, branch)
+    params = _arca_params(payment, "whatever")
+    del params["checksum"]  # an unsigned callback would otherwise be accepted as a hint
+    response = client.get("/callbacks/arca/", params)
+    assert response.status_code == 403
+    row = ProviderCallback.objects.get()
+    assert row.status == "rejected"
+    assert "checksum key" in row.handler_error
+    assert unchanged(payment)
+
+
+# -- a "paid" answer for an expired or declined payment is listed (I1) --------------------------
+
+
+@pytest.mark.parametrize("finish", ["expire", "decline"])
+def test_paid_after_expiry_or_decline_raises_a_late_payment_case(
+    client, payment, system_user, finish
+):
+    from payments import services
+
+    payment, order = registered(payment, system_user)
+    if finish == "expire":
+        services.payment_expire(payment=payment, actor=system_user)
+    else:
+        services.payment_decline(payment=payment, actor=system_user, reason="test")
+    decide(order)  # the customer pays after all (slow 3-D Secure)
+    response = client.get(URL, callback_params(order))
+    assert response.status_code == 200  # the gateway may stop retrying
+    payment.refresh_from_db()
+    assert payment.status in Payment.FINAL_UNPAID_STATUSES  # states never move back by themselves
+    case = ExceptionCase.objects.get(kind="late_payment")
+    assert case.dedup_key == f"late_payment:payment:{payment.pk}"
+    assert payment.events.filter(kind="late_payment").count() == 1
+    # The same answer again (a retry, the janitor) lists nothing new.
+    client.post(URL, callback_params(order))
+    assert ExceptionCase.objects.filter(kind="late_payment").count() == 1
+    assert payment.events.filter(kind="late_payment").count() == 1
+
+    # The operator reinstates it: verified, case resolved; it can now be refunded.
+    payment = services.payment_reinstate(payment=payment, actor=system_user, comment="keep it")
+    assert payment.status == Payment.Status.VERIFIED
+    case.refresh_from_db()
+    assert case.status == ExceptionCase.Status.RESOLVED
+    assert payment.events.filter(kind="verified").get().data["reinstated"] is True
+
+
+def test_reinstate_needs_a_late_payment(payment, system_user):
+    from core.errors import DomainError
+    from payments import services
+
+    services.payment_expire(payment=payment, actor=system_user)
+    with pytest.raises(DomainError) as caught:
+        services.payment_reinstate(payment=payment, actor=system_user, comment="no proof")
+    assert caught.value.code == "payment_not_late"

@@ -88,7 +88,7 @@ class PaymentAdmin(OrganizationScopedAdmin):
     search_fields = ["order_number", "provider_reference", "approval_code", "rrn"]
     date_hierarchy = "created_at"
     inlines = [RefundInline, PaymentEventInline, CallbackInline]
-    actions = ["lookup_status_now", "verify_manually"]
+    actions = ["lookup_status_now", "verify_manually", "reinstate_late_payment"]
     readonly_fields = [f.name for f in Payment._meta.concrete_fields if f.name not in {"id"}]
 
     def has_add_permission(self, request):
@@ -130,6 +130,27 @@ class PaymentAdmin(OrganizationScopedAdmin):
             f"{LOOKUP_COOLDOWN.seconds} s and {not_pending} not pending.",
         )
 
+    @admin.action(
+        description="Reinstate a late payment (paid after expiry or decline)",
+        permissions=["verify"],
+    )
+    def reinstate_late_payment(self, request, queryset):
+        if not self.has_verify_permission(request):
+            raise PermissionDenied
+        payments = list(
+            queryset.filter(
+                status__in=Payment.FINAL_UNPAID_STATUSES, events__kind="late_payment"
+            ).distinct()[:20]
+        )
+        if not payments:
+            self.message_user(
+                request,
+                "Only expired or declined payments the gateway reported paid can be reinstated.",
+                messages.ERROR,
+            )
+            return None
+        return _reinstate_view(self, request, payments)
+
     @admin.action(description="Verify manually (with evidence)", permissions=["verify"])
     def verify_manually(self, request, queryset):
         if not self.has_verify_permission(request):
@@ -167,12 +188,64 @@ class PaymentAdmin(OrganizationScopedAdmin):
         )
 
 
+class ReinstateForm(forms.Form):
+    comment = forms.CharField(
+        widget=forms.Textarea,
+        help_text="Why the late payment is accepted (e.g. the customer still wants the service).",
+    )
+
+
+def _reinstate_view(model_admin, request, payments):
+    form = ReinstateForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        for payment in payments:
+            try:
+                services.payment_reinstate(
+                    payment=payment, actor=request.user, comment=form.cleaned_data["comment"]
+                )
+            except DomainError as exc:
+                model_admin.message_user(request, f"{payment}: {exc.message}", messages.ERROR)
+            else:
+                model_admin.message_user(request, f"{payment.order_number} reinstated.")
+        return None
+    return TemplateResponse(
+        request,
+        "payments/admin/reinstate.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": "Reinstate late payments",
+            "payments": payments,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "opts": model_admin.model._meta,
+        },
+    )
+
+
 @admin.register(Refund)
 class RefundAdmin(OrganizationScopedAdmin):
     list_display = ["id", "payment", "amount", "currency", "status", "actor", "created_at"]
     list_filter = ["status", "organization"]
     search_fields = ["payment__order_number", "provider_reference"]
     readonly_fields = [f.name for f in Refund._meta.concrete_fields]
+    actions = ["resolve_at_gateway"]
+
+    def has_resolve_permission(self, request):
+        return request.user.has_perm("payments.refund_payment")
+
+    @admin.action(description="Resolve pending refunds at the gateway", permissions=["resolve"])
+    def resolve_at_gateway(self, request, queryset):
+        if not self.has_resolve_permission(request):  # actions can be POSTed by hand
+            raise PermissionDenied
+        for refund in queryset.filter(status=Refund.Status.PENDING)[:20]:
+            try:
+                result = services.refund_resolve(refund=refund, actor=request.user)
+            except DomainError as exc:
+                services.refund_flag_stuck(refund=refund, actor=request.user, reason=exc.message)
+                self.message_user(request, f"Refund {refund.pk}: {exc.message}", messages.ERROR)
+                continue
+            services.refund_unflag(refund=result, actor=request.user)
+            self.message_user(request, f"Refund {result.pk}: {result.status}.")
 
     def has_add_permission(self, request):
         return False
@@ -243,6 +316,12 @@ class ProviderAccountForm(forms.ModelForm):
         for secret in ("password", "secret_key"):
             if not cleaned.get(secret) and self.instance.pk:
                 cleaned[secret] = getattr(self.instance, secret)
+        provider = cleaned.get("provider") or self.instance.provider
+        if cleaned.get("base_url") and provider:
+            try:
+                services.provider_account_check_base_url(provider=provider, url=cleaned["base_url"])
+            except DomainError as exc:
+                self.add_error("base_url", exc.message)
         return cleaned
 
 
@@ -252,7 +331,25 @@ class ProviderAccountAdmin(OrganizationScopedAdmin):
     list_display = ["organization", "provider", "is_active", "merchant_id", "created_at"]
     list_filter = ["provider", "is_active"]
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:  # an account never moves to another organisation
+            readonly += ["organization", "provider"]
+        return readonly
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organization" and not request.user.is_superuser:
+            from core.models import Organization
+
+            kwargs["queryset"] = Organization.objects.filter(members__user=request.user).distinct()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
+        if (
+            not request.user.is_superuser
+            and not obj.organization.members.filter(user=request.user).exists()
+        ):
+            raise PermissionDenied
         save_audited(obj, actor=request.user, reason="changed in admin" if change else "created")
 
     def has_delete_permission(self, request, obj=None):

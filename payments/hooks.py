@@ -4,7 +4,9 @@
   changed the payment, after the row was saved. An exception in a listener rolls the change back
   (the domain's rule is part of the change). Subscribe in ``AppConfig.ready()``.
 - ``register_payment_filter(name, function, description)``: adds ``?name=value`` to
-  ``GET /api/v1/payments/``; ``function(queryset, value: str) -> queryset``.
+  ``GET /api/v1/payments/``; ``function(queryset, value: str) -> queryset``. To refuse a bad
+  value, raise ``ValidationError`` (DRF's or Django's) or ``ValueError``: the API answers 400
+  ``invalid`` with the parameter's name as the field.
 """
 
 from __future__ import annotations

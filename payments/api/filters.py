@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
@@ -45,6 +46,22 @@ def _moment(value: str, *, name: str, tz, end: bool) -> dt.datetime:
     return moment
 
 
+def _apply_registered(registered, queryset, name: str, value: str):
+    """A domain's filter; it rejects a bad value by raising ValidationError (DRF's or Django's)
+    or ValueError, answered 400 ``invalid`` with the parameter as the field."""
+    try:
+        return registered.function(queryset, value)
+    except ValidationError as exc:
+        detail = exc.detail
+        if isinstance(detail, dict):
+            raise
+        raise ValidationError({name: detail if isinstance(detail, list) else [detail]}) from None
+    except DjangoValidationError as exc:
+        raise ValidationError({name: list(exc.messages)}) from None
+    except ValueError as exc:
+        raise ValidationError({name: [str(exc) or "Invalid value."]}) from None
+
+
 class PaymentFilterBackend(BaseFilterBackend):
     def filter_queryset(self, request, queryset, view):
         params = request.query_params
@@ -74,7 +91,7 @@ class PaymentFilterBackend(BaseFilterBackend):
                 queryset = queryset.filter(verified_at__lte=moment)
         for name, registered in hooks.payment_filters().items():
             if (value := params.get(name)) is not None and value != "":
-                queryset = registered.function(queryset, value)
+                queryset = _apply_registered(registered, queryset, name, value)
         return queryset
 
     def get_schema_operation_parameters(self, view):

@@ -163,3 +163,31 @@ def test_schema_documents_the_filters(client, db):
 
 def test_list_needs_a_token(client, db):
     assert client.get("/api/v1/payments/").status_code == 401
+
+
+def test_a_registered_filter_can_refuse_a_bad_value_with_400(api):
+    from django.core.exceptions import ValidationError
+
+    def only_digits(queryset, value):
+        if not value.isdigit():
+            raise ValidationError("Must be a number.")
+        return queryset
+
+    def raises_value_error(queryset, value):
+        raise ValueError("Not a known thing.")
+
+    hooks.register_payment_filter("digits", only_digits, "test")
+    hooks.register_payment_filter("thing", raises_value_error, "test")
+    try:
+        bad = api.get("/api/v1/payments/", {"digits": "x"})
+        assert bad.status_code == 400
+        body = bad.json()
+        assert body["error"]["code"] == "invalid"
+        assert "digits" in str(body)
+        assert api.get("/api/v1/payments/", {"digits": "12"}).status_code == 200
+        other = api.get("/api/v1/payments/", {"thing": "y"})
+        assert other.status_code == 400
+        assert "Not a known thing." in str(other.json())
+    finally:
+        hooks._filters.pop("digits", None)
+        hooks._filters.pop("thing", None)

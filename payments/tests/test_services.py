@@ -269,3 +269,77 @@ def test_gateways_without_an_order_reference_register_many_orders(organization, 
         assert payment.payment_url
         registered.append(payment)
     assert Payment.objects.filter(provider="idram", provider_reference__isnull=True).count() == 2
+
+
+# -- the janitor's expiry re-checks under the lock; gateway windows --------------------------------
+
+
+def test_janitor_expiry_after_a_concurrent_verification_returns_quietly(
+    organization, branch, system_user
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.providers.base import ProviderError
+
+    payment = make_payment(organization=organization, branch=branch)
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - timedelta(hours=1))
+
+    class Gateway:
+        class capabilities:
+            status_lookup = True
+
+        def status(self, **kwargs):
+            # A callback verifies the payment while the janitor waits for the gateway.
+            services.payment_verify_manually(
+                payment=payment, actor=system_user, comment="callback", reference="CB"
+            )
+            raise ProviderError("no such order", code="unknown_order")
+
+    result = services.payment_check_status(payment=payment, actor=system_user, adapter=Gateway())
+    assert result.status == Payment.Status.VERIFIED
+    assert not result.events.filter(kind="expired").exists()
+
+
+def test_telcell_payments_stay_pending_while_the_invoice_is_payable(organization, branch):
+    from payments.models import ProviderAccount
+
+    ProviderAccount.objects.create(
+        organization=organization,
+        provider="telcell",
+        merchant_id="shop",
+        secret_key="k",
+        config={"valid_days": 2},
+    )
+    payment = make_payment(organization=organization, branch=branch, provider="telcell")
+    window = payment.expires_at - payment.created_at
+    assert window.total_seconds() >= 2 * 86400 - 5
+    idram = make_payment(organization=organization, branch=branch, provider="idram")
+    assert (idram.expires_at - idram.created_at).total_seconds() < 1300
+
+
+@pytest.mark.parametrize(
+    ("provider", "url", "ok"),
+    [
+        ("arca", "https://ipay.arca.am/payment/rest/", True),
+        ("arca", "http://ipay.arca.am/payment/rest/", False),
+        ("arca", "https://evil.example/payment/rest/", False),
+        ("ameria", "https://services.ameriabank.am/VPOS", True),
+        ("telcell", "https://127.0.0.1/invoices", False),
+        ("idram", "https://user:pw@banking.idram.am/", False),
+    ],
+)
+def test_gateway_base_urls_are_checked(settings, provider, url, ok):
+    settings.DEBUG = False
+    if ok:
+        services.provider_account_check_base_url(provider=provider, url=url)
+    else:
+        with pytest.raises(DomainError) as caught:
+            services.provider_account_check_base_url(provider=provider, url=url)
+        assert caught.value.code == "base_url_refused"
+
+
+def test_extra_gateway_hosts_come_from_settings(settings):
+    settings.PAYOPS_GATEWAY_HOSTS = {"arca": ["epay.mybank.am"]}
+    services.provider_account_check_base_url(provider="arca", url="https://epay.mybank.am/rest/")

@@ -1,0 +1,81 @@
+"""Admin: provider accounts are scoped to the user's organisations; refunds resolve; reinstate."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.urls import reverse
+
+from core.models import Membership
+from payments.models import ProviderAccount
+
+
+def staff(organization, *codenames, name="clerk"):
+    user = User.objects.create_user(name, password="x", is_staff=True)
+    Membership.objects.create(user=user, organization=organization)
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="payments", codename__in=codenames)
+    )
+    return user
+
+
+PERMS = ("view_provideraccount", "add_provideraccount", "change_provideraccount")
+
+
+def test_provider_account_organisation_choices_are_the_users(
+    client, organization, other_organization
+):
+    client.force_login(staff(organization, *PERMS))
+    page = client.get(reverse("admin:payments_provideraccount_add"))
+    assert page.status_code == 200
+    choices = [str(o) for o in page.context["adminform"].form.fields["organization"].queryset]
+    assert choices == [str(organization)]
+    response = client.post(
+        reverse("admin:payments_provideraccount_add"),
+        {
+            "organization": other_organization.pk,
+            "provider": "arca",
+            "is_active": "on",
+            "base_url": "https://ipay.arca.am/payment/rest/",
+            "username": "u",
+            "password": "p",
+            "config": "{}",
+            "payment_window_seconds": 1200,
+        },
+    )
+    assert response.status_code == 200  # the form refuses the foreign organisation
+    assert not ProviderAccount.objects.exists()
+
+
+def test_provider_account_organisation_is_read_only_and_base_url_checked(
+    client, organization, settings
+):
+    settings.DEBUG = False
+    account = ProviderAccount.objects.create(
+        organization=organization, provider="arca", username="u", password="p"
+    )
+    client.force_login(staff(organization, *PERMS))
+    url = reverse("admin:payments_provideraccount_change", args=[account.pk])
+    page = client.get(url)
+    assert "organization" not in page.context["adminform"].form.fields
+    response = client.post(
+        url,
+        {
+            "is_active": "on",
+            "base_url": "https://169.254.169.254/latest/",
+            "username": "u",
+            "config": "{}",
+            "payment_window_seconds": 1200,
+        },
+    )
+    assert response.status_code == 200
+    assert "not a known arca gateway host" in response.content.decode()
+    account.refresh_from_db()
+    assert account.base_url == ""
+
+
+@pytest.mark.django_db
+def test_superuser_sees_every_organisation(admin_client, organization, other_organization):
+    page = admin_client.get(reverse("admin:payments_provideraccount_add"))
+    queryset = page.context["adminform"].form.fields["organization"].queryset
+    assert set(queryset) == {organization, other_organization}

@@ -9,6 +9,8 @@ Rows:
 - ``Payout``: a payout request for one scope (recipient, branch, currency) and a date range.
 - ``PayoutLine``: what a payout contains: payments, refund deductions, carried adjustments.
 - ``PayoutAdjustment``: a refund after completion, carried as a negative line to the next payout.
+- ``PayoutAdjustmentVoid``: the audited voiding of a not-yet-applied adjustment whose source payout
+  was cancelled or reversed (its payments came back already net of the refund).
 - ``PayoutEvent``: the append-only audit trail of a payout (transitions, recalculations...).
 - ``PayoutReversal``: the correction of a completed payout.
 
@@ -328,7 +330,9 @@ class Payout(FSMModelMixin, models.Model):
 class PayoutAdjustment(AuditEvent):
     """A refund on a payment of a completed payout: carried as a negative line to a later payout.
 
-    Pending while no holding payout line points at it; applied when one does.
+    Pending while no holding payout line points at it and it has no ``void``; applied when a
+    holding line points at it; voided (a ``PayoutAdjustmentVoid`` row, never an edit) when its
+    source payout is cancelled or reversed before it was applied.
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
@@ -351,6 +355,28 @@ class PayoutAdjustment(AuditEvent):
 
     def __str__(self) -> str:
         return f"Adjustment {self.amount} {self.currency} for {self.recipient_id}"
+
+
+class PayoutAdjustmentVoid(AuditEvent):
+    """Append-only: a pending adjustment voided because its source payout was cancelled or
+    reversed. The source payout's payments come back with ``amount - refunded_amount`` (already
+    net of the refund), so deducting the adjustment too would take the refund twice."""
+
+    adjustment = models.OneToOneField(
+        PayoutAdjustment, on_delete=models.PROTECT, related_name="void"
+    )
+    payout = models.ForeignKey(
+        Payout,
+        on_delete=models.PROTECT,
+        related_name="voided_adjustments",
+        help_text="The cancelled or reversed source payout.",
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Void of adjustment {self.adjustment_id}"
 
 
 class PayoutLine(models.Model):
@@ -414,6 +440,7 @@ class PayoutEvent(AuditEvent):
         DRIFT_HOLD = "drift_hold", "Completion held: refund drift"
         DRIFT_DECIDED = "drift_decided", "Refund drift decided"
         ADJUSTMENT_CARRIED = "adjustment_carried", "Refund carried to a later payout"
+        ADJUSTMENTS_VOIDED = "adjustments_voided", "Carried refunds voided (source released)"
 
     TRANSITION_KINDS = (
         Kind.REQUESTED,

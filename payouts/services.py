@@ -1,8 +1,9 @@
 """Writes of Smart QR payouts. Every function here is the only way its rows change.
 
-Locking order (to stay free of deadlocks): recipient rows, then payment rows, then payout rows.
-A refund (payments) locks its payment and then, through ``on_payment_change``, the payout that
-holds it; nothing here locks a payment after a payout.
+Locking order (to stay free of deadlocks), everywhere: the accounting period row, then recipient
+rows (by id), then payment rows (by id), then adjustment rows, then payout rows. A refund
+(payments) locks its payment and then, through ``on_payment_change``, the payout that holds it;
+nothing here locks a payment after a payout, or a period after a recipient.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Sum
+from django.db.models import Exists, F, OuterRef, QuerySet, Sum
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed, can_proceed, has_transition_perm
 from simple_history.utils import bulk_create_with_history
@@ -30,6 +31,7 @@ from payouts.models import (
     FeePolicy,
     Payout,
     PayoutAdjustment,
+    PayoutAdjustmentVoid,
     PayoutEvent,
     PayoutLine,
     PayoutPeriod,
@@ -50,6 +52,9 @@ NO_VERIFIED_PAYMENTS = "no_verified_payments"
 DUPLICATE_ACTIVE_PAYOUT = "duplicate_active_payout"
 REFUND_DRIFT = "refund_drift"
 COMPLETED_WITHOUT_REFERENCE = "completed_without_reference"
+# Not yet in ExceptionCase.Kind (the queue accepts them and logs a warning): see docs/payouts.md.
+LATE_PAYMENT_IN_CLOSED_PERIOD = "late_payment_in_closed_period"
+PERIOD_BUILD_FAILED = "period_build_failed"
 
 TRANSITION_TARGETS = {
     Status.PROCESSING: "start_processing",
@@ -112,15 +117,30 @@ def fee_policy_terms(*, organization: Organization, currency: str) -> tuple[Deci
 
 
 def _pending_adjustments(*, organization, recipient_ids=None, currency=None) -> QuerySet:
+    """Adjustments not applied by a holding payout line and not voided."""
     applied = PayoutLine.objects.filter(
         adjustment=OuterRef("pk"), kind=Line.ADJUSTMENT, active=True
     )
-    qs = PayoutAdjustment.objects.filter(organization=organization).filter(~Exists(applied))
+    voided = PayoutAdjustmentVoid.objects.filter(adjustment=OuterRef("pk"))
+    qs = PayoutAdjustment.objects.filter(organization=organization).filter(
+        ~Exists(applied), ~Exists(voided)
+    )
     if recipient_ids is not None:
         qs = qs.filter(recipient_id__in=recipient_ids)
     if currency is not None:
         qs = qs.filter(currency=currency)
     return qs.order_by("id")
+
+
+def _lock_pending_adjustments(**kwargs) -> list:
+    """Lock the pending adjustments (by id), then read them again: a concurrent void or apply
+    that committed while we waited is seen by the second statement (READ COMMITTED)."""
+    ids = list(
+        _pending_adjustments(**kwargs).select_for_update(of=("self",)).values_list("pk", flat=True)
+    )
+    if not ids:
+        return []
+    return list(_pending_adjustments(**kwargs).filter(pk__in=ids))
 
 
 def _fit_adjustments(base: Decimal, adjustments: Iterable) -> list:
@@ -255,8 +275,11 @@ def reference_key(payout: Payout) -> str:
     return f"payouts:completed_without_reference:{payout.pk}"
 
 
-def _recompute(payout: Payout) -> None:
-    """Amounts from the active lines: refit carried adjustments, then the fee rule."""
+def _recompute(payout: Payout) -> list[int]:
+    """Amounts from the active lines: refit carried adjustments, then the fee rule.
+
+    Returns the ids of the carried adjustments that no longer fit (released back to pending for
+    a later payout): callers record them in their event row."""
     lines = payout.lines.filter(active=True)
     base = lines.exclude(kind=Line.ADJUSTMENT).aggregate(s=Sum("amount"))["s"] or Decimal(0)
     applied = list(
@@ -279,6 +302,7 @@ def _recompute(payout: Payout) -> None:
         fixed=payout.fee_fixed,
     )
     payout.payment_count = lines.filter(kind=Line.PAYMENT).count()
+    return dropped
 
 
 # --- recipients, QR codes, QR payments -----------------------------------------------------------
@@ -455,13 +479,15 @@ def period_transition(*, period: PayoutPeriod, to: str, actor, comment: str = ""
 
     if to not in PERIOD_TARGETS:
         raise DomainError("invalid_transition", f"Unknown target {to!r}.", status_code=400)
+    # Lock order: the period, then the recipients (as the build). A second "Close" during a build
+    # waits here for the build to commit, then finds the period closed: 409.
+    period = PayoutPeriod.objects.select_for_update(of=("self",)).get(pk=period.pk)
     list(
-        Recipient.objects.select_for_update()
+        Recipient.objects.select_for_update(of=("self",), no_key=True)
         .filter(organization_id=period.organization_id)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    period = PayoutPeriod.objects.select_for_update().get(pk=period.pk)
     method = getattr(period, PERIOD_TARGETS[to])
     if not can_proceed(method):
         raise DomainError(
@@ -563,7 +589,7 @@ def _payout_request(*, recipient, currency, period_start, period_end, actor, com
     organization = recipient.organization
     # The scope's lock: concurrent requests for this recipient queue here.
     recipient = (
-        Recipient.objects.select_for_update(of=("self",))
+        Recipient.objects.select_for_update(of=("self",), no_key=True)
         .select_related("branch")
         .get(pk=recipient.pk)
     )
@@ -608,7 +634,7 @@ def _payout_request(*, recipient, currency, period_start, period_end, actor, com
     base = sum((p.available for p in payments), Decimal(0))
     adjustments = _fit_adjustments(
         base,
-        _pending_adjustments(
+        _lock_pending_adjustments(
             organization=organization, recipient_ids=[recipient.pk], currency=currency
         ),
     )
@@ -730,6 +756,9 @@ def _payout_transition(*, payout, to, actor, method, reference, comment, check_p
         raise not_allowed
     if check_permission and not has_transition_perm(transition, actor):
         raise DomainError("permission_denied", "You may not make this transition.", status_code=403)
+    voided: list[PayoutAdjustmentVoid] = []
+    if to == Status.CANCELLED:
+        voided = _void_carried_adjustments(payout, actor=actor, comment=comment or "cancelled")
     method, reference = (method or "").strip(), (reference or "").strip()
     if to == Status.COMPLETED and (not method or not reference):
         raise DomainError(
@@ -767,6 +796,14 @@ def _payout_transition(*, payout, to, actor, method, reference, comment, check_p
         reference=reference,
         details=details,
     )
+    if voided:
+        _voided_event(payout, voided, actor=actor, comment=comment)
+    if to in (Status.COMPLETED, Status.CANCELLED) and payout.accounting_period_id:
+        # Payments of a closed period that waited for this payout (verified late), or that its
+        # cancel released, become a follow-up payout of the period.
+        from payouts import tasks
+
+        enqueue_on_commit(tasks.payout_period_build_task, payout.accounting_period_id)
     if to in (Status.COMPLETED, Status.CANCELLED):
         _clear_case(
             organization=payout.organization,
@@ -832,12 +869,7 @@ def payout_reverse(
         raise DomainError(
             "reference_required", "A reversal needs a reference and a comment.", status_code=400
         )
-    if payout.carried_adjustments.exists():
-        raise DomainError(
-            "reversal_has_adjustments",
-            "Refunds were already carried from this payout; correct them first.",
-            status_code=409,
-        )
+    voided = _void_carried_adjustments(payout, actor=actor, comment=comment)
     from_status = payout.status
     payout.reverse()
     released = payout.lines.filter(active=True).update(active=False)
@@ -854,7 +886,68 @@ def payout_reverse(
         reference=reference.strip(),
         details={"released_lines": released},
     )
+    if voided:
+        _voided_event(payout, voided, actor=actor, comment=comment)
     return payout
+
+
+def _void_carried_adjustments(payout: Payout, *, actor, comment: str) -> list:
+    """Before a cancel or a reversal releases ``payout``'s payments: void the refunds carried from
+    it that no payout applied yet (one append-only ``PayoutAdjustmentVoid`` row each). The released
+    payments come back with ``amount - refunded_amount``, already net of those refunds; deducting
+    the adjustments as well would take each refund twice.
+
+    Refused (409 ``carried_adjustment_applied``) when one of them is already deducted by a holding
+    payout: cancel or reverse that payout first (its cancel puts the adjustment back to pending),
+    so no refund is ever deducted twice and none is lost."""
+    carried = list(
+        PayoutAdjustment.objects.select_for_update(of=("self",))
+        .filter(source_payout=payout)
+        .order_by("pk")
+    )
+    if not carried:
+        return []
+    ids = [a.pk for a in carried]
+    applied = sorted(
+        set(
+            PayoutLine.objects.filter(
+                adjustment_id__in=ids, kind=Line.ADJUSTMENT, active=True
+            ).values_list("payout_id", flat=True)
+        )
+    )
+    if applied:
+        listed = ", ".join(f"#{pk}" for pk in applied)
+        raise DomainError(
+            "carried_adjustment_applied",
+            f"Refunds carried from payout #{payout.pk} are already deducted by payout {listed}: "
+            "cancel or reverse that payout first.",
+            status_code=409,
+        )
+    already = set(
+        PayoutAdjustmentVoid.objects.filter(adjustment_id__in=ids).values_list(
+            "adjustment_id", flat=True
+        )
+    )
+    voids = [
+        PayoutAdjustmentVoid(adjustment=a, payout=payout, actor=actor, comment=comment)
+        for a in carried
+        if a.pk not in already
+    ]
+    return PayoutAdjustmentVoid.objects.bulk_create(voids)
+
+
+def _voided_event(payout: Payout, voids: list, *, actor, comment: str) -> None:
+    _event(
+        payout,
+        kind=EventKind.ADJUSTMENTS_VOIDED,
+        actor=actor,
+        comment=comment,
+        details={
+            "adjustments": [v.adjustment_id for v in voids],
+            "amounts": [str(v.adjustment.amount) for v in voids],
+            "why": "the payout's payments were released net of these refunds",
+        },
+    )
 
 
 # --- refund drift --------------------------------------------------------------------------------
@@ -869,7 +962,9 @@ def _drift_by_payment(payout: Payout) -> dict[int, tuple]:
     for payment_id, amount in lines.values_list("payment_id", "amount"):
         included[payment_id] += amount
     carried: dict[int, Decimal] = defaultdict(Decimal)
-    for payment_id, amount in payout.carried_adjustments.values_list("payment_id", "amount"):
+    for payment_id, amount in payout.carried_adjustments.filter(void__isnull=True).values_list(
+        "payment_id", "amount"
+    ):
         carried[payment_id] += amount
     out = {}
     for payment in payment_model.objects.filter(pk__in=list(included)):
@@ -882,7 +977,10 @@ def _drift_by_payment(payout: Payout) -> dict[int, tuple]:
 
 
 def on_payment_change(change) -> None:
-    """payments.hooks listener, inside the refund's transaction (after the payment row saved)."""
+    """payments.hooks listener, inside the transaction that changed the payment."""
+    if change.kind == "verified":
+        _late_verification(change)
+        return
     if change.kind != "refunded":
         return
     line = (
@@ -905,13 +1003,18 @@ def on_payment_change(change) -> None:
     refund_id = change.refund.pk if change.refund is not None else None
     if payout.status == Status.REQUESTED:
         PayoutLine.objects.create(payout=payout, kind=Line.REFUND, payment=payment, amount=-amount)
-        _recompute(payout)
+        released = _recompute(payout)
         save_audited(payout, actor=actor, reason="recalculated after a refund")
         _event(
             payout,
             kind=EventKind.RECALCULATED,
             actor=actor,
-            details={"payment": payment.pk, "refund": refund_id, "deducted": str(amount)},
+            details={
+                "payment": payment.pk,
+                "refund": refund_id,
+                "deducted": str(amount),
+                "adjustments_released": released,
+            },
         )
         _raise_drift_case(payout, payment, amount, actor, "recalculated")
     elif payout.status == Status.PROCESSING:
@@ -929,6 +1032,46 @@ def on_payment_change(change) -> None:
         _carry(
             payout, payment, amount, actor, refund_id=refund_id, comment="refund after completion"
         )
+
+
+def _late_verification(change) -> None:
+    """A QR payment verified into a closed period that was already built: list it at once and
+    queue the period's follow-up build (the beat sweeper builds it too if the broker is down)."""
+    from payouts import tasks
+
+    payment = change.payment
+    if payment.verified_at is None or not QrPayment.objects.filter(payment=payment).exists():
+        return
+    organization = payment.organization
+    day = timezone.localtime(payment.verified_at, organization.tz).date()
+    period = PayoutPeriod.objects.filter(
+        organization=organization,
+        status=PayoutPeriod.Status.CLOSED,
+        built_at__isnull=False,
+        start_date__lte=day,
+        end_date__gte=day,
+    ).first()
+    if period is None:
+        return
+    _raise_case(
+        organization=organization,
+        kind=LATE_PAYMENT_IN_CLOSED_PERIOD,
+        dedup_key=late_key(period),
+        message=(
+            f"Payment {payment.pk} ({payment.amount} {payment.currency}) was verified on {day}, "
+            f"in the closed period {period}, after its payouts were built: a follow-up payout "
+            "is built for it."
+        ),
+        actor=change.actor,
+        subject=period,
+        branch=payment.branch,
+        amount=payment.amount,
+        currency=payment.currency,
+        period=(period.start_date, period.end_date),
+        details={"accounting_period": period.pk, "payment": payment.pk},
+        blocking=False,
+    )
+    enqueue_on_commit(tasks.payout_period_build_task, period.pk)
 
 
 def _carry(payout, payment, amount, actor, *, refund_id=None, comment=""):
@@ -1016,8 +1159,7 @@ def payout_drift_decide(
             )
         else:
             _carry(payout, payment, amount, actor, comment=comment or "refund drift carried")
-    if decision == "recalculate":
-        _recompute(payout)
+    released = _recompute(payout) if decision == "recalculate" else []
     payout.drift_hold = False
     save_audited(payout, actor=actor, reason=f"refund drift: {decision}")
     _event(
@@ -1025,7 +1167,11 @@ def payout_drift_decide(
         kind=EventKind.DRIFT_DECIDED,
         actor=actor,
         comment=comment,
-        details={"decision": decision, "payments": {str(k): str(v[1]) for k, v in drifts.items()}},
+        details={
+            "decision": decision,
+            "payments": {str(k): str(v[1]) for k, v in drifts.items()},
+            "adjustments_released": released,
+        },
     )
     _clear_case(
         organization=payout.organization,
@@ -1043,32 +1189,46 @@ def payout_drift_decide(
 def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
     """Build the payout requests of a closed period for every recipient, set-based.
 
-    One aggregated query finds (recipient, currency) scopes with eligible payments; payouts are
-    bulk-created with their history rows; payment lines are written by one INSERT ... SELECT;
-    carried adjustments and event rows are bulk-created. Scopes with an active overlapping payout
-    are skipped (their payments stay for that payout). Runs once per period (``built_at``).
+    The first build sets ``built_at``. Any later build (the task queued when a payment is verified
+    late into a closed period, or the beat sweeper) builds the *leftovers*: payments of the period
+    that no holding payout holds (verified after the build, released by a cancel or a reversal, or
+    skipped because their scope had an active payout then) become follow-up payouts of the period,
+    and a ``late_payment_in_closed_period`` case is listed so accountants see it.
+
+    Statements (constant in the number of recipients and payments, except the webhook outbox):
+    lock the period, lock the recipients, lock and read the eligible payments (one statement, the
+    ids, scopes and amounts the lines are written from), the active overlapping scopes, the
+    pending adjustments (lock, read), the fee policies, the payouts and their history rows
+    (``bulk_create_with_history``), the payment lines (one ``INSERT ... SELECT FROM unnest`` on
+    PostgreSQL), the adjustment lines, the event rows, and one ``payout.requested`` outbox event
+    per payout through ``webhooks.services.event_emit``.
     """
     period = (
         PayoutPeriod.objects.select_for_update(of=("self",))
         .select_related("organization")
         .get(pk=period.pk)
     )
-    if period.built_at is not None:
-        return []
     if period.status != PayoutPeriod.Status.CLOSED:
         raise DomainError("period_not_closed", "Only a closed period is built.", status_code=409)
+    follow_up = period.built_at is not None
     organization = period.organization
     start, end = period.start_date, period.end_date
+    # Lock order: period, recipients, payments, adjustments (see the module docstring).
     recipients = {
         r.pk: r
-        for r in Recipient.objects.select_for_update(of=("self",))
+        for r in Recipient.objects.select_for_update(of=("self",), no_key=True)
         .filter(organization=organization)
         .select_related("branch")
         .order_by("pk")
     }
-    eligible = eligible_payments(organization=organization, start=start, end=end)
-    # Lock the rows we are about to include (refunds wait for us, then see our lines).
-    list(eligible.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
+    # Lock the rows we include and read them in the same statement: the lines are written from
+    # this list, so a payment verified after it (READ COMMITTED) is never picked up half-way.
+    rows = list(
+        eligible_payments(organization=organization, start=start, end=end)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("pk", "qr_payment__recipient_id", "currency", "available")
+    )
     busy = set(
         Payout.objects.filter(
             organization=organization,
@@ -1077,21 +1237,18 @@ def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
             period_end__gte=start,
         ).values_list("recipient_id", "currency")
     )
-    groups = [
-        g
-        for g in eligible.values("qr_payment__recipient_id", "currency")
-        .annotate(base=Sum("available"))
-        .order_by("qr_payment__recipient_id", "currency")
-        if (g["qr_payment__recipient_id"], g["currency"]) not in busy
-    ]
-    if not groups:
-        period.built_at = timezone.now()
-        save_audited(period, actor=actor, reason="built: no payouts")
+    scopes: dict[tuple, list] = defaultdict(list)
+    for payment_id, recipient_id, currency, available in rows:
+        if (recipient_id, currency) not in busy:
+            scopes[(recipient_id, currency)].append((payment_id, available))
+    if not scopes:
+        if not follow_up:
+            period.built_at = timezone.now()
+            save_audited(period, actor=actor, reason="built: no payouts")
         return []
     pending: dict[tuple, list] = defaultdict(list)
-    for adjustment in _pending_adjustments(
-        organization=organization,
-        recipient_ids={g["qr_payment__recipient_id"] for g in groups},
+    for adjustment in _lock_pending_adjustments(
+        organization=organization, recipient_ids={key[0] for key in scopes}
     ):
         pending[(adjustment.recipient_id, adjustment.currency)].append(adjustment)
     policies = {
@@ -1099,47 +1256,56 @@ def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
         for p in FeePolicy.objects.filter(organization=organization)
     }
     payouts, fitted = [], {}
-    for g in groups:
-        key = (g["qr_payment__recipient_id"], g["currency"])
-        recipient = recipients[key[0]]
-        percentage, fixed = policies.get(g["currency"], (Decimal(0), Decimal("0.00")))
-        chosen = _fit_adjustments(g["base"], pending.get(key, []))
+    for key in sorted(scopes):
+        recipient_id, currency = key
+        recipient = recipients[recipient_id]
+        lines = scopes[key]
+        base = sum((available for _, available in lines), Decimal(0))
+        percentage, fixed = policies.get(currency, (Decimal(0), Decimal("0.00")))
+        chosen = _fit_adjustments(base, pending.get(key, []))
         fitted[key] = chosen
-        gross = round_money(g["base"] + sum((a.amount for a in chosen), Decimal(0)), g["currency"])
-        fee, net = fee_compute(
-            gross=gross, currency=g["currency"], percentage=percentage, fixed=fixed
-        )
+        gross = round_money(base + sum((a.amount for a in chosen), Decimal(0)), currency)
+        fee, net = fee_compute(gross=gross, currency=currency, percentage=percentage, fixed=fixed)
         payouts.append(
             Payout(
                 organization=organization,
                 recipient=recipient,
                 branch=recipient.branch,
-                currency=g["currency"],
+                currency=currency,
                 period_start=start,
                 period_end=end,
                 accounting_period=period,
                 gross=gross,
                 fee=fee,
                 net=net,
+                payment_count=len(lines),
                 fee_percentage=percentage,
                 fee_fixed=fixed,
                 requested_by=actor,
             )
         )
+    what = "follow-up build (late payments)" if follow_up else "built"
     try:
         with transaction.atomic():
+            # History rows carry the final amounts and payment_count: nothing is updated later.
             payouts = bulk_create_with_history(
                 payouts,
                 Payout,
                 default_user=actor,
-                default_change_reason=f"built for period {period.pk}",
+                default_change_reason=f"{what} for period {period.pk}",
             )
     except IntegrityError as exc:  # an active overlapping payout appeared: retry later
         raise DomainError(
             "build_conflict", f"Building period {period.pk} conflicted: {exc}", status_code=409
         ) from None
     by_scope = {(p.recipient_id, p.currency): p for p in payouts}
-    inserted = _insert_payment_lines(eligible, period)
+    inserted = _insert_payment_lines(
+        [
+            (by_scope[key].pk, payment_id, available)
+            for key, lines in scopes.items()
+            for payment_id, available in lines
+        ]
+    )
     PayoutLine.objects.bulk_create(
         [
             PayoutLine(payout=by_scope[key], kind=Line.ADJUSTMENT, adjustment=a, amount=a.amount)
@@ -1147,23 +1313,6 @@ def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
             for a in chosen
         ]
     )
-    counts = dict(
-        PayoutLine.objects.filter(payout__accounting_period=period, kind=Line.PAYMENT)
-        .values("payout_id")
-        .annotate(n=Count("id"))
-        .values_list("payout_id", "n")
-    )
-    totals = dict(
-        PayoutLine.objects.filter(payout__accounting_period=period, active=True)
-        .values("payout_id")
-        .annotate(s=Sum("amount"))
-        .values_list("payout_id", "s")
-    )
-    for payout in payouts:
-        if totals.get(payout.pk) != payout.gross:  # pragma: no cover - guarded by the locks
-            raise RuntimeError(f"payout {payout.pk}: lines do not add up to its gross")
-        payout.payment_count = counts.get(payout.pk, 0)
-    Payout.objects.bulk_update(payouts, ["payment_count"])  # history: the built row + events
     events = PayoutEvent.objects.bulk_create(
         [
             PayoutEvent(
@@ -1175,8 +1324,13 @@ def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
                 fee=p.fee,
                 net=p.net,
                 actor=actor,
-                comment=f"built for period {period}",
-                details={"accounting_period": period.pk, "payment_count": p.payment_count},
+                comment=f"{what} for period {period}",
+                details={
+                    "accounting_period": period.pk,
+                    "payment_count": p.payment_count,
+                    "adjustments": [a.pk for a in fitted[(p.recipient_id, p.currency)]],
+                    "follow_up": follow_up,
+                },
             )
             for p in payouts
         ]
@@ -1184,29 +1338,94 @@ def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
     for payout, event in zip(payouts, events, strict=True):
         payout.organization = organization
         _emit(payout, event)
-    period.built_at = timezone.now()
-    save_audited(period, actor=actor, reason=f"built {len(payouts)} payouts ({inserted} lines)")
+    if follow_up:
+        _raise_case(
+            organization=organization,
+            kind=LATE_PAYMENT_IN_CLOSED_PERIOD,
+            dedup_key=late_key(period),
+            message=(
+                f"{inserted} payment(s) of the closed period {period} were not in its build "
+                f"(verified late, or released): follow-up payouts "
+                f"{', '.join(f'#{p.pk}' for p in payouts)} were requested."
+            ),
+            actor=actor,
+            subject=period,
+            period=(start, end),
+            details={
+                "accounting_period": period.pk,
+                "payouts": [p.pk for p in payouts],
+                "payment_count": inserted,
+                "gross": {c: str(v) for c, v in _by_currency(payouts).items()},
+            },
+            blocking=False,
+        )
+        save_audited(
+            period,
+            actor=actor,
+            reason=f"follow-up build: {len(payouts)} payouts ({inserted} lines)",
+        )
+    else:
+        period.built_at = timezone.now()
+        save_audited(period, actor=actor, reason=f"built {len(payouts)} payouts ({inserted} lines)")
     return payouts
 
 
-def _insert_payment_lines(eligible: QuerySet, period: PayoutPeriod) -> int:
-    """One INSERT ... SELECT: every eligible payment becomes a line of its scope's new payout."""
-    subquery = eligible.annotate(
-        e_payment=F("pk"),
-        e_recipient=F("qr_payment__recipient_id"),
-        e_currency=F("currency"),
-        e_available=F("amount") - F("refunded_amount"),
-    ).values("e_payment", "e_currency", "e_recipient", "e_available")
-    select_sql, select_params = subquery.query.sql_with_params()
-    line_table = PayoutLine._meta.db_table
-    payout_table = Payout._meta.db_table
+def _by_currency(payouts: list[Payout]) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for payout in payouts:
+        out[payout.currency] += payout.gross
+    return dict(out)
+
+
+def late_key(period: PayoutPeriod) -> str:
+    return f"payouts:{LATE_PAYMENT_IN_CLOSED_PERIOD}:{period.pk}"
+
+
+def _insert_payment_lines(rows: list[tuple[int, int, Decimal]]) -> int:
+    """Write the payment lines ``(payout_id, payment_id, amount)`` read under the build's lock.
+
+    PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays)`` whatever the count; elsewhere
+    ``bulk_create`` in batches."""
+    if not rows:
+        return 0
+    if connection.vendor != "postgresql":
+        PayoutLine.objects.bulk_create(
+            [
+                PayoutLine(payout_id=po, kind=Line.PAYMENT, payment_id=pm, amount=amount)
+                for po, pm, amount in rows
+            ],
+            batch_size=500,
+        )
+        return len(rows)
+    payout_ids, payment_ids, amounts = (list(column) for column in zip(*rows, strict=True))
     sql = (
-        f"INSERT INTO {line_table} (payout_id, kind, payment_id, amount, active, created_at) "  # noqa: S608
-        "SELECT po.id, %s, e.e_payment, e.e_available, %s, CURRENT_TIMESTAMP "
-        f"FROM ({select_sql}) e JOIN {payout_table} po "
-        "ON po.recipient_id = e.e_recipient AND po.currency = e.e_currency "
-        "AND po.accounting_period_id = %s"
+        f"INSERT INTO {PayoutLine._meta.db_table} "  # noqa: S608 - table name from the model
+        "(payout_id, kind, payment_id, amount, active, created_at) "
+        "SELECT u.payout_id, %s, u.payment_id, u.amount, TRUE, CURRENT_TIMESTAMP "
+        "FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS u(payout_id, payment_id, amount)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Line.PAYMENT.value, True, *select_params, period.pk])
+        cursor.execute(sql, [Line.PAYMENT.value, payout_ids, payment_ids, amounts])
         return cursor.rowcount
+
+
+def period_has_leftovers(*, period: PayoutPeriod) -> bool:
+    """A closed, built period has eligible payments that no holding payout holds."""
+    return eligible_payments(
+        organization=period.organization, start=period.start_date, end=period.end_date
+    ).exists()
+
+
+def period_build_failed(*, period: PayoutPeriod, error: Exception, actor):
+    """List a failed build (the sweeper retries it every run until it succeeds)."""
+    return _raise_case(
+        organization=period.organization,
+        kind=PERIOD_BUILD_FAILED,
+        dedup_key=f"payouts:{PERIOD_BUILD_FAILED}:{period.pk}",
+        message=f"Building the payouts of period {period} failed: {type(error).__name__}: {error}",
+        actor=actor,
+        subject=period,
+        period=(period.start_date, period.end_date),
+        details={"accounting_period": period.pk, "error": type(error).__name__},
+        blocking=False,
+    )

@@ -130,23 +130,173 @@ def test_twenty_conflicting_transitions_leave_one_winner(recipient, qr, actor):
         assert payout.lines.filter(active=True).count() == 1
 
 
-def test_refund_racing_a_request_keeps_the_amounts_exact(recipient, qr, actor):
+def wait_for_a_lock_waiter(timeout: float = 15.0) -> None:
+    """Block until another backend of this database waits on a row lock (so the interleaving
+    below is the one the test claims, not whatever the scheduler chose)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("nobody waited on the lock")
+
+
+def in_thread(work, results, name):
+    def run():
+        try:
+            results[name] = work()
+        except Exception as exc:  # reported by the assertions
+            results[name] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("first", ["request", "refund"])
+def test_refund_racing_a_request_keeps_the_amounts_exact(recipient, qr, actor, first):
+    """Both orders, forced: the first side holds the payment's row lock (inside its transaction)
+    until the second is seen waiting on it; then it commits and the second goes on."""
+    from payments import hooks
     from payouts.tests.factories import refund
 
     day = today(recipient.organization)
-    payments = [paid(qr, "1000.00") for _ in range(5)]
+    payment = paid(qr, "1000.00")
+    held, release, results = threading.Event(), threading.Event(), {}
 
-    def work(i):
-        if i == 0:
-            return services.payout_request(
+    def hold():
+        held.set()
+        assert release.wait(30)
+
+    def do_request():
+        with transaction.atomic():
+            payout = services.payout_request(
                 recipient=recipient, currency="AMD", period_start=day, period_end=day, actor=actor
-            ).pk
-        refund(payments[i - 1], "100.00")
-        return None
+            )
+            if first == "request":
+                hold()  # the payment is locked by the request, not committed yet
+        return payout.pk
 
-    run_concurrently(6, work)
+    def pause_inside_the_refund(change):
+        if first == "refund" and change.kind == "refunded":
+            hold()  # the refunded payment row is locked and saved, not committed yet
+
+    hooks.subscribe(pause_inside_the_refund)
+    try:
+        one = in_thread(
+            do_request if first == "request" else lambda: refund(payment, "100.00"), results, first
+        )
+        assert held.wait(30)
+        second = "refund" if first == "request" else "request"
+        two = in_thread(
+            do_request if second == "request" else lambda: refund(payment, "100.00"),
+            results,
+            second,
+        )
+        wait_for_a_lock_waiter()
+        release.set()
+        one.join(30)
+        two.join(30)
+    finally:
+        hooks.unsubscribe(pause_inside_the_refund)
+    assert not any(isinstance(r, Exception) for r in results.values()), results
     payout = Payout.objects.get()
-    left = sum(p.amount - p.refunded_amount for p in type(payments[0]).objects.all())
-    assert left == Decimal("4500.00")
-    assert payout.gross == left  # whichever came first, every refund is accounted for
-    assert payout.gross == payout.fee + payout.net
+    assert payout.gross == Decimal("900.00") == payout.fee + payout.net
+    refund_lines = list(payout.lines.filter(kind="refund").values_list("amount", flat=True))
+    if first == "request":  # the refund saw the payout: recalculated with a refund line
+        assert refund_lines == [Decimal("-100.00")]
+        assert payout.events.filter(kind="recalculated").count() == 1
+    else:  # the request saw the refunded payment: 900.00 included, nothing to recalculate
+        assert refund_lines == []
+        assert payout.lines.get(kind="payment").amount == Decimal("900.00")
+
+
+def test_a_second_close_during_the_build_waits_and_gets_409(recipient, qr, actor, organization):
+    """The build locks the period, then the recipients; the close does the same (one lock order):
+    the second click waits for the build and is refused, never a deadlock."""
+    from core.errors import DomainError
+    from payouts.models import PayoutPeriod
+
+    day = today(organization) - dt.timedelta(days=2)
+    paid(qr, "100.00", day=day)
+    period = services.period_create(
+        organization=organization, kind="shift", start_date=day, end_date=day, actor=actor
+    )
+    services.period_transition(period=period, to="closed", actor=actor)
+    held, release, results = threading.Event(), threading.Event(), {}
+
+    def build():
+        with transaction.atomic():
+            PayoutPeriod.objects.select_for_update().get(pk=period.pk)  # as the build does first
+            held.set()
+            assert release.wait(30)
+            return len(services.payout_period_build(period=period, actor=actor))
+
+    one = in_thread(build, results, "build")
+    assert held.wait(30)
+    two = in_thread(
+        lambda: services.period_transition(period=period, to="closed", actor=actor),
+        results,
+        "close",
+    )
+    wait_for_a_lock_waiter()
+    release.set()
+    one.join(30)
+    two.join(30)
+    assert results["build"] == 1
+    assert isinstance(results["close"], DomainError), results
+    assert (results["close"].code, results["close"].status_code) == (
+        "transition_not_allowed",
+        409,
+    )
+
+
+def test_build_writes_lines_only_for_the_payments_it_locked(recipient, qr, actor, organization):
+    """A payment verified (and committed) after the build read its rows is not slipped into the
+    build's payouts (it is a later follow-up): every payout's lines add up to its gross."""
+    from unittest import mock
+
+    from payments.services import payment_verify_manually
+    from payouts.models import PayoutPeriod
+
+    day = today(organization)
+    paid(qr, "100.00")
+    pending = services.qr_payment_create(
+        qr_code=qr, amount=Decimal("250.00"), currency="AMD", actor=actor
+    )
+    period = services.period_create(
+        organization=organization, kind="shift", start_date=day, end_date=day, actor=actor
+    )
+    services.period_transition(period=period, to="closed", actor=actor)
+    held, release, results = threading.Event(), threading.Event(), {}
+    real = services._lock_pending_adjustments
+
+    def after_the_rows_were_read(**kwargs):
+        held.set()
+        assert release.wait(30)
+        return real(**kwargs)
+
+    def build():
+        with mock.patch.object(services, "_lock_pending_adjustments", after_the_rows_were_read):
+            return services.payout_period_build(period=period, actor=actor)
+
+    one = in_thread(build, results, "build")
+    assert held.wait(30)
+    # Verified and committed while the build is between reading its rows and inserting lines.
+    late = payment_verify_manually(payment=pending, actor=actor, comment="bank", reference="x")
+    release.set()
+    one.join(30)
+    [payout] = results["build"]
+    assert payout.gross == Decimal("100.00")
+    assert sum(payout.lines.values_list("amount", flat=True)) == payout.gross
+    assert not PayoutLine.objects.filter(payment=late).exists()
+    assert PayoutPeriod.objects.get().built_at is not None

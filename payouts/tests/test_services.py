@@ -10,7 +10,14 @@ from core.errors import DomainError
 from exceptionqueue.models import ExceptionCase
 from payouts import services
 from payouts.fees import fee_compute
-from payouts.models import Payout, PayoutAdjustment, PayoutEvent, PayoutLine, PayoutPeriod
+from payouts.models import (
+    Payout,
+    PayoutAdjustment,
+    PayoutAdjustmentVoid,
+    PayoutEvent,
+    PayoutLine,
+    PayoutPeriod,
+)
 from payouts.tests.factories import paid, refund, today
 
 D = Decimal
@@ -470,3 +477,171 @@ def test_build_refuses_an_open_period(organization, actor):
         services.payout_period_build(period=period, actor=actor)
     assert exc.value.code == "period_not_closed"
     assert PayoutPeriod.objects.get().status == "open"
+
+
+# --- carried refunds when their source payout is released (C1) ---------------------------------
+
+
+def _processing_with_carried_refund(recipient, actor, day, amount="1000.00", refunded="400.00"):
+    qr = services.qr_code_create(recipient=recipient, actor=actor)
+    payment = paid(qr, amount, day=day)
+    payout = request(recipient, actor, day)
+    services.payout_process(payout=payout, actor=actor)
+    refund(payment, refunded)  # drift while processing -> hold
+    services.payout_drift_decide(payout=payout, decision="carry", actor=actor)
+    return payout, payment
+
+
+def test_carry_then_cancel_voids_the_carried_refund(organization, recipient, actor):
+    day = today(organization)
+    payout, _ = _processing_with_carried_refund(recipient, actor, day)
+    adjustment = PayoutAdjustment.objects.get(source_payout=payout)
+    services.payout_cancel(payout=payout, actor=actor, comment="paid by mistake")
+    # The payment is free again with 600.00 left: the recipient is owed exactly 600.00.
+    again = request(recipient, actor, day)
+    assert again.gross == D("600.00")
+    assert not again.lines.filter(kind="adjustment").exists()
+    void = PayoutAdjustmentVoid.objects.get(adjustment=adjustment)
+    assert (void.payout_id, void.comment) == (payout.pk, "paid by mistake")
+    adjustment.refresh_from_db()
+    assert adjustment.amount == D("-400.00")  # the old row is never edited
+    event = payout.events.get(kind="adjustments_voided")
+    assert event.details["adjustments"] == [adjustment.pk]
+    assert event.details["amounts"] == ["-400.00"]
+
+
+def test_cancel_is_refused_while_its_carried_refund_is_deducted_elsewhere(
+    organization, recipient, actor
+):
+    day = today(organization)
+    payout, _ = _processing_with_carried_refund(recipient, actor, day - dt.timedelta(days=1))
+    qr = recipient.qr_codes.first()
+    paid(qr, "500.00", day=day)
+    other = request(recipient, actor, day)  # applies the carried -400.00
+    assert other.gross == D("100.00")
+    with pytest.raises(DomainError) as exc:
+        services.payout_cancel(payout=payout, actor=actor)
+    assert (exc.value.code, exc.value.status_code) == ("carried_adjustment_applied", 409)
+    assert Payout.objects.get(pk=payout.pk).status == "processing"
+    # Cancel the payout that deducted it first: the adjustment is pending again, then voided.
+    services.payout_cancel(payout=other, actor=actor)
+    services.payout_cancel(payout=payout, actor=actor)
+    total = request(recipient, actor, day - dt.timedelta(days=1), day)
+    assert total.gross == D("1100.00")  # 600.00 left of the refunded payment + 500.00
+
+
+def test_reversal_voids_the_refunds_carried_from_it(organization, recipient, qr, actor):
+    day = today(organization)
+    payment = paid(qr, "1000.00", day=day)
+    payout = request(recipient, actor, day)
+    services.payout_process(payout=payout, actor=actor)
+    services.payout_complete(payout=payout, actor=actor, method="bank", reference="T-1")
+    refund(payment, "400.00")  # after completion: carried
+    adjustment = PayoutAdjustment.objects.get(source_payout=payout)
+    services.payout_reverse(payout=payout, actor=actor, reference="BOUNCED-1", comment="bounced")
+    assert PayoutAdjustmentVoid.objects.filter(adjustment=adjustment).exists()
+    assert request(recipient, actor, day).gross == D("600.00")
+
+
+def test_recalculation_records_the_adjustments_it_releases(organization, recipient, qr, actor):
+    day = today(organization)
+    first = paid(qr, "1000.00", day=day - dt.timedelta(days=1))
+    completed = request(recipient, actor, day - dt.timedelta(days=1))
+    services.payout_process(payout=completed, actor=actor)
+    services.payout_complete(payout=completed, actor=actor, method="bank", reference="T-1")
+    refund(first, "300.00")
+    adjustment = PayoutAdjustment.objects.get()
+    second = paid(qr, "400.00", day=day)
+    payout = request(recipient, actor, day)
+    assert payout.gross == D("100.00")  # 400.00 - 300.00 carried
+    refund(second, "350.00")  # 50.00 left: the -300.00 no longer fits
+    payout.refresh_from_db()
+    assert payout.gross == D("50.00")
+    event = payout.events.get(kind="recalculated")
+    assert event.details["adjustments_released"] == [adjustment.pk]
+    assert services._pending_adjustments(organization=organization).get() == adjustment
+
+
+# --- late payments in a closed, built period (I4) ------------------------------------------------
+
+
+def _closed_built_period(organization, actor, day):
+    period = services.period_create(
+        organization=organization, kind="shift", start_date=day, end_date=day, actor=actor
+    )
+    services.period_transition(period=period, to="closed", actor=actor)
+    services.payout_period_build(period=PayoutPeriod.objects.get(pk=period.pk), actor=actor)
+    return PayoutPeriod.objects.get(pk=period.pk)
+
+
+def test_payment_verified_late_into_a_built_period_gets_a_follow_up_payout(
+    organization, recipient, qr, actor
+):
+    day = today(organization) - dt.timedelta(days=3)
+    paid(qr, "100.00", day=day)
+    period = _closed_built_period(organization, actor, day)
+    built_at = period.built_at
+    first = Payout.objects.get()
+    late = paid(qr, "250.00", day=day)  # verified after the build, paid that day
+    with pytest.raises(DomainError) as exc:  # still the build's, not a manual request's
+        request(recipient, actor, day)
+    assert exc.value.code == "period_closed"
+    # While the period's payout of that scope is active, the late payment waits for it.
+    assert services.payout_period_build(period=period, actor=actor) == []
+    services.payout_process(payout=first, actor=actor)
+    services.payout_complete(payout=first, actor=actor, method="bank", reference="T-1")
+    follow_up = services.payout_period_build(period=period, actor=actor)
+    assert [(p.gross, p.payment_count) for p in follow_up] == [(D("250.00"), 1)]
+    assert follow_up[0].lines.get().payment_id == late.pk
+    assert follow_up[0].accounting_period_id == period.pk
+    first.refresh_from_db()
+    assert (first.gross, first.payment_count) == (D("100.00"), 1)
+    period.refresh_from_db()
+    assert period.built_at == built_at
+    case = ExceptionCase.objects.get(kind=services.LATE_PAYMENT_IN_CLOSED_PERIOD)
+    assert case.details["payouts"] == [follow_up[0].pk]
+    assert case.blocking is False
+    assert services.payout_period_build(period=period, actor=actor) == []  # nothing left
+
+
+def test_late_verification_is_listed_and_queues_the_build(
+    organization, recipient, qr, actor, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from payouts import tasks
+
+    day = today(organization)
+    paid(qr, "100.00")
+    period = _closed_built_period(organization, actor, day)
+    with (
+        mock.patch.object(tasks.payout_period_build_task, "apply_async") as queued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        paid(qr, "70.00")  # verified now, inside the closed and built period
+    assert queued.call_args.args[0] == (period.pk,)
+    case = ExceptionCase.objects.get(kind=services.LATE_PAYMENT_IN_CLOSED_PERIOD)
+    assert case.amount == D("70.00")
+    assert tasks.payout_period_build_task.run(period.pk) == 0  # the built payout is still active
+    first = Payout.objects.get()
+    services.payout_process(payout=first, actor=actor)
+    with (
+        mock.patch.object(tasks.payout_period_build_task, "apply_async") as queued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):  # completing (or cancelling) a period's payout queues the build of its leftovers
+        services.payout_complete(payout=first, actor=actor, method="bank", reference="T-1")
+    assert queued.call_args.args[0] == (period.pk,)
+    assert tasks.payout_period_build_task.run(period.pk) == 1
+    assert Payout.objects.exclude(pk=first.pk).get().gross == D("70.00")
+
+
+def test_built_payouts_have_history_with_their_payment_count(organization, recipient, qr, actor):
+    day = today(organization) - dt.timedelta(days=2)
+    paid(qr, "10.00", day=day)
+    paid(qr, "20.00", day=day)
+    _closed_built_period(organization, actor, day)
+    payout = Payout.objects.get()
+    assert payout.payment_count == 2
+    assert [h.payment_count for h in payout.history.all()] == [2]
+    assert payout.history.get().history_user == actor
+    assert payout.events.get().details["payment_count"] == 2

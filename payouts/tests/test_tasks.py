@@ -59,3 +59,50 @@ def test_demo_seed_is_idempotent(db):
     assert Payout.objects.filter(status="completed").count() == 1
     seed_demo(stdout=io.StringIO())
     assert (Recipient.objects.count(), QrPayment.objects.count(), Payout.objects.count()) == counts
+
+
+def test_sweeper_builds_the_other_periods_when_one_fails(organization, recipient, qr, actor):
+    from unittest import mock
+
+    from exceptionqueue.models import ExceptionCase
+
+    days = [today(organization) - dt.timedelta(days=n) for n in (10, 9)]
+    periods = []
+    for day in days:
+        paid(qr, "50.00", day=day)
+        period = services.period_create(
+            organization=organization, kind="shift", start_date=day, end_date=day, actor=actor
+        )
+        services.period_transition(period=period, to="closed", actor=actor)
+        periods.append(period)
+    real_build = services.payout_period_build
+
+    def build(*, period, actor):
+        if period.pk == periods[0].pk:
+            raise RuntimeError("disk full")
+        return real_build(period=period, actor=actor)
+
+    with mock.patch.object(services, "payout_period_build", side_effect=build):
+        assert tasks.build_closed_periods.run() == 1
+    assert Payout.objects.get().accounting_period_id == periods[1].pk
+    case = ExceptionCase.objects.get(kind=services.PERIOD_BUILD_FAILED)
+    assert "disk full" in case.message
+    assert tasks.build_closed_periods.run() == 1  # retried on the next run
+    assert Payout.objects.count() == 2
+
+
+def test_sweeper_builds_late_payments_of_built_periods(organization, recipient, qr, actor):
+    day = today(organization) - dt.timedelta(days=5)
+    first = paid(qr, "50.00", day=day)
+    period = services.period_create(
+        organization=organization, kind="shift", start_date=day, end_date=day, actor=actor
+    )
+    services.period_transition(period=period, to="closed", actor=actor)
+    assert tasks.build_closed_periods.run() == 1
+    payout = Payout.objects.get()
+    services.payout_cancel(payout=payout, actor=actor, comment="wrong account")
+    late = paid(qr, "30.00", day=day)
+    assert tasks.build_closed_periods.run() == 1
+    follow_up = Payout.objects.get(status="requested")
+    assert set(follow_up.lines.values_list("payment_id", flat=True)) == {first.pk, late.pk}
+    assert tasks.build_closed_periods.run() == 0

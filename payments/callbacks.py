@@ -129,16 +129,17 @@ def _verify(provider: str, request: CallbackRequest):
         )
         if payment is None:
             # Verify with any account for a precise error (bad signature, unknown order).
-            errors = []
+            errors, usable = [], 0
             for candidate in accounts:
                 adapter = _adapter(candidate)
                 if adapter is None:
                     continue
+                usable += 1
                 try:
                     adapter.parse_callback(request)
                 except CallbackRejected as exc:
                     errors.append(exc)
-            if errors and len(errors) == len(accounts):
+            if errors and len(errors) == usable:
                 raise errors[0]
             raise CallbackRejected(f"No {provider} payment {order_number!r}.", status_code=404)
         account = next((a for a in accounts if a.organization_id == payment.organization_id), None)

@@ -85,6 +85,35 @@ class RecipientAdmin(OrganizationScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        """Through ``recipient_update`` (audited, duplicate-checked), never a direct save."""
+        services.recipient_update(
+            recipient=obj,
+            name=form.cleaned_data.get("name"),
+            external_ref=form.cleaned_data.get("external_ref"),
+            is_active=form.cleaned_data.get("is_active"),
+            actor=request.user,
+            reason="changed in the admin",
+        )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return _domain_errors_as_form_errors(
+            self, super().changeform_view, request, object_id, form_url, extra_context
+        )
+
+
+def _domain_errors_as_form_errors(model_admin, view, request, *args):
+    """Run an admin change/add view; a ``DomainError`` from ``save_model`` becomes a message and
+    the form again (200), never a 500. The service ran in its own transaction: nothing saved."""
+    try:
+        return view(request, *args)
+    except DomainError as exc:
+        details = "; ".join(
+            f"{field}: {' '.join(messages_)}" for field, messages_ in (exc.fields or {}).items()
+        )
+        model_admin.message_user(request, f"{exc.message} {details}".strip(), messages.ERROR)
+        return redirect(request.get_full_path())
+
 
 @admin.register(QrCode)
 class QrCodeAdmin(ReadOnlyAdmin):
@@ -94,24 +123,64 @@ class QrCodeAdmin(ReadOnlyAdmin):
     fields = readonly_fields
 
 
+class FeePolicyForm(forms.ModelForm):
+    """Checks through the service's rule before saving, so a refusal is a form error."""
+
+    class Meta:
+        model = FeePolicy
+        fields = ["organization", "currency", "percentage", "fixed"]
+
+    def clean(self):
+        data = super().clean()
+        percentage, fixed = data.get("percentage"), data.get("fixed")
+        if percentage is not None and not 0 <= percentage <= 100:
+            self.add_error("percentage", "0 to 100.")
+        if fixed is not None and fixed < 0:
+            self.add_error("fixed", "Not negative.")
+        return data
+
+    def validate_unique(self):
+        # One policy per (organisation, currency): adding an existing one updates it
+        # (``fee_policy_set``), so the unique check is the service's, not the form's.
+        pass
+
+
 @admin.register(FeePolicy)
 class FeePolicyAdmin(OrganizationScopedAdmin):
+    form = FeePolicyForm
     list_display = ["organization", "currency", "percentage", "fixed"]
-    readonly_fields = ["organization", "currency"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["organization", "currency"] if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None and "organization" in form.base_fields and not request.user.is_superuser:
+            form.base_fields["organization"].queryset = form.base_fields[
+                "organization"
+            ].queryset.filter(members__user=request.user)
+        return form
 
     def has_add_permission(self, request):
-        return False
+        return request.user.has_perm("payouts.add_feepolicy")
 
     def has_delete_permission(self, request, obj=None):
         return False
 
     def save_model(self, request, obj, form, change):
-        services.fee_policy_set(
+        """Add and change go through ``fee_policy_set`` (audited); never a direct save."""
+        policy = services.fee_policy_set(
             organization=obj.organization,
             currency=obj.currency,
             percentage=obj.percentage,
             fixed=obj.fixed,
             actor=request.user,
+        )
+        obj.pk = policy.pk
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return _domain_errors_as_form_errors(
+            self, super().changeform_view, request, object_id, form_url, extra_context
         )
 
 

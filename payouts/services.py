@@ -360,6 +360,41 @@ def recipient_create(
 
 
 @transaction.atomic
+def recipient_update(
+    *, recipient: Recipient, actor, name=None, external_ref=None, is_active=None, reason=""
+) -> Recipient:
+    """Rename, re-reference or (de)activate a recipient (its scope and branch are fixed)."""
+    recipient = Recipient.objects.select_for_update(of=("self",), no_key=True).get(pk=recipient.pk)
+    if name is not None:
+        if not name.strip():
+            raise DomainError(
+                "invalid", "A name is required.", status_code=400, fields={"name": ["Required."]}
+            )
+        recipient.name = name.strip()
+    if external_ref is not None:
+        external_ref = external_ref.strip()
+        if (
+            external_ref
+            and Recipient.objects.filter(
+                organization_id=recipient.organization_id, external_ref=external_ref
+            )
+            .exclude(pk=recipient.pk)
+            .exists()
+        ):
+            raise DomainError(
+                "duplicate_recipient",
+                f"A recipient with external_ref {external_ref!r} already exists.",
+                status_code=409,
+                fields={"external_ref": ["Already used by another recipient."]},
+            )
+        recipient.external_ref = external_ref
+    if is_active is not None:
+        recipient.is_active = bool(is_active)
+    save_audited(recipient, actor=actor, reason=reason or "recipient updated")
+    return recipient
+
+
+@transaction.atomic
 def qr_code_create(*, recipient: Recipient, actor) -> QrCode:
     if not recipient.is_active:
         raise DomainError("recipient_inactive", "The recipient is inactive.", status_code=409)
@@ -369,8 +404,14 @@ def qr_code_create(*, recipient: Recipient, actor) -> QrCode:
 
 
 @transaction.atomic
-def qr_payment_create(*, qr_code: QrCode, amount: Decimal, currency: str, actor):
-    """A pending provider payment made through ``qr_code``: it belongs to the QR's recipient."""
+def qr_payment_create(
+    *, qr_code: QrCode, amount: Decimal, currency: str, actor, provider: str | None = None
+):
+    """A pending provider payment made through ``qr_code``: it belongs to the QR's recipient.
+
+    ``provider`` defaults to the built-in sandbox (demo and tests); production payments name the
+    organisation's gateway, usually through ``qr_checkout_start``, which also registers the order.
+    """
     from payments.services import payment_create
 
     if not qr_code.is_active or not qr_code.recipient.is_active:
@@ -379,7 +420,7 @@ def qr_payment_create(*, qr_code: QrCode, amount: Decimal, currency: str, actor)
     payment = payment_create(
         organization=qr_code.recipient.organization,
         branch=qr_code.recipient.branch,
-        provider=payment_model.Provider.SANDBOX,
+        provider=provider or payment_model.Provider.SANDBOX,
         purpose=payment_model.Purpose.QR,
         amount=amount,
         currency=currency,
@@ -393,6 +434,74 @@ def qr_payment_create(*, qr_code: QrCode, amount: Decimal, currency: str, actor)
         recipient_id=qr_code.recipient_id,
     )
     return payment
+
+
+def qr_checkout_provider(*, organization: Organization, provider: str | None = None) -> str:
+    """The gateway a QR payment of ``organization`` goes through: ``provider`` when it has an
+    active account for it, else its only active non-sandbox account (400 ``provider_required``
+    when it has several, 409 ``provider_not_configured`` when it has none)."""
+    from payments.models import ProviderAccount
+
+    payment_model = _payment_model()
+    accounts = ProviderAccount.objects.filter(organization=organization, is_active=True)
+    if provider == payment_model.Provider.SANDBOX:
+        if not settings.PAYOPS_SANDBOX:
+            raise DomainError("sandbox_disabled", "The sandbox gateway is off.", status_code=404)
+        return provider
+    if provider:
+        if not accounts.filter(provider=provider).exists():
+            raise DomainError(
+                "provider_not_configured",
+                f"The organisation has no active {provider} account.",
+                status_code=409,
+            )
+        return provider
+    configured = sorted(
+        set(
+            accounts.exclude(provider=payment_model.Provider.SANDBOX).values_list(
+                "provider", flat=True
+            )
+        )
+    )
+    if not configured:
+        raise DomainError(
+            "provider_not_configured", "The organisation has no active gateway.", status_code=409
+        )
+    if len(configured) > 1:
+        raise DomainError(
+            "provider_required",
+            f"Name the gateway: one of {', '.join(configured)}.",
+            status_code=400,
+            fields={"provider": [f"One of {', '.join(configured)}."]},
+        )
+    return configured[0]
+
+
+def qr_checkout_start(
+    *,
+    qr_code: QrCode,
+    amount: Decimal,
+    currency: str,
+    actor,
+    provider: str | None = None,
+    return_url: str = "",
+    fail_url: str = "",
+    adapter=None,
+):
+    """Start a real QR payment: a pending payment at the organisation's gateway, linked to the QR
+    (``QrPayment``) in one committed transaction, then the order registered at the gateway
+    (``payments.services.payment_register_order``, outside any transaction) so the payment comes
+    back with its ``payment_url``, where the customer pays. The gateway's callback and status
+    lookup verify it as any other payment; the QR link makes it the recipient's."""
+    from payments.services import payment_register_order
+
+    provider = qr_checkout_provider(organization=qr_code.organization, provider=provider)
+    payment = qr_payment_create(
+        qr_code=qr_code, amount=amount, currency=currency, actor=actor, provider=provider
+    )
+    return payment_register_order(
+        payment=payment, actor=actor, adapter=adapter, return_url=return_url, fail_url=fail_url
+    )
 
 
 def sandbox_qr_payment(*, qr_code: QrCode, amount: Decimal, currency: str, outcome: str, actor):
@@ -412,9 +521,26 @@ def sandbox_qr_payment(*, qr_code: QrCode, amount: Decimal, currency: str, outco
 def fee_policy_set(
     *, organization: Organization, currency: str, percentage: Decimal, fixed: Decimal, actor
 ) -> FeePolicy:
+    if currency not in CURRENCIES:
+        raise DomainError(
+            "unsupported_currency",
+            f"Unsupported currency {currency!r}.",
+            status_code=400,
+            fields={"currency": ["Unsupported currency."]},
+        )
     if not Decimal(0) <= percentage <= Decimal(100) or fixed < 0:
         raise DomainError(
-            "invalid_fee_policy", "Percentage is 0-100 and fixed is not negative.", status_code=400
+            "invalid_fee_policy",
+            "Percentage is 0-100 and fixed is not negative.",
+            status_code=400,
+            fields={
+                name: [message]
+                for name, bad, message in (
+                    ("percentage", not Decimal(0) <= percentage <= Decimal(100), "0 to 100."),
+                    ("fixed", fixed < 0, "Not negative."),
+                )
+                if bad
+            },
         )
     policy = (
         FeePolicy.objects.select_for_update()

@@ -214,6 +214,22 @@ class SandboxQrPaymentSerializer(StrictSerializer):
     outcome = serializers.ChoiceField(choices=["approved", "declined"])
 
 
+class QrCheckoutSerializer(StrictSerializer):
+    amount = AmountField()
+    currency = CurrencyField()
+    provider = serializers.ChoiceField(
+        choices=["arca", "ameria", "idram", "telcell", "sandbox"],
+        required=False,
+        help_text="Default: the organisation's only active gateway.",
+    )
+    return_url = serializers.URLField(required=False, default="", allow_blank=True)
+    fail_url = serializers.URLField(required=False, default="", allow_blank=True)
+
+
+class QrCheckoutResultSerializer(QrPaymentResultSerializer):
+    payment_url = serializers.CharField()
+
+
 class PayoutRequestSerializer(StrictSerializer):
     recipient = serializers.IntegerField(min_value=1)
     currency = CurrencyField()

@@ -80,6 +80,33 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         qr = services.qr_code_create(recipient=recipient, actor=request.user)
         return Response(s.QrCodeSerializer(qr).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=s.QrCheckoutSerializer,
+        responses={
+            201: s.QrCheckoutResultSerializer,
+            409: error("`provider_not_configured`, `qr_code_inactive`."),
+            502: error("`provider_error` (the gateway refused the order)."),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="payments")
+    def payments(self, request, pk=None):
+        """Start a payment through this Smart QR at the organisation's gateway: a pending payment
+        linked to the QR, its order registered; pay at ``payment_url``."""
+        qr = self.get_object()
+        data = s.QrCheckoutSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        payment = services.qr_checkout_start(
+            qr_code=qr,
+            amount=values["amount"],
+            currency=values["currency"],
+            provider=values.get("provider"),
+            return_url=values["return_url"],
+            fail_url=values["fail_url"],
+            actor=request.user,
+        )
+        return Response(s.QrCheckoutResultSerializer(payment).data, status=status.HTTP_201_CREATED)
+
 
 class SandboxQrPaymentView(PayopsAPIView):
     serializer_class = s.SandboxQrPaymentSerializer

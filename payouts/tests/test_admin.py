@@ -113,3 +113,63 @@ def test_admin_pages_render(admin_client, payout):
     assert b"reference" in form.content
     history = admin_client.get(reverse("admin:payouts_payout_history", args=[payout.pk]))
     assert history.status_code == 200
+
+
+def test_recipient_admin_saves_through_the_service(admin_client, recipient):
+    url = reverse("admin:payouts_recipient_change", args=[recipient.pk])
+    response = admin_client.post(url, {"name": "Anna P.", "external_ref": "W-9", "is_active": ""})
+    assert response.status_code == 302
+    recipient.refresh_from_db()
+    assert (recipient.name, recipient.external_ref, recipient.is_active) == (
+        "Anna P.",
+        "W-9",
+        False,
+    )
+    assert recipient.history.first().history_change_reason == "changed in the admin"
+
+
+def test_recipient_admin_duplicate_reference_is_an_error_not_a_500(
+    admin_client, organization, branch, recipient, actor
+):
+    other = services.recipient_create(
+        organization=organization, scope="team", name="Kitchen", branch=branch, actor=actor
+    )
+    url = reverse("admin:payouts_recipient_change", args=[other.pk])
+    response = admin_client.post(url, {"name": "Kitchen", "external_ref": "W-1", "is_active": "on"})
+    assert response.status_code == 302
+    assert "already exists" in str(list(response.wsgi_request._messages))
+    other.refresh_from_db()
+    assert other.external_ref == ""
+
+
+def test_fee_policy_can_be_added_in_the_admin(admin_client, organization):
+    from payouts.models import FeePolicy
+
+    url = reverse("admin:payouts_feepolicy_add")
+    assert admin_client.get(url).status_code == 200
+    body = {"organization": organization.pk, "currency": "AMD", "percentage": "2.5", "fixed": "0"}
+    response = admin_client.post(url, body)
+    assert response.status_code == 302, response.content[:2000]
+    policy = FeePolicy.objects.get()
+    assert (policy.percentage, policy.history.first().history_change_reason) == (
+        2.5,
+        "fee policy set",
+    )
+    refused = admin_client.post(url, {**body, "percentage": "120"})
+    assert refused.status_code == 200  # the form again, with the error
+    assert "0 to 100." in refused.content.decode()
+
+
+def test_fee_policy_domain_error_in_save_is_not_a_500(admin_client, organization):
+    from unittest import mock
+
+    from core.errors import DomainError
+
+    url = reverse("admin:payouts_feepolicy_add")
+    body = {"organization": organization.pk, "currency": "AMD", "percentage": "1", "fixed": "0"}
+    with mock.patch.object(
+        services, "fee_policy_set", side_effect=DomainError("x", "Refused.", status_code=400)
+    ):
+        response = admin_client.post(url, body)
+    assert response.status_code == 302
+    assert "Refused." in str(list(response.wsgi_request._messages))

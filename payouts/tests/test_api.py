@@ -277,3 +277,28 @@ def test_openapi_schema_lists_the_payout_endpoints(api):
         "/api/v1/sandbox/qr-payments/",
     ):
         assert path in schema["paths"]
+
+
+def test_qr_checkout_registers_the_order_at_the_gateway(api, qr):
+    response = api.post(
+        f"/api/v1/qr-codes/{qr.pk}/payments/",
+        {"amount": "1500.00", "currency": "AMD", "provider": "sandbox"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["status"], body["provider"], body["recipient"]) == (
+        "pending",
+        "sandbox",
+        qr.recipient_id,
+    )
+    assert body["payment_url"]
+    assert body["provider_reference"]
+
+
+def test_qr_checkout_without_a_configured_gateway_is_409(api, qr):
+    response = api.post(
+        f"/api/v1/qr-codes/{qr.pk}/payments/", {"amount": "1.00", "currency": "AMD"}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "provider_not_configured"

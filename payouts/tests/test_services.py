@@ -42,7 +42,7 @@ def request(recipient, actor, start, end=None, currency="AMD"):
         ("1000.00", "2.5", "0", "25.00"),
         ("0.20", "2.5", "0", "0.01"),  # 0.005 rounds half up
         ("0.19", "2.5", "0", "0.00"),  # 0.00475 -> 0.00
-        ("100.00", "1.5", "100", "101.50"[:0] or "100.00"),  # capped at gross
+        ("100.00", "1.5", "100", "100.00"),  # capped at gross
         ("333.33", "3", "0.10", "10.10"),  # 9.9999 -> 10.00, + 0.10
         ("1.00", "0", "0", "0.00"),
         ("1.00", "100", "0", "1.00"),
@@ -56,17 +56,35 @@ def test_fee_rule(gross, pct, fixed, fee):
     assert net >= 0
 
 
-def test_fee_rule_gross_is_fee_plus_net_on_many_values():
+def fee_oracle(gross_minor: int, pct_ten_thousandths: int, fixed_minor: int) -> int:
+    """The fee rule in integer minor units, written apart from ``fee_compute`` (no Decimal):
+    percentage = pct / 10,000 %, so the proportional fee is gross * pct / 1,000,000 minor units,
+    rounded half up; plus fixed; capped to [0, gross]."""
+    numerator, denominator = gross_minor * pct_ten_thousandths, 1_000_000
+    proportional = (2 * numerator + denominator) // (2 * denominator)  # half up, non-negative
+    return min(proportional + fixed_minor, gross_minor) if gross_minor else 0
+
+
+def test_fee_rule_matches_an_integer_oracle_on_many_values():
     rng = random.Random(7)
     for _ in range(5000):
-        gross = D(rng.randint(0, 10_000_000)) / 100
-        pct = D(rng.randint(0, 100_000)) / 10_000
-        fixed = D(rng.randint(0, 50_000)) / 100
-        fee, net = fee_compute(gross=gross, currency="AMD", percentage=pct, fixed=fixed)
-        assert fee + net == gross
-        assert D(0) <= fee <= gross
-        assert fee == fee.quantize(D("0.01"))
-        assert net == net.quantize(D("0.01"))
+        gross, pct, fixed = (
+            rng.randint(0, 10_000_000),
+            rng.randint(0, 100_000),
+            rng.choice([0, rng.randint(0, 50_000)]),
+        )
+        fee, net = fee_compute(
+            gross=D(gross) / 100, currency="AMD", percentage=D(pct) / 10_000, fixed=D(fixed) / 100
+        )
+        expected = fee_oracle(gross, pct, fixed)
+        assert (fee, net) == (D(expected) / 100, D(gross - expected) / 100), (gross, pct, fixed)
+        assert fee.as_tuple().exponent == -2
+
+
+def test_fee_oracle_half_up_edges():
+    assert fee_oracle(20, 25_000, 0) == 1  # 0.20 at 2.5 % = 0.005 -> 0.01
+    assert fee_oracle(19, 25_000, 0) == 0  # 0.00475 -> 0.00
+    assert fee_oracle(10_000, 15_000, 10_000) == 10_000  # capped at gross
 
 
 def test_fee_rule_refuses_floats_and_negative_gross():
@@ -645,3 +663,33 @@ def test_built_payouts_have_history_with_their_payment_count(organization, recip
     assert [h.payment_count for h in payout.history.all()] == [2]
     assert payout.history.get().history_user == actor
     assert payout.events.get().details["payment_count"] == 2
+
+
+# --- real-provider QR payments -------------------------------------------------------------------
+
+
+def test_qr_checkout_uses_the_organisations_gateway(organization, recipient, qr, actor):
+    from payments.models import Payment, ProviderAccount
+    from payments.providers.base import OrderCreated
+
+    class Gateway:
+        def create_order(self, request):
+            self.request = request
+            return OrderCreated(provider_reference="ARCA-1", payment_url="https://arca.test/pay/1")
+
+    ProviderAccount.objects.create(organization=organization, provider="arca", merchant_id="m")
+    gateway = Gateway()
+    payment = services.qr_checkout_start(
+        qr_code=qr, amount=D("2000.00"), currency="AMD", actor=actor, adapter=gateway
+    )
+    assert (payment.provider, payment.status, payment.payment_url) == (
+        "arca",
+        "pending",
+        "https://arca.test/pay/1",
+    )
+    assert gateway.request.amount == D("2000.00")
+    assert Payment.objects.get(pk=payment.pk).qr_payment.recipient_id == recipient.pk
+    ProviderAccount.objects.create(organization=organization, provider="ameria", merchant_id="m")
+    with pytest.raises(DomainError) as exc:
+        services.qr_checkout_start(qr_code=qr, amount=D("1.00"), currency="AMD", actor=actor)
+    assert exc.value.code == "provider_required"

@@ -1,9 +1,10 @@
 """Writes of Smart QR payouts. Every function here is the only way its rows change.
 
 Locking order (to stay free of deadlocks), everywhere: the accounting period row, then recipient
-rows (by id), then payment rows (by id), then adjustment rows, then payout rows. A refund
-(payments) locks its payment and then, through ``on_payment_change``, the payout that holds it;
-nothing here locks a payment after a payout, or a period after a recipient.
+rows (by id, ``FOR NO KEY UPDATE``), then payment rows (by id), then pending adjustment rows; a
+payout row is locked alone, and after it only the adjustments carried from it (cancel, reversal).
+A refund (payments) locks its payment and then, through ``on_payment_change``, the payout that
+holds it; nothing here locks a payment after a payout, or a period after a recipient.
 """
 
 from __future__ import annotations

@@ -214,11 +214,17 @@ class SandboxQrPaymentSerializer(StrictSerializer):
     outcome = serializers.ChoiceField(choices=["approved", "declined"])
 
 
+def _provider_choices():
+    from payments.models import Payment
+
+    return Payment.Provider.choices
+
+
 class QrCheckoutSerializer(StrictSerializer):
     amount = AmountField()
     currency = CurrencyField()
     provider = serializers.ChoiceField(
-        choices=["arca", "ameria", "idram", "telcell", "sandbox"],
+        choices=_provider_choices(),
         required=False,
         help_text="Default: the organisation's only active gateway.",
     )

@@ -31,6 +31,11 @@ class ExceptionCase(FSMModelMixin, models.Model):
             "completed_without_reference",
             "Completed payout without reference",
         )
+        LATE_PAYMENT_IN_CLOSED_PERIOD = (
+            "late_payment_in_closed_period",
+            "Payment verified into a closed payout period",
+        )
+        PERIOD_BUILD_FAILED = "period_build_failed", "Payout period build failed"
         # Webhooks
         WEBHOOK_DELIVERY_FAILED = "webhook_delivery_failed", "Webhook delivery failed"
         # Payments

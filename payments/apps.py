@@ -5,6 +5,13 @@ class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = "Provider payments"
 
+    def ready(self) -> None:
+        from webhooks.registry import register_event_types
+
+        register_event_types(
+            "payment.verified", "payment.declined", "payment.expired", "payment.refunded"
+        )
+
     def seed_demo(self, stdout) -> None:
         """Idempotent demo data: a few sandbox payments per demo organisation, through services."""
         from decimal import Decimal

@@ -46,7 +46,9 @@ def grant_role_permissions(sender, **kwargs) -> None:
 def filter_payments_by_recipient(queryset, value: str):
     """``GET /api/v1/payments/?recipient=<id>``: the payments made through that recipient's QRs."""
     if not value.isdigit():
-        return queryset.none()
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError("A recipient is given by its id, a whole number.")
     return queryset.filter(qr_payment__recipient_id=int(value))
 
 
@@ -57,8 +59,16 @@ class PayoutsConfig(AppConfig):
     def ready(self) -> None:
         from payments import hooks
         from payouts import services
+        from webhooks.registry import register_event_types
 
         hooks.subscribe(services.on_payment_change)
+        register_event_types(
+            "payout.requested",
+            "payout.processing",
+            "payout.completed",
+            "payout.cancelled",
+            "payout.reversed",
+        )
         hooks.register_payment_filter(
             "recipient",
             filter_payments_by_recipient,

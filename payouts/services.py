@@ -27,6 +27,7 @@ from core.errors import DomainError
 from core.models import Branch, Organization
 from core.money import CURRENCIES, round_money
 from core.queueing import enqueue_on_commit
+from exceptionqueue.models import ExceptionCase
 from payouts.fees import fee_compute
 from payouts.models import (
     FeePolicy,
@@ -53,9 +54,9 @@ NO_VERIFIED_PAYMENTS = "no_verified_payments"
 DUPLICATE_ACTIVE_PAYOUT = "duplicate_active_payout"
 REFUND_DRIFT = "refund_drift"
 COMPLETED_WITHOUT_REFERENCE = "completed_without_reference"
-# Not yet in ExceptionCase.Kind (the queue accepts them and logs a warning): see docs/payouts.md.
-LATE_PAYMENT_IN_CLOSED_PERIOD = "late_payment_in_closed_period"
-PERIOD_BUILD_FAILED = "period_build_failed"
+
+LATE_PAYMENT_IN_CLOSED_PERIOD = ExceptionCase.Kind.LATE_PAYMENT_IN_CLOSED_PERIOD
+PERIOD_BUILD_FAILED = ExceptionCase.Kind.PERIOD_BUILD_FAILED
 
 TRANSITION_TARGETS = {
     Status.PROCESSING: "start_processing",

@@ -4,9 +4,8 @@ Every app that emits webhooks registers its types (``register_event_types``), so
 asks for a type nobody emits (a typo such as ``payout.bogus``) is refused with 400
 ``invalid_event_type`` instead of silently never firing.
 
-Until the emitting apps register their own types in ``AppConfig.ready()``, the types of payments
-and payouts are listed here (``DEFAULT_EVENT_TYPES``, domain names as plain strings: no import of
-those apps). Registering a type twice is harmless.
+The emitting apps register their own types in ``AppConfig.ready()`` (payments, payouts), so the
+kernel names no domain. Registering a type twice is harmless.
 """
 
 from __future__ import annotations
@@ -15,21 +14,7 @@ import re
 
 EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
-DEFAULT_EVENT_TYPES: tuple[str, ...] = (
-    # payments (payments.services._announce: payment.<kind>)
-    "payment.verified",
-    "payment.declined",
-    "payment.expired",
-    "payment.refunded",
-    # payouts (payouts.services._emit: payout.<PayoutEvent.kind> for TRANSITION_KINDS)
-    "payout.requested",
-    "payout.processing",
-    "payout.completed",
-    "payout.cancelled",
-    "payout.reversed",
-)
-
-_registered: set[str] = set(DEFAULT_EVENT_TYPES)
+_registered: set[str] = set()
 
 
 def register_event_types(*event_types: str) -> None:

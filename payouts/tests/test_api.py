@@ -302,3 +302,10 @@ def test_qr_checkout_without_a_configured_gateway_is_409(api, qr):
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "provider_not_configured"
+
+
+def test_payments_filter_by_a_malformed_recipient_is_400(api):
+    response = api.get("/api/v1/payments/?recipient=abc")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert "recipient" in response.json()["error"]["fields"]

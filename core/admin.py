@@ -22,14 +22,14 @@ class OrganizationAdmin(OrganizationScopedAdmin):
 @admin.register(Branch)
 class BranchAdmin(OrganizationScopedAdmin):
     list_display = ["name", "code", "organization"]
-    list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["organization"]
     search_fields = ["name", "code"]
 
 
 @admin.register(Membership)
 class MembershipAdmin(OrganizationScopedAdmin):
     list_display = ["user", "organization", "created_at"]
-    list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["organization"]
 
 
 @admin.register(ApiClient)
@@ -45,7 +45,7 @@ class ApiClientAdmin(OrganizationScopedAdmin):
         "revoked_at",
     ]
     list_filter = [
-        ("organization", admin.RelatedOnlyFieldListFilter),
+        "organization",
         ("revoked_at", admin.EmptyFieldListFilter),
     ]
     readonly_fields = [

@@ -52,6 +52,15 @@ class OrganizationScopedAdmin(AuditedAdmin):
             return queryset
         return queryset.filter(**{self.organization_lookup(): request.user}).distinct()
 
+    def get_list_filter(self, request):
+        # A filter by organisation offers only the organisations of the rows the user sees.
+        return [
+            (name, admin.RelatedOnlyFieldListFilter)
+            if isinstance(name, str) and name == "organization"
+            else name
+            for name in super().get_list_filter(request)
+        ]
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Choices limited to the user's organisations (and their rows), never all of them.
         related = db_field.related_model

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from core.admin_base import AuditedAdmin, OrganizationScopedAdmin
+from core.admin_base import OrganizationScopedAdmin
 from core.audit import save_audited
 from core.errors import DomainError
 from payments import services
@@ -258,7 +258,10 @@ class RefundAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(ProviderCallback)
-class ProviderCallbackAdmin(AuditedAdmin):
+class ProviderCallbackAdmin(OrganizationScopedAdmin):
+    """Staff see the callbacks of their organisations; callbacks that matched no organisation
+    (unknown orders, bad signatures) only superusers."""
+
     list_display = [
         "id",
         "provider",

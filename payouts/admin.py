@@ -16,8 +16,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django_fsm import has_transition_perm
-from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_base import OrganizationScopedAdmin
 from core.errors import DomainError
 from payouts import services
 from payouts.models import (
@@ -37,27 +37,6 @@ TRANSITIONS = {
     "completed": ("Complete", "complete"),
     "cancelled": ("Cancel", "cancel"),
 }
-
-
-class OrganizationScopedAdmin(SimpleHistoryAdmin):
-    """Staff see the organisations they are members of; superusers see all.
-    History is viewable; reverting to an old version is refused."""
-
-    organization_lookup = "organization"
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        return qs.filter(**{f"{self.organization_lookup}__members__user": request.user})
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST":
-            raise PermissionDenied("Reverting to an old version is not allowed; use the services.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-    def revert_disabled(self, request, obj=None):
-        return True
 
 
 class ReadOnlyAdmin(OrganizationScopedAdmin):

@@ -61,7 +61,7 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
         "disabled_reason",
         "created_at",
     ]
-    list_filter = ["enabled", ("organization", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["enabled", "organization"]
     search_fields = ["url", "description"]
     actions = ["rotate_secret", "disable_endpoints", "enable_endpoints"]
     readonly_fields = [
@@ -212,7 +212,7 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "event_type", "organization", "subject_type", "subject_id", "created_at"]
-    list_filter = ["event_type", ("organization", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["event_type", "organization"]
     search_fields = ["id", "subject_id"]
     date_hierarchy = "created_at"
     fields = ["id", "organization", "event_type", "subject_type", "subject_id", "dedup", "body"]
@@ -293,7 +293,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
         "status",
         "event__event_type",
         ("endpoint", admin.RelatedOnlyFieldListFilter),
-        ("organization", admin.RelatedOnlyFieldListFilter),
+        "organization",
     ]
     search_fields = ["event__id"]
     date_hierarchy = "created_at"

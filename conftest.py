@@ -7,6 +7,7 @@ Tests marked ``postgres`` or ``redis`` need that service. Without it they are sk
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 from django.conf import settings
@@ -18,6 +19,34 @@ from core.models import Branch, Organization
 from core.services import api_client_create
 
 REQUIRE_SERVICES = os.environ.get("PAYOPS_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+
+
+def run_together(*functions, timeout: float = 30) -> list:
+    """Race: run each function in its own thread, all released at once by a barrier.
+
+    Returns, in order, what each returned or the exception it raised (so no failure in a thread
+    goes unseen). Each thread closes its database connection, as Django needs of threads it did
+    not start.
+    """
+    barrier = threading.Barrier(len(functions))
+    outcomes: list = [None] * len(functions)
+
+    def run(index, function):
+        try:
+            barrier.wait(timeout)
+            outcomes[index] = function()
+        except BaseException as exc:
+            outcomes[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a racing thread did not finish"
+    return outcomes
 
 
 def _missing(reason: str) -> None:

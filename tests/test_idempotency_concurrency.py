@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from conftest import run_together
 from core import services
 from core.models import Branch, IdempotencyKey
 
@@ -59,28 +60,11 @@ def test_second_request_while_first_runs_gets_409_then_the_replay(api, monkeypat
 
 def test_many_simultaneous_requests_with_one_key_create_one_branch(api):
     workers = 8
-    barrier = threading.Barrier(workers)
-    responses = []
-    lock = threading.Lock()
-
-    def attempt():
-        try:
-            barrier.wait(10)
-            response = _client(api.token).post(
-                URL, BODY, format="json", HTTP_IDEMPOTENCY_KEY="race"
-            )
-            with lock:
-                responses.append(response)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(20)
-
-    assert len(responses) == workers
+    responses = run_together(
+        *[lambda: _client(api.token).post(URL, BODY, format="json", HTTP_IDEMPOTENCY_KEY="race")]
+        * workers
+    )
+    assert [r for r in responses if isinstance(r, BaseException)] == []
     originals = [r for r in responses if r.status_code == 201 and "Idempotent-Replayed" not in r]
     replays = [r for r in responses if r.status_code == 201 and "Idempotent-Replayed" in r]
     in_progress = [r for r in responses if r.status_code == 409]

@@ -4,13 +4,13 @@ period blocking."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django_fsm import TransitionNotAllowed
 
+from conftest import run_together
 from core.errors import DomainError
 from exceptionqueue.models import ExceptionCase, ExceptionCaseEvent
 from exceptionqueue.selectors import exception_blocking_exists, exception_blocking_list
@@ -356,24 +356,8 @@ class TestBlocking:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_twenty_threads_raising_the_same_case_make_one_row(organization, system_user):
-    barrier = threading.Barrier(20)
-    results, errors = [], []
-
-    def work():
-        try:
-            barrier.wait()
-            results.append(raise_drift(organization, system_user).pk)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    results = run_together(*[lambda: raise_drift(organization, system_user).pk] * 20)
+    assert [r for r in results if isinstance(r, BaseException)] == []
     assert len(results) == 20
     assert len(set(results)) == 1
     case = ExceptionCase.objects.get()
@@ -385,34 +369,22 @@ def test_twenty_threads_raising_the_same_case_make_one_row(organization, system_
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_resolve_and_clear_close_the_case_once(organization, system_user):
     case = raise_drift(organization, system_user)
-    barrier = threading.Barrier(6)
-    outcomes = []
 
     def resolve():
         try:
-            barrier.wait()
             exception_resolve(case=case.pk, actor=system_user, note="by hand")
-            outcomes.append("resolved")
         except DomainError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
+            return exc.code
+        return "resolved"
 
     def clear():
-        try:
-            barrier.wait()
-            done = exception_clear(
-                organization=organization, dedup_key=case.dedup_key, actor=system_user, note="auto"
-            )
-            outcomes.append("cleared" if done else "nothing")
-        finally:
-            connection.close()
+        done = exception_clear(
+            organization=organization, dedup_key=case.dedup_key, actor=system_user, note="auto"
+        )
+        return "cleared" if done else "nothing"
 
-    threads = [threading.Thread(target=f) for f in (resolve, clear) * 3]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = run_together(*(resolve, clear) * 3)
+    assert [o for o in outcomes if isinstance(o, BaseException)] == []
     winners = [o for o in outcomes if o in ("resolved", "cleared")]
     assert len(winners) == 1
     assert ExceptionCaseEvent.objects.filter(case=case).count() == 2

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.test import Client
 
+from conftest import run_together
 from exceptionqueue.models import ExceptionCase
 from payments.models import Payment, PaymentEvent, ProviderCallback, SandboxOrder
 from payments.tests.conftest import callback_params, decide, registered
@@ -158,25 +157,8 @@ def test_same_callback_ten_times_concurrently_verifies_once(organization, branch
     payment, order = registered(payment, system_user)
     decide(order)
     params = callback_params(order)
-    barrier = threading.Barrier(10)
-    codes: list[int] = []
-    errors: list[BaseException] = []
-
-    def send():
-        try:
-            barrier.wait()
-            codes.append(Client().get(URL, params).status_code)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    codes = run_together(*[lambda: Client().get(URL, params).status_code] * 10)
+    assert [c for c in codes if isinstance(c, BaseException)] == []
     # A copy arriving while the first is still processing is asked to retry (409); the
     # others are answered like the processed one.
     assert set(codes) <= {200, 409}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
+from conftest import run_together
 from core.errors import DomainError
 from payments import services
 from payments.models import Payment, Refund
@@ -24,29 +23,20 @@ def test_refund_race_cannot_over_refund(organization, branch, system_user):
     decide(order)
     payment = services.payment_check_status(payment=payment, actor=system_user)
     assert payment.status == Payment.Status.VERIFIED
-    barrier = threading.Barrier(8)
-    outcomes: list[str] = []
 
     def refund():
         try:
-            barrier.wait()
             services.payment_refund(
                 payment=Payment.objects.get(pk=payment.pk),
                 amount=Decimal("400.00"),
                 reason="race",
                 actor=system_user,
             )
-            outcomes.append("ok")
         except DomainError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
+            return exc.code
+        return "ok"
 
-    threads = [threading.Thread(target=refund) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_together(*[refund] * 8)
     assert sorted(outcomes) == ["ok", "ok"] + ["refund_exceeds_payment"] * 6
     payment.refresh_from_db()
     assert payment.refunded_amount == Decimal("800.00")

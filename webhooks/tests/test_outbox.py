@@ -4,7 +4,6 @@ down when the change committed."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from decimal import Decimal
 
@@ -14,6 +13,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from config.celery import app as celery_app
+from conftest import run_together
 from core.models import Branch
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEvent
@@ -230,21 +230,8 @@ def test_concurrent_workers_send_one_attempt(organization, system_user, receiver
     make_endpoint(organization, receiver.url, system_user)
     event = emit_payment_verified(organization)
     delivery = WebhookDelivery.objects.get(event=event)
-    barrier = threading.Barrier(8)
-    results = []
-
-    def work():
-        try:
-            barrier.wait()
-            results.append(services.delivery_attempt(delivery_id=delivery.pk))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_together(*[lambda: services.delivery_attempt(delivery_id=delivery.pk)] * 8)
+    assert [r for r in results if isinstance(r, BaseException)] == []
     assert len([r for r in results if r is not None]) == 1
     assert len(receiver.requests) == 1
     delivery.refresh_from_db()
@@ -255,22 +242,12 @@ def test_concurrent_workers_send_one_attempt(organization, system_user, receiver
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_emits_of_one_transition_write_one_row(organization, system_user, receiver):
     make_endpoint(organization, receiver.url, system_user, ["*"])
-    barrier = threading.Barrier(10)
-    ids = []
 
     def work():
-        try:
-            barrier.wait()
-            with transaction.atomic():
-                ids.append(_emit(organization).pk)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            return _emit(organization).pk
 
-    threads = [threading.Thread(target=work) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    ids = run_together(*[work] * 10)
     assert len(set(ids)) == 1
     assert len(ids) == 10
     assert WebhookEvent.objects.count() == 1

@@ -65,6 +65,12 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
     serializer_class = s.QrCodeSerializer
     filterset_fields = ["recipient", "code", "is_active"]
 
+    @property
+    def idempotency_atomic(self) -> bool:
+        # A checkout registers the order at the gateway: the pending payment must commit first
+        # and no transaction may stay open across the call (see IdempotentPostMixin).
+        return self.action != "payments"
+
     def get_queryset(self):
         return self.scope(QrCode.objects.all())
 
@@ -110,6 +116,9 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
 
 class SandboxQrPaymentView(PayopsAPIView):
     serializer_class = s.SandboxQrPaymentSerializer
+    # The round trip goes through a gateway (in process or over HTTP): the pending payment
+    # commits before the order is registered, as a real checkout does.
+    idempotency_atomic = False
 
     @extend_schema(
         request=s.SandboxQrPaymentSerializer,

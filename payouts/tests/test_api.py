@@ -309,3 +309,14 @@ def test_payments_filter_by_a_malformed_recipient_is_400(api):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
     assert "recipient" in response.json()["error"]["fields"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sandbox_payment_with_an_idempotency_key_commits_before_the_gateway(api, qr):
+    body = {"qr_code": qr.code, "amount": "900.00", "currency": "AMD", "outcome": "approved"}
+    first = api.post("/api/v1/sandbox/qr-payments/", body, format="json", HTTP_IDEMPOTENCY_KEY="s1")
+    assert first.status_code == 201, first.json()
+    assert first.json()["status"] == "verified"
+    again = api.post("/api/v1/sandbox/qr-payments/", body, format="json", HTTP_IDEMPOTENCY_KEY="s1")
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"

@@ -11,11 +11,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 
 class AuditedAdmin(SimpleHistoryAdmin):
+    # URLs typed without a scheme are https (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
     def _visible_or_404(self, request, object_id) -> None:
         # simple-history's views look rows up without the admin's queryset (and fall back to
         # the history of a row the user may not see): check against get_queryset first.

@@ -10,8 +10,14 @@ from django.core.checks import Tags, Warning, register
 def embedded_defaults_in_production(app_configs=None, **kwargs):
     """The embedded SQLite database and filesystem broker are for one machine in development:
     a production deployment of several processes needs PostgreSQL and Redis."""
+    return embedded_defaults(
+        engine=settings.DATABASES["default"]["ENGINE"], redis_url=settings.REDIS_URL
+    )
+
+
+def embedded_defaults(*, engine: str, redis_url: str | None) -> list[Warning]:
     warnings = []
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if engine != "django.db.backends.postgresql":
         warnings.append(
             Warning(
                 "DATABASE_URL is not set: payops runs on the embedded SQLite database.",
@@ -19,7 +25,7 @@ def embedded_defaults_in_production(app_configs=None, **kwargs):
                 id="payops.W001",
             )
         )
-    if not settings.REDIS_URL:
+    if not redis_url:
         warnings.append(
             Warning(
                 "REDIS_URL is not set: Celery uses the embedded filesystem broker and throttling "

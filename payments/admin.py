@@ -292,6 +292,11 @@ class ProviderCallbackAdmin(OrganizationScopedAdmin):
 
 
 class ProviderAccountForm(forms.ModelForm):
+    base_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text="The gateway's API root, e.g. https://ipay.arca.am/payment/rest/",
+    )
     password = forms.CharField(
         required=False, widget=forms.PasswordInput, help_text="Leave blank to keep the current."
     )

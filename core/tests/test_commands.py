@@ -99,13 +99,12 @@ def test_bad_environment_stops_with_one_sentence_naming_the_variable(env, variab
     assert variable in lines[0]
 
 
-def test_deploy_check_warns_about_embedded_defaults(settings):
-    from core.checks import embedded_defaults_in_production
+def test_deploy_check_warns_about_embedded_defaults():
+    from core.checks import embedded_defaults
 
-    settings.DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3"}}
-    settings.REDIS_URL = None
-    ids = [w.id for w in embedded_defaults_in_production()]
-    assert ids == ["payops.W001", "payops.W002"]
-    settings.DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql"}}
-    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
-    assert embedded_defaults_in_production() == []
+    sqlite = embedded_defaults(engine="django.db.backends.sqlite3", redis_url=None)
+    assert [w.id for w in sqlite] == ["payops.W001", "payops.W002"]
+    production = embedded_defaults(
+        engine="django.db.backends.postgresql", redis_url="redis://127.0.0.1:6379/0"
+    )
+    assert production == []

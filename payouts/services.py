@@ -206,18 +206,21 @@ def _event(
     return event
 
 
+def _emit_args(payout: Payout, event: PayoutEvent) -> dict:
+    return {
+        "event_type": f"payout.{event.kind}",
+        "subject": "payout",
+        "subject_id": payout.pk,
+        "data": _payout_data(payout),
+        "dedup": event.pk,
+    }
+
+
 def _emit(payout: Payout, event: PayoutEvent) -> None:
     """The transition's webhook, written to the outbox inside this transaction."""
     from webhooks.services import event_emit
 
-    event_emit(
-        organization=payout.organization,
-        event_type=f"payout.{event.kind}",
-        subject="payout",
-        subject_id=payout.pk,
-        data=_payout_data(payout),
-        dedup=event.pk,
-    )
+    event_emit(organization=payout.organization, **_emit_args(payout, event))
 
 
 def _raise_case(
@@ -1463,9 +1466,14 @@ def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
             for p in payouts
         ]
     )
-    for payout, event in zip(payouts, events, strict=True):
+    from webhooks.services import event_emit_many
+
+    for payout in payouts:
         payout.organization = organization
-        _emit(payout, event)
+    event_emit_many(
+        organization=organization,
+        events=[_emit_args(payout, event) for payout, event in zip(payouts, events, strict=True)],
+    )
     if follow_up:
         _raise_case(
             organization=organization,

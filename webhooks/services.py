@@ -26,6 +26,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
+from simple_history.utils import bulk_create_with_history
 
 from core.actors import system_actor
 from core.audit import save_audited
@@ -37,6 +38,7 @@ from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, We
 from webhooks.transport import deadline_transport
 
 logger = logging.getLogger(__name__)
+DELIVERY_JOB = "webhooks.deliver"  # the system actor of deliveries
 
 # The Standard Webhooks retry schedule: the delay before attempt n (1-based) is SCHEDULE[n-1].
 SCHEDULE: tuple[dt.timedelta, ...] = (
@@ -253,6 +255,79 @@ def _utc_iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+def _event_row(
+    *,
+    organization: Organization,
+    event_type: str,
+    subject: Any,
+    subject_id: Any,
+    data: dict[str, Any],
+    dedup: Any,
+    now: dt.datetime,
+) -> WebhookEvent:
+    """The (unsaved) outbox row of one transition, with the exact body that will be signed."""
+    if not EVENT_TYPE_RE.match(event_type or ""):
+        raise ValueError(f"{event_type!r} is not an event type of the form <resource>.<status>.")
+    if not registry.is_known(event_type):
+        # Still written (the change must not fail over a webhook), but no endpoint can ask for
+        # it: the emitting app should call webhooks.registry.register_event_types.
+        logger.warning("webhook event type %s is not registered", event_type)
+    _check_thin(data)
+    subject_label = _subject_label(subject)
+    clean = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    body = json.dumps(
+        {"type": event_type, "timestamp": _utc_iso(now), "data": clean},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return WebhookEvent(
+        id=event_id_for(
+            organization=organization,
+            event_type=event_type,
+            subject=subject_label,
+            subject_id=str(subject_id),
+            dedup=str(dedup),
+        ),
+        organization=organization,
+        event_type=event_type,
+        subject_type=subject_label,
+        subject_id=str(subject_id),
+        dedup=str(dedup)[:255],
+        data=clean,
+        body=body,
+        created_at=now,
+    )
+
+
+def _queue_deliveries(
+    organization: Organization, events: list[WebhookEvent], now: dt.datetime
+) -> None:
+    """One delivery per (event, enabled endpoint listening to its type), queued after commit."""
+    endpoints = list(WebhookEndpoint.objects.filter(organization=organization, enabled=True))
+    deliveries = [
+        WebhookDelivery(
+            event=event,
+            endpoint=endpoint,
+            organization=organization,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for event in events
+        for endpoint in endpoints
+        if endpoint.accepts(event.event_type)
+    ]
+    if not deliveries:
+        return
+    deliveries = bulk_create_with_history(
+        deliveries,
+        WebhookDelivery,
+        default_user=system_actor(DELIVERY_JOB),
+        default_change_reason="queued",
+    )
+    ids = [delivery.pk for delivery in deliveries]
+    transaction.on_commit(functools.partial(enqueue_deliveries, ids), robust=True)
+
+
 @transaction.atomic
 def event_emit(
     *,
@@ -271,64 +346,48 @@ def event_emit(
     written per enabled endpoint listening to ``event_type``; they are queued after commit, and
     the beat sweeper sends any whose fast path was lost (broker down, worker crash).
     """
-    if not EVENT_TYPE_RE.match(event_type or ""):
-        raise ValueError(f"{event_type!r} is not an event type of the form <resource>.<status>.")
-    if not registry.is_known(event_type):
-        # Still written (the change must not fail over a webhook), but no endpoint can ask for
-        # it: the emitting app should call webhooks.registry.register_event_types.
-        logger.warning("webhook event type %s is not registered", event_type)
-    _check_thin(data)
-    subject_label = _subject_label(subject)
-    event_id = event_id_for(
+    now = _now(now)
+    event = _event_row(
         organization=organization,
         event_type=event_type,
-        subject=subject_label,
-        subject_id=str(subject_id),
-        dedup=str(dedup),
+        subject=subject,
+        subject_id=subject_id,
+        data=data,
+        dedup=dedup,
+        now=now,
     )
-    existing = WebhookEvent.objects.filter(pk=event_id).first()
+    existing = WebhookEvent.objects.filter(pk=event.pk).first()
     if existing is not None:
         return existing
-    now = _now(now)
-    clean = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
-    body = json.dumps(
-        {"type": event_type, "timestamp": _utc_iso(now), "data": clean},
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    event = WebhookEvent(
-        id=event_id,
-        organization=organization,
-        event_type=event_type,
-        subject_type=subject_label,
-        subject_id=str(subject_id),
-        dedup=str(dedup)[:255],
-        data=clean,
-        body=body,
-        created_at=now,
-    )
     try:
         with transaction.atomic():
             event.save(force_insert=True)
     except IntegrityError:  # a concurrent emit of the same transition won
-        return WebhookEvent.objects.get(pk=event_id)
-    endpoints = WebhookEndpoint.objects.filter(organization=organization, enabled=True)
-    delivery_ids = []
-    for endpoint in endpoints:
-        if not endpoint.accepts(event_type):
-            continue
-        delivery = WebhookDelivery(
-            event=event,
-            endpoint=endpoint,
-            organization=organization,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        delivery.save()
-        delivery_ids.append(delivery.pk)
-    if delivery_ids:
-        transaction.on_commit(functools.partial(enqueue_deliveries, delivery_ids), robust=True)
+        return WebhookEvent.objects.get(pk=event.pk)
+    _queue_deliveries(organization, [event], now)
     return event
+
+
+@transaction.atomic
+def event_emit_many(
+    *, organization: Organization, events: list[dict[str, Any]], now: dt.datetime | None = None
+) -> list[WebhookEvent]:
+    """``event_emit`` for many transitions of one organisation at once (a period build): a few
+    statements in all instead of a few per event. Each item of ``events`` holds the keyword
+    arguments of ``event_emit`` (event_type, subject, subject_id, data, dedup). Returns the
+    rows in order; transitions already emitted are returned as they were, not written again."""
+    now = _now(now)
+    rows = [_event_row(organization=organization, now=now, **item) for item in events]
+    existing = WebhookEvent.objects.in_bulk([row.pk for row in rows])
+    fresh = list({row.pk: row for row in rows if row.pk not in existing}.values())
+    try:
+        with transaction.atomic():
+            WebhookEvent.objects.bulk_create(fresh)
+    except IntegrityError:  # a concurrent emit won for some: fall back to one at a time
+        return [event_emit(organization=organization, now=now, **item) for item in events]
+    _queue_deliveries(organization, fresh, now)
+    written = {row.pk: row for row in fresh}
+    return [existing.get(row.pk) or written[row.pk] for row in rows]
 
 
 def enqueue_deliveries(delivery_ids: Iterable[int], *, countdown: float | None = None) -> int:
@@ -481,7 +540,7 @@ def _claim(delivery_id: int, *, now: dt.datetime) -> WebhookDelivery | None:
         return None
     if delivery.status != WebhookDelivery.Status.PENDING or delivery.next_attempt_at > now:
         return None  # done already, or not due (a duplicate task, or a live lease)
-    actor = system_actor("webhooks.deliver")
+    actor = system_actor(DELIVERY_JOB)
     if (
         delivery.round_attempts > 0
         and not WebhookAttempt.objects.filter(delivery=delivery, attempt=delivery.attempts).exists()
@@ -568,7 +627,7 @@ def _record(
 ) -> WebhookDelivery:
     from exceptionqueue.services import exception_clear
 
-    actor = system_actor("webhooks.deliver")
+    actor = system_actor(DELIVERY_JOB)
     delivery = (
         WebhookDelivery.objects.select_for_update()
         .select_related("endpoint", "event", "organization")

@@ -23,11 +23,12 @@ install: $(STAMP)
 	@printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
 	@echo "Wrote .env (DEBUG=1 and a fresh SECRET_KEY) for local development."
 
+run: export PAYOPS_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "payops: http://127.0.0.1:$(PORT)/admin/ (login above) · API docs http://127.0.0.1:$(PORT)/api/docs/ · health http://127.0.0.1:$(PORT)/healthz"
-	PAYOPS_PORT=$(PORT) PAYOPS_BASE_URL=$${PAYOPS_BASE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/honcho -f Procfile.dev start
+	PAYOPS_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -35,6 +35,7 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    re_path(r"^api/", api_fallback),  # the rest of /api/: a JSON 404, never an HTML page
     # Non-API pages of the apps (provider callbacks, sandbox checkout, accountants' desk).
     path("", include("payments.urls")),
     path("", include("exceptionqueue.urls")),

@@ -11,3 +11,8 @@ class CoreConfig(AppConfig):
         from core.roles import sync_after_migrate
 
         post_migrate.connect(sync_after_migrate, dispatch_uid="payops.roles")
+        from django.core.signals import request_finished
+
+        from core.middleware import clear_request_id
+
+        request_finished.connect(clear_request_id, dispatch_uid="payops.request_id")

@@ -190,7 +190,7 @@ def _move(case: ExceptionCase, method: str, *, actor, note: str) -> ExceptionCas
     except TransitionNotAllowed:
         raise DomainError(
             "transition_not_allowed",
-            f"A {source} exception cannot be {method.rstrip('e')}ed.",
+            f"An exception that is {source} cannot be {method.rstrip('e')}ed.",
             status_code=409,
         ) from None
     return case

@@ -128,11 +128,16 @@ def json_server_error(request, *args, **kwargs):
     return JsonResponse(
         error_body("server_error", "Something went wrong on our side; it has been logged."),
         status=500,
+        json_dumps_params={"separators": (",", ":")},
     )
 
 
 def json_not_found(request, exception=None):
-    return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return JsonResponse(
+        error_body("not_found", "Not found."),
+        status=404,
+        json_dumps_params={"separators": (",", ":")},
+    )
 
 
 @csrf_exempt

@@ -204,3 +204,38 @@ def test_the_root_leads_to_the_admin(client, db):
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
+
+
+def test_every_unknown_path_under_api_is_json_404(client, db):
+    for path in ("/api/", "/api/nope/", "/api/v2/x/", "/api/schema/nope/"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "not_found", path
+
+
+def test_a_malformed_cursor_is_400(api):
+    response = api.get("/api/v1/branches/?cursor=garbage")
+    assert response.status_code == 400
+    assert "cursor" in response.json()["error"]["fields"]
+
+
+def test_django_request_log_lines_carry_the_request_id(client, db):
+    import logging
+
+    from core.context import get_request_id
+
+    seen = []
+
+    class Spy(logging.Handler):
+        def emit(self, record):
+            seen.append(get_request_id())  # what the JSON formatter writes for this line
+
+    logger = logging.getLogger("django.request")
+    spy = Spy(level=logging.WARNING)
+    logger.addHandler(spy)
+    try:
+        client.get("/no-such-page/", HTTP_X_REQUEST_ID="trace-404")
+    finally:
+        logger.removeHandler(spy)
+    assert seen == ["trace-404"]
+    assert get_request_id() == ""  # cleared once the request finished

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
@@ -23,7 +23,11 @@ class AuditedAdmin(SimpleHistoryAdmin):
     def _visible_or_404(self, request, object_id) -> None:
         # simple-history's views look rows up without the admin's queryset (and fall back to
         # the history of a row the user may not see): check against get_queryset first.
-        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+        try:
+            visible = self.get_queryset(request).filter(pk=unquote(object_id)).exists()
+        except (ValueError, ValidationError):  # not even a valid primary key
+            visible = False
+        if not visible:
             raise Http404("No such object.")
 
     def history_view(self, request, object_id, extra_context=None):
@@ -40,9 +44,19 @@ class AuditedAdmin(SimpleHistoryAdmin):
         return True
 
 
-class OrganizationScopedAdmin(AuditedAdmin):
-    """Rows of the user's organisations only. ``organization_field`` is the path to the
-    organisation ("organization", or e.g. "payout__organization"); "" for Organization."""
+def member_organizations(user):
+    """The organisations a staff user may see: all for superusers, else their memberships."""
+    from core.models import Organization
+
+    if user.is_superuser:
+        return Organization.objects.all()
+    return Organization.objects.filter(members__user=user).distinct()
+
+
+class OrganizationScopedMixin:
+    """For any ModelAdmin: rows of the user's organisations only, organisation filters and
+    foreign-key choices limited to them. ``organization_field`` is the path to the organisation
+    ("organization", or e.g. "delivery__organization"); "" for Organization itself."""
 
     organization_field = "organization"
 
@@ -78,4 +92,14 @@ class OrganizationScopedAdmin(AuditedAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-__all__ = ["AuditedAdmin", "OrganizationScopedAdmin", "admin"]
+class OrganizationScopedAdmin(OrganizationScopedMixin, AuditedAdmin):
+    """Scoped, with read-only history: the base of every admin of a model with history."""
+
+
+__all__ = [
+    "AuditedAdmin",
+    "OrganizationScopedAdmin",
+    "OrganizationScopedMixin",
+    "admin",
+    "member_organizations",
+]

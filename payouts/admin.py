@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django_fsm import has_transition_perm
 
-from core.admin_base import OrganizationScopedAdmin
+from core.admin_base import OrganizationScopedAdmin, OrganizationScopedMixin
 from core.errors import DomainError
 from payouts import services
 from payouts.models import (
@@ -419,7 +419,7 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PayoutAdjustment)
-class PayoutAdjustmentAdmin(admin.ModelAdmin):
+class PayoutAdjustmentAdmin(OrganizationScopedMixin, admin.ModelAdmin):
     """Append-only rows (no history table): read-only, scoped like the others."""
 
     list_display = [
@@ -446,12 +446,6 @@ class PayoutAdjustmentAdmin(admin.ModelAdmin):
         "request_id",
     ]
     fields = readonly_fields
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        return qs.filter(organization__members__user=request.user)
 
     def has_add_permission(self, request):
         return False

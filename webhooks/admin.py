@@ -14,18 +14,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core.admin_base import OrganizationScopedAdmin
+from core.admin_base import OrganizationScopedAdmin, OrganizationScopedMixin, member_organizations
 from core.errors import DomainError
 from core.models import Organization
 from webhooks import services, signing
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-
-
-def scope_to_member_organizations(request, queryset, field: str = "organization"):
-    """Superusers see every organisation; other staff only those they are members of."""
-    if request.user.is_superuser:
-        return queryset
-    return queryset.filter(**{f"{field}__members__user": request.user}).distinct()
 
 
 class EventTypesField(forms.CharField):
@@ -177,9 +170,7 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
 
 
 def _member_organizations(request):
-    if request.user.is_superuser:
-        return Organization.objects.all()
-    return Organization.objects.filter(members__user=request.user)
+    return member_organizations(request.user)
 
 
 class ReadOnlyAdminMixin:
@@ -210,7 +201,7 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WebhookEventAdmin(ReadOnlyAdminMixin, OrganizationScopedMixin, admin.ModelAdmin):
     list_display = ["id", "event_type", "organization", "subject_type", "subject_id", "created_at"]
     list_filter = ["event_type", "organization"]
     search_fields = ["id", "subject_id"]
@@ -219,9 +210,6 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
     inlines = [DeliveryInline]
     actions = ["replay_events"]
-
-    def get_queryset(self, request):
-        return scope_to_member_organizations(request, super().get_queryset(request))
 
     @admin.action(description="Replay selected events (same webhook-id)", permissions=["replay"])
     def replay_events(self, request, queryset):
@@ -376,8 +364,10 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
 
 
 @admin.register(WebhookAttempt)
-class WebhookAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WebhookAttemptAdmin(ReadOnlyAdminMixin, OrganizationScopedMixin, admin.ModelAdmin):
     """The delivery log."""
+
+    organization_field = "delivery__organization"
 
     list_display = [
         "started_at",
@@ -391,8 +381,3 @@ class WebhookAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["delivery__event__id"]
     date_hierarchy = "started_at"
     list_select_related = ["delivery"]
-
-    def get_queryset(self, request):
-        return scope_to_member_organizations(
-            request, super().get_queryset(request), field="delivery__organization"
-        )

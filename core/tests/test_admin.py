@@ -84,3 +84,9 @@ def test_staff_see_only_their_organisations(client, staff, organization, other_o
     assert "Gyumri Bakery" not in page
     branches = client.get("/admin/core/branch/").content.decode()
     assert "Gyumri Bakery" not in branches  # not even as a filter choice
+
+
+def test_a_history_url_with_a_malformed_id_is_404(client, staff):
+    client.force_login(staff)
+    assert client.get("/admin/core/branch/abc/history/").status_code == 404
+    assert client.get("/admin/core/branch/abc/history/1/").status_code == 404

@@ -135,3 +135,25 @@ def test_the_endpoint_page_shows_a_fingerprint_not_part_of_the_secret(
     assert signing.fingerprint(endpoint.secret) in page
     assert endpoint.secret[:10] not in page  # the old hint: whsec_ and 4 characters
     assert f"…{endpoint.secret[-4:]}" not in page
+
+
+def test_staff_see_only_their_organisations_events_and_attempts(
+    client, django_user_model, organization, other_organization
+):
+    from django.contrib.auth.models import Permission
+
+    from core.models import Membership
+
+    user = django_user_model.objects.create_user("ops", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_webhookevent", "view_webhookattempt"])
+    )
+    Membership.objects.create(user=user, organization=organization)
+    mine = emit_payment_verified(organization, payment_id=11)
+    theirs = emit_payment_verified(other_organization, payment_id=22)
+    client.force_login(user)
+    page = client.get("/admin/webhooks/webhookevent/").content.decode()
+    assert mine.pk in page
+    assert theirs.pk not in page
+    assert "Gyumri Bakery" not in page  # not even as a filter choice
+    assert client.get("/admin/webhooks/webhookattempt/").status_code == 200

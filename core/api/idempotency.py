@@ -36,6 +36,7 @@ class Replay(Exception):
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
+    path = path.rstrip("/") + "/"  # served with or without its trailing slash: one endpoint
     try:
         canonical = json.dumps(json.loads(body or b"{}"), sort_keys=True, separators=(",", ":"))
         payload = canonical.encode()

@@ -90,7 +90,8 @@ class IdempotentPostMixin:
             record,
             status=response.status_code,
             data=response.data,
-            replayable=self.idempotency_replayable,
+            # Only a success can hold the secret; a refusal replays as it was.
+            replayable=self.idempotency_replayable or response.status_code >= 300,
         )
 
     def _replay(self, record) -> Response:

@@ -177,3 +177,11 @@ def test_post_without_a_key_is_not_deduplicated(api):
     assert api.post(URL, BODY, format="json").status_code == 201
     assert api.post(URL, BODY, format="json").status_code == 409
     assert not IdempotencyKey.objects.exists()
+
+
+def test_with_or_without_the_trailing_slash_is_the_same_request(api):
+    first = post(api)
+    again = api.post(URL.rstrip("/"), BODY, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.content == first.content

@@ -62,3 +62,12 @@ def test_a_secret_shown_once_is_not_stored_nor_replayed(api):
     assert again.json()["error"]["code"] == "idempotency_not_replayable"
     assert "whsec" not in again.content.decode()
     assert Branch.objects.count() == 1
+
+
+def test_a_refusal_of_a_non_replayable_view_replays_as_it_was(api):
+    refused = post(api, "/not-replayable/", status=409)
+    assert refused.status_code == 409
+    again = post(api, "/not-replayable/", status=409)
+    assert again.status_code == 409
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.content == refused.content

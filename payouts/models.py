@@ -101,10 +101,20 @@ class QrPayment(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     qr_code = models.ForeignKey(QrCode, on_delete=models.PROTECT, related_name="payments")
     recipient = models.ForeignKey(Recipient, on_delete=models.PROTECT, related_name="payments")
+    # "<api client id>:<Idempotency-Key>" of the request that started it: a retry of that
+    # request finds this payment instead of starting a second order at the gateway.
+    idempotency_key = models.CharField(max_length=300, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="qr_payment_idempotency_key_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.payment_id} -> {self.recipient_id}"

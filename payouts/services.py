@@ -410,15 +410,32 @@ def qr_code_create(*, recipient: Recipient, actor) -> QrCode:
 
 @transaction.atomic
 def qr_payment_create(
-    *, qr_code: QrCode, amount: Decimal, currency: str, actor, provider: str | None = None
+    *,
+    qr_code: QrCode,
+    amount: Decimal,
+    currency: str,
+    actor,
+    provider: str | None = None,
+    idempotency_key: str | None = None,
 ):
     """A pending provider payment made through ``qr_code``: it belongs to the QR's recipient.
 
     ``provider`` defaults to the built-in sandbox (demo and tests); production payments name the
     organisation's gateway, usually through ``qr_checkout_start``, which also registers the order.
+    With ``idempotency_key``, a second call with the same key returns the first payment.
     """
     from payments.services import payment_create
 
+    if idempotency_key:
+        earlier = (
+            QrPayment.objects.filter(
+                organization_id=qr_code.organization_id, idempotency_key=idempotency_key
+            )
+            .select_related("payment")
+            .first()
+        )
+        if earlier is not None:
+            return earlier.payment
     if not qr_code.is_active or not qr_code.recipient.is_active:
         raise DomainError("qr_code_inactive", "This QR code is not active.", status_code=409)
     payment_model = _payment_model()
@@ -437,6 +454,7 @@ def qr_payment_create(
         organization_id=qr_code.organization_id,
         qr_code=qr_code,
         recipient_id=qr_code.recipient_id,
+        idempotency_key=idempotency_key or None,
     )
     return payment
 
@@ -492,6 +510,7 @@ def qr_checkout_start(
     return_url: str = "",
     fail_url: str = "",
     adapter=None,
+    idempotency_key: str | None = None,
 ):
     """Start a real QR payment: a pending payment at the organisation's gateway, linked to the QR
     (``QrPayment``) in one committed transaction, then the order registered at the gateway
@@ -502,14 +521,29 @@ def qr_checkout_start(
 
     provider = qr_checkout_provider(organization=qr_code.organization, provider=provider)
     payment = qr_payment_create(
-        qr_code=qr_code, amount=amount, currency=currency, actor=actor, provider=provider
+        qr_code=qr_code,
+        amount=amount,
+        currency=currency,
+        actor=actor,
+        provider=provider,
+        idempotency_key=idempotency_key,
     )
+    # A retry finds its order: registration is keyed on our order number and returns early
+    # once the gateway's reference is stored.
     return payment_register_order(
         payment=payment, actor=actor, adapter=adapter, return_url=return_url, fail_url=fail_url
     )
 
 
-def sandbox_qr_payment(*, qr_code: QrCode, amount: Decimal, currency: str, outcome: str, actor):
+def sandbox_qr_payment(
+    *,
+    qr_code: QrCode,
+    amount: Decimal,
+    currency: str,
+    outcome: str,
+    actor,
+    idempotency_key: str | None = None,
+):
     """Pay ``qr_code`` through the built-in sandbox gateway, the whole round trip.
 
     The pending payment and its QR link commit first, so the gateway's callback finds them.
@@ -518,7 +552,15 @@ def sandbox_qr_payment(*, qr_code: QrCode, amount: Decimal, currency: str, outco
 
     if not settings.PAYOPS_SANDBOX:
         raise DomainError("sandbox_disabled", "The sandbox gateway is off.", status_code=404)
-    payment = qr_payment_create(qr_code=qr_code, amount=amount, currency=currency, actor=actor)
+    payment = qr_payment_create(
+        qr_code=qr_code,
+        amount=amount,
+        currency=currency,
+        actor=actor,
+        idempotency_key=idempotency_key,
+    )
+    if payment.status != payment.Status.PENDING:  # a retry of a round trip that finished
+        return payment
     return sandbox_pay(payment=payment, outcome=outcome, actor=actor)
 
 

@@ -110,8 +110,16 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
             return_url=values["return_url"],
             fail_url=values["fail_url"],
             actor=request.user,
+            idempotency_key=_client_key(request),
         )
         return Response(s.QrCheckoutResultSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+
+def _client_key(request) -> str | None:
+    """The request's Idempotency-Key, made unique across API clients."""
+    if not request.idempotency_key:
+        return None
+    return f"{request.api_client.pk}:{request.idempotency_key}"
 
 
 class SandboxQrPaymentView(PayopsAPIView):
@@ -145,6 +153,7 @@ class SandboxQrPaymentView(PayopsAPIView):
             currency=values["currency"],
             outcome=values["outcome"],
             actor=request.user,
+            idempotency_key=_client_key(request),
         )
         return Response(s.QrPaymentResultSerializer(payment).data, status=status.HTTP_201_CREATED)
 

@@ -320,3 +320,34 @@ def test_sandbox_payment_with_an_idempotency_key_commits_before_the_gateway(api,
     again = api.post("/api/v1/sandbox/qr-payments/", body, format="json", HTTP_IDEMPOTENCY_KEY="s1")
     assert again.content == first.content
     assert again["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_after_a_crash_finds_the_first_sandbox_payment(api, qr, monkeypatch):
+    """The key is freed by the 500, but the payment had committed: the retry must not start a
+    second payment (and order) at the gateway."""
+    from rest_framework.test import APIClient
+
+    from payments import services as payment_services
+    from payouts.models import QrPayment
+
+    real = payment_services.sandbox_pay
+    calls = []
+
+    def crash_once(**kwargs):
+        calls.append(kwargs["payment"].pk)
+        if len(calls) == 1:
+            raise RuntimeError("worker died after the payment committed")
+        return real(**kwargs)
+
+    monkeypatch.setattr(payment_services, "sandbox_pay", crash_once)
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api.token}")
+    body = {"qr_code": qr.code, "amount": "700.00", "currency": "AMD", "outcome": "approved"}
+    url = "/api/v1/sandbox/qr-payments/"
+    assert client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="c1").status_code == 500
+    retry = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="c1")
+    assert retry.status_code == 201
+    assert retry.json()["status"] == "verified"
+    assert calls == [retry.json()["id"], retry.json()["id"]]  # the same payment, twice
+    assert QrPayment.objects.count() == 1

@@ -1373,8 +1373,8 @@ def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
     ids, scopes and amounts the lines are written from), the active overlapping scopes, the
     pending adjustments (lock, read), the fee policies, the payouts and their history rows
     (``bulk_create_with_history``), the payment lines (one ``INSERT ... SELECT FROM unnest`` on
-    PostgreSQL), the adjustment lines, the event rows, and one ``payout.requested`` outbox event
-    per payout through ``webhooks.services.event_emit``.
+    PostgreSQL), the adjustment lines, the event rows, and the ``payout.requested`` outbox events
+    of all payouts at once (``webhooks.services.event_emit_many``).
     """
     period = (
         PayoutPeriod.objects.select_for_update(of=("self",))
@@ -1592,6 +1592,16 @@ def period_has_leftovers(*, period: PayoutPeriod) -> bool:
     return eligible_payments(
         organization=period.organization, start=period.start_date, end=period.end_date
     ).exists()
+
+
+def period_build_recovered(*, period: PayoutPeriod, actor):
+    """The build of ``period`` succeeded: its ``period_build_failed`` case (if any) is resolved."""
+    return _clear_case(
+        organization=period.organization,
+        dedup_key=f"payouts:{PERIOD_BUILD_FAILED}:{period.pk}",
+        actor=actor,
+        note="the build succeeded on a later run",
+    )
 
 
 def period_build_failed(*, period: PayoutPeriod, error: Exception, actor):

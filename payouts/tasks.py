@@ -36,7 +36,7 @@ def build_closed_periods() -> int:
     """Beat sweeper: builds closed periods whose build was lost (broker down, worker crash) and
     the leftovers of recently closed ones (payments verified late). One failing period is logged
     and listed (``period_build_failed``); the others are still built."""
-    from payouts.services import period_build_failed, period_has_leftovers
+    from payouts.services import period_build_failed, period_build_recovered, period_has_leftovers
 
     since = timezone.now() - dt.timedelta(days=LEFTOVER_LOOKBACK_DAYS)
     periods = PayoutPeriod.objects.filter(status=PayoutPeriod.Status.CLOSED).select_related(
@@ -55,4 +55,6 @@ def build_closed_periods() -> int:
         except Exception as exc:  # one bad period must not stop the others
             logger.exception("building payout period %s failed", period.pk)
             period_build_failed(period=period, error=exc, actor=system_actor(BUILD_JOB))
+        else:
+            period_build_recovered(period=period, actor=system_actor(BUILD_JOB))
     return built

@@ -89,6 +89,8 @@ def test_sweeper_builds_the_other_periods_when_one_fails(organization, recipient
     assert "disk full" in case.message
     assert tasks.build_closed_periods.run() == 1  # retried on the next run
     assert Payout.objects.count() == 2
+    case.refresh_from_db()
+    assert case.status == ExceptionCase.Status.RESOLVED  # cleared once the build succeeded
 
 
 def test_sweeper_builds_late_payments_of_built_periods(organization, recipient, qr, actor):

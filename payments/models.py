@@ -254,6 +254,10 @@ class Refund(FSMModelMixin, models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When the gateway call ended (answered, failed or timed out). NULL while the call is in
+    # flight (or its worker died mid-call): such a refund is never resolved by a lookup until
+    # it is older than REFUND_STUCK_AFTER (the lookup would not show it yet).
+    call_ended_at = models.DateTimeField(null=True, blank=True)
     # When the outcome was unknown (gateway timeout, crash after the call): the last lookup.
     last_checked_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
@@ -279,6 +283,11 @@ class Refund(FSMModelMixin, models.Model):
     @transition(field=status, source=Status.PENDING, target=Status.FAILED)
     def mark_failed(self) -> None:
         pass
+
+    @transition(field=status, source=Status.FAILED, target=Status.SUCCEEDED)
+    def correct_to_succeeded(self) -> None:
+        """Only for a refund recorded failed that the gateway later reports refunded (audited
+        as a ``refund_corrected`` event by ``payments.services.refund_complete``)."""
 
 
 class ProviderCallback(models.Model):
@@ -345,6 +354,7 @@ class PaymentEvent(AuditEvent):
         REFUND_REQUESTED = "refund_requested", "Refund requested"
         REFUND_SUCCEEDED = "refund_succeeded", "Refund succeeded"
         REFUND_FAILED = "refund_failed", "Refund failed"
+        REFUND_CORRECTED = "refund_corrected", "Refund recorded failed, then succeeded"
         LATE_PAYMENT = "late_payment", "Paid after expiry or decline"
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")

@@ -789,7 +789,7 @@ def _refund_reserve(
                     raise DomainError(
                         "idempotency_key_reused",
                         "This idempotency key was used for another refund of this payment.",
-                        status_code=409,
+                        status_code=422,
                     )
                 return existing, False
         if payment.status not in (Payment.Status.VERIFIED, Payment.Status.PARTIALLY_REFUNDED):
@@ -878,7 +878,24 @@ def refund_complete(
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
     payment = _locked(refund.payment_id)
     if refund.status != Refund.Status.PENDING:
-        return refund
+        if refund.status == Refund.Status.FAILED and succeeded:
+            return _refund_correct_to_succeeded(
+                refund=refund,
+                payment=payment,
+                actor=actor,
+                provider_reference=provider_reference,
+                method=method,
+            )
+        if refund.status == Refund.Status.SUCCEEDED and not succeeded:
+            _refund_conflict(
+                refund=refund,
+                actor=actor,
+                reason=(
+                    f"the gateway reported a failure ({code or 'no code'}: {message[:200]}) "
+                    "for a refund recorded succeeded"
+                ),
+            )
+        return refund  # the same answer again: nothing to do
     refund.provider_reference = provider_reference[:128]
     refund.completed_at = timezone.now()
     if not succeeded:
@@ -901,6 +918,19 @@ def refund_complete(
         return refund
     _move(refund, "mark_succeeded", what="refund")
     save_audited(refund, actor=actor, reason="refund succeeded")
+    _apply_refund_success(
+        payment=payment,
+        refund=refund,
+        actor=actor,
+        kind=PaymentEvent.Kind.REFUND_SUCCEEDED,
+        method=method,
+    )
+    return refund
+
+
+def _apply_refund_success(
+    *, payment: Payment, refund: Refund, actor, kind: str, method: str, data=None
+) -> None:
     source = payment.status
     payment.refunded_amount = payment.refunded_amount + refund.amount
     if payment.refunded_amount >= payment.amount:
@@ -910,7 +940,7 @@ def refund_complete(
     save_audited(payment, actor=actor, reason=f"refund {refund.pk} succeeded")
     _event(
         payment,
-        kind=PaymentEvent.Kind.REFUND_SUCCEEDED,
+        kind=kind,
         actor=actor,
         from_status=source,
         refund=refund,
@@ -919,9 +949,78 @@ def refund_complete(
         method=method,
         reference=refund.provider_reference,
         comment=refund.reason,
+        data=data or {},
     )
     _announce(payment, "refunded", actor=actor, refund=refund)
+
+
+def _refund_correct_to_succeeded(
+    *, refund: Refund, payment: Payment, actor, provider_reference: str, method: str
+) -> Refund:
+    """The gateway reports a success for a refund payops recorded failed (a lookup settled it
+    while the call was still in flight, or the gateway answered late): the money left, so the
+    refund moves failed -> succeeded through the audited ``correct_to_succeeded`` transition
+    (a ``refund_corrected`` event) and the payment counts it, hooks and webhook as for any
+    refund. When the payment can no longer take it (its room was refunded again meanwhile)
+    nothing is changed and a ``refund_stuck`` case is listed: an operator must decide."""
+    room = payment.amount - payment.refunded_amount
+    if payment.status not in (Payment.Status.VERIFIED, Payment.Status.PARTIALLY_REFUNDED) or (
+        refund.amount > room
+    ):
+        _refund_conflict(
+            refund=refund,
+            actor=actor,
+            reason=(
+                "the gateway reported a success for a refund recorded failed, and the payment "
+                f"can no longer take it ({_money(room, refund.currency)} left): the customer "
+                "may have been refunded twice"
+            ),
+        )
+        return refund
+    failure = {"failure_code": refund.failure_code, "failure_message": refund.failure_message}
+    _move(refund, "correct_to_succeeded", what="refund")
+    if provider_reference:
+        refund.provider_reference = provider_reference[:128]
+    refund.completed_at = timezone.now()
+    refund.failure_code = ""
+    refund.failure_message = ""
+    save_audited(refund, actor=actor, reason="refund corrected: the gateway reports it succeeded")
+    logger.error(
+        "refund %s was recorded failed but the gateway reports it succeeded: corrected",
+        refund.pk,
+    )
+    _apply_refund_success(
+        payment=payment,
+        refund=refund,
+        actor=actor,
+        kind=PaymentEvent.Kind.REFUND_CORRECTED,
+        method=method,
+        data={"corrected_from": Refund.Status.FAILED, **failure},
+    )
     return refund
+
+
+def _refund_conflict(*, refund: Refund, actor, reason: str) -> None:
+    """A gateway answer contradicts a settled refund and cannot be applied: log and list it."""
+    from exceptionqueue.services import exception_raise
+
+    payment = refund.payment
+    logger.error("refund %s (%s): %s", refund.pk, refund.status, reason)
+    exception_raise(
+        organization=payment.organization,
+        kind="refund_stuck",
+        dedup_key=f"refund_conflict:refund:{refund.pk}",
+        message=(
+            f"Refund {refund.pk} of {_money(refund.amount, refund.currency)} {refund.currency} "
+            f"on payment {payment.order_number} is {refund.status} in payops: {reason}."
+        ),
+        actor=actor,
+        subject=refund,
+        branch=payment.branch,
+        amount=refund.amount,
+        currency=refund.currency,
+        details={"refund": refund.pk, "order_number": payment.order_number, "reason": reason},
+    )
 
 
 def refund_gateway_id(refund: Refund) -> str:
@@ -987,13 +1086,18 @@ def payment_refund(
         return refund
     payment = refund.payment
     try:
-        adapter = adapter or adapter_for_payment(payment)
-        result = adapter.refund(
-            provider_reference=payment.provider_reference or "",
-            amount=amount,
-            currency=currency,
-            refund_id=refund_gateway_id(refund),
-        )
+        try:
+            adapter = adapter or adapter_for_payment(payment)
+            result = adapter.refund(
+                provider_reference=payment.provider_reference or "",
+                amount=amount,
+                currency=currency,
+                refund_id=refund_gateway_id(refund),
+            )
+        finally:
+            # The call is over: from now on a lookup may settle the refund (refund_resolve).
+            refund.call_ended_at = timezone.now()
+            Refund.objects.filter(pk=refund.pk).update(call_ended_at=refund.call_ended_at)
     except ProviderError as exc:
         if exc.code == "transport_indeterminate":
             logger.error("refund %s outcome unknown: %s", refund.pk, exc)
@@ -1034,19 +1138,47 @@ class RefundUnresolved(DomainError):
     """The gateway's answer does not settle a pending refund: an operator must decide."""
 
 
+def refund_in_flight(refund: Refund, *, now=None) -> bool:
+    """True while the refund's gateway call may still be running: no lookup may settle it yet.
+
+    ``payment_refund`` stamps ``call_ended_at`` when the call returns or raises; a refund
+    without it younger than ``REFUND_STUCK_AFTER`` is in flight (older: its worker died)."""
+    from payments.janitor import REFUND_STUCK_AFTER
+
+    now = now or timezone.now()
+    return refund.call_ended_at is None and refund.created_at > now - REFUND_STUCK_AFTER
+
+
+def _pending_refunds(payment_id: int) -> dict[int, Decimal]:
+    return dict(
+        Refund.objects.filter(payment_id=payment_id, status=Refund.Status.PENDING).values_list(
+            "pk", "amount"
+        )
+    )
+
+
 def refund_resolve(*, refund: Refund, actor, adapter=None) -> Refund:
     """Settle a pending refund whose outcome is unknown by looking the order up at the gateway.
 
-    The gateway reports the order's total refunded amount (BPC ``paymentAmountInfo.
-    refundedAmount``). Beyond what our succeeded refunds already account for (``delta``):
+    Only a refund whose gateway call has ended (``call_ended_at``) or that is older than
+    ``REFUND_STUCK_AFTER`` is looked up (``refund_in_flight``): while the call runs the lookup
+    does not show it yet, and it is returned pending unchanged.
+
+    Before the lookup, under the payment's lock, payops' succeeded total and the set of pending
+    refunds are read (the snapshot). The gateway reports the order's total refunded amount
+    (BPC ``paymentAmountInfo.refundedAmount``); beyond the snapshot's succeeded total
+    (``delta``):
 
     - ``delta == 0``: no money moved for any pending refund: this one failed;
-    - ``delta`` equals the sum of the payment's pending refunds: they all went through: this
+    - ``delta`` equals the sum of the snapshot's pending refunds: they all went through: this
       one succeeded (the others resolve the same way on their turn);
     - otherwise the answer is ambiguous (``RefundUnresolved``, 409): an operator decides.
 
-    No lock is held during the lookup; the outcome is recorded by ``refund_complete`` under the
-    locks, which does nothing if the refund was settled meanwhile.
+    No lock is held during the lookup. The outcome is recorded under the locks after checking
+    that nothing changed since the snapshot (a refund settled, requested or recorded
+    meanwhile): if anything did, the answer is stale and the refund stays pending for the next
+    run. A success reported later for a refund recorded failed is corrected by
+    ``refund_complete``.
     """
     refund = Refund.objects.select_related("payment__organization", "payment__branch").get(
         pk=refund.pk
@@ -1059,6 +1191,9 @@ def refund_resolve(*, refund: Refund, actor, adapter=None) -> Refund:
             "refund_resolve calls the gateway and must not run inside a transaction.",
             status_code=500,
         )
+    if refund_in_flight(refund):
+        logger.info("refund %s: gateway call still in flight, not resolved", refund.pk)
+        return refund
     payment = refund.payment
     Refund.objects.filter(pk=refund.pk).update(last_checked_at=timezone.now())
     adapter = adapter or adapter_for_payment(payment)
@@ -1068,6 +1203,9 @@ def refund_resolve(*, refund: Refund, actor, adapter=None) -> Refund:
             f"{payment.get_provider_display()} has no status lookup: resolve by hand.",
             status_code=409,
         )
+    with transaction.atomic():
+        snapshot_refunded = _locked(payment).refunded_amount
+        snapshot_pending = _pending_refunds(payment.pk)
     try:
         status = adapter.status(
             provider_reference=payment.provider_reference or "",
@@ -1083,32 +1221,41 @@ def refund_resolve(*, refund: Refund, actor, adapter=None) -> Refund:
             "The gateway's answer carries no refunded amount.",
             status_code=409,
         )
-    payment.refresh_from_db(fields=["refunded_amount"])
-    pending = Refund.objects.filter(payment=payment, status=Refund.Status.PENDING).aggregate(
-        total=Sum("amount")
-    )["total"] or Decimal("0")
-    delta = status.refunded_amount - payment.refunded_amount
-    if delta == 0:
-        return refund_complete(
-            refund=refund,
-            succeeded=False,
-            actor=actor,
-            code="not_at_gateway",
-            message="The gateway reports no refund beyond those already recorded.",
-            method="lookup",
-        )
-    if delta == pending or (delta == refund.amount and pending == refund.amount):
-        return refund_complete(
-            refund=refund,
-            succeeded=True,
-            actor=actor,
-            provider_reference=refund.provider_reference or status.provider_reference,
-            method="lookup",
-        )
+    pending = sum(snapshot_pending.values(), Decimal("0"))
+    delta = status.refunded_amount - snapshot_refunded
+    with transaction.atomic():
+        # Lock order as in refund_complete: the refund, then the payment.
+        locked = Refund.objects.select_for_update().get(pk=refund.pk)
+        current = _locked(payment)
+        if locked.status != Refund.Status.PENDING:
+            return locked
+        if (
+            current.refunded_amount != snapshot_refunded
+            or _pending_refunds(payment.pk) != snapshot_pending
+        ):
+            logger.info("refund %s: refunds changed during the lookup; next run", refund.pk)
+            return locked
+        if delta == 0:
+            return refund_complete(
+                refund=locked,
+                succeeded=False,
+                actor=actor,
+                code="not_at_gateway",
+                message="The gateway reports no refund beyond those already recorded.",
+                method="lookup",
+            )
+        if delta == pending or (delta == refund.amount and pending == refund.amount):
+            return refund_complete(
+                refund=locked,
+                succeeded=True,
+                actor=actor,
+                provider_reference=locked.provider_reference or status.provider_reference,
+                method="lookup",
+            )
     raise RefundUnresolved(
         "refund_outcome_ambiguous",
         f"The gateway reports {_money(status.refunded_amount, refund.currency)} refunded; "
-        f"payops has {_money(payment.refunded_amount, refund.currency)} succeeded and "
+        f"payops has {_money(snapshot_refunded, refund.currency)} succeeded and "
         f"{_money(pending, refund.currency)} pending: an operator must decide.",
         status_code=409,
     )

@@ -45,9 +45,12 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVie
             201: RefundSerializer,
             409: error(
                 "`payment_not_refundable`: the payment is not verified, or the gateway "
-                "has no refund API; `idempotency_key_reused`: the key named another refund."
+                "has no refund API."
             ),
-            422: error("`refund_exceeds_payment`: the refunds would exceed the payment."),
+            422: error(
+                "`refund_exceeds_payment`: the refunds would exceed the payment; "
+                "`idempotency_key_reused`: the key named another refund of this payment."
+            ),
         },
     )
     @action(detail=True, methods=["post"], url_path="refunds")

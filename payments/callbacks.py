@@ -176,6 +176,14 @@ def _store(provider: str, request: CallbackRequest, remote_addr: str | None, **f
 
 
 def _finish(row: ProviderCallback, *, status: str, http_status: int, error: str = "", payment=None):
+    """Record how the callback ended, only while the row is still ours.
+
+    A claim stuck in ``processing`` may have been taken over (``_claim``: marked failed, its
+    key released and claimed by a newer copy); its late worker must then neither write the old
+    ``dedup_key`` back (IntegrityError, a 500 to the gateway) nor overwrite the takeover: the
+    update is conditional on the row still being ``processing``, and a lost row only gets a
+    note of how its worker ended.
+    """
     row.status = status
     row.http_status = http_status
     row.handler_error = error
@@ -185,7 +193,32 @@ def _finish(row: ProviderCallback, *, status: str, http_status: int, error: str 
     if payment is not None:
         row.payment = payment
         row.organization_id = payment.organization_id
-    row.save()
+    fields = {
+        "status": row.status,
+        "http_status": row.http_status,
+        "handler_error": row.handler_error,
+        "processed_at": row.processed_at,
+        "dedup_key": row.dedup_key,
+        "payment_id": row.payment_id,
+        "organization_id": row.organization_id,
+    }
+    updated = ProviderCallback.objects.filter(
+        pk=row.pk, status=ProviderCallback.Status.PROCESSING
+    ).update(**fields)
+    if updated:
+        return
+    logger.warning(
+        "%s callback %s was taken over before its worker finished (%s)",
+        row.provider,
+        row.pk,
+        status,
+    )
+    current = ProviderCallback.objects.filter(pk=row.pk).values_list("handler_error", flat=True)
+    note = f"{current.first() or ''}; its worker finished later: {status} {error}".strip("; ")
+    ProviderCallback.objects.filter(pk=row.pk).update(
+        handler_error=note[:2000], payment_id=row.payment_id, organization_id=row.organization_id
+    )
+    row.refresh_from_db()
 
 
 def callback_receive(

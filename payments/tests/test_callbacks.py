@@ -186,6 +186,7 @@ def test_a_crashed_callback_releases_its_key_and_the_retry_applies(
 
     payment, order = registered(payment, system_user)
     decide(order)
+
     real = services.payment_apply_status
     calls = {"n": 0}
 
@@ -352,3 +353,43 @@ def test_reinstate_needs_a_late_payment(payment, system_user):
     with pytest.raises(DomainError) as caught:
         services.payment_reinstate(payment=payment, actor=system_user, comment="no proof")
     assert caught.value.code == "payment_not_late"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_taken_over_callback_finishing_late_does_not_crash(
+    client, payment, system_user, monkeypatch
+):
+    """M8: the first worker is slow, a copy takes its stale claim over and processes the event;
+    when the first worker finishes it must not write the old dedup key back (IntegrityError)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    payment, order = registered(payment, system_user)
+    decide(order)
+    from payments import services
+
+    real = services.payment_apply_status
+    inner = []
+
+    def slow(**kwargs):
+        if not inner:
+            inner.append(None)
+            ProviderCallback.objects.filter(status="processing").update(
+                received_at=timezone.now() - timedelta(minutes=6)
+            )
+            inner[0] = client.get(URL, callback_params(order))
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "payment_apply_status", slow)
+    first = client.get(URL, callback_params(order))
+    assert inner[0].status_code == 200
+    assert first.status_code == 200
+    rows = list(ProviderCallback.objects.order_by("pk"))
+    assert [r.status for r in rows] == ["failed", "processed"]
+    assert rows[0].dedup_key is None
+    assert "taken over" in rows[0].handler_error
+    assert "worker finished later: processed" in rows[0].handler_error
+    assert rows[1].dedup_key == f"{order.order_id}:deposited:1"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.VERIFIED

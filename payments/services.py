@@ -624,20 +624,75 @@ def payment_verify_manually(*, payment: Payment, actor, comment: str, reference:
     )
 
 
-@transaction.atomic
-def payment_reinstate(*, payment: Payment, actor, comment: str) -> Payment:
+def payment_reinstate(*, payment: Payment, actor, comment: str, adapter=None) -> Payment:
     """An operator accepts a late payment (paid at the gateway after expiry or decline).
 
     Only a payment with a ``late_payment`` event (the gateway's word that it was paid) can be
-    reinstated; it becomes verified (method ``manual``, with the comment) and the domains are
-    told as for any verification. The ``late_payment`` exception case is resolved.
+    reinstated, and only while the gateway still holds the whole amount: where the gateway has
+    a status lookup it is asked again now and must say paid with nothing refunded; without a
+    lookup the late answer itself must have been "paid". A late payment the gateway reports
+    (partly) refunded is refused (``payment_refunded_at_gateway``): reinstated as verified with
+    ``refunded_amount`` 0 it would be paid out although the customer has the money back. The
+    payment becomes verified (method ``manual``, with the comment), the domains are told as for
+    any verification, and the ``late_payment`` exception case is resolved.
     """
-    from exceptionqueue.services import exception_clear
-
     if not comment.strip():
         raise DomainError(
             "comment_required", "Reinstating a payment needs a comment.", status_code=400
         )
+    payment = Payment.objects.select_related("organization", "branch").get(pk=payment.pk)
+    late = payment.events.filter(kind=PaymentEvent.Kind.LATE_PAYMENT).order_by("id").last()
+    if late is None or payment.status not in Payment.FINAL_UNPAID_STATUSES:
+        raise DomainError(
+            "payment_not_late",
+            "Only an expired or declined payment the gateway reported paid can be reinstated.",
+            status_code=409,
+        )
+    adapter = adapter or adapter_for_payment(payment)
+    if adapter.capabilities.status_lookup:
+        try:
+            status = adapter.status(
+                provider_reference=payment.provider_reference or "",
+                order_number=payment.order_number,
+            )
+        except ProviderError as exc:
+            raise DomainError(
+                "provider_error", f"The gateway lookup failed: {exc}", status_code=503
+            ) from exc
+        state = status.state
+        refunded = status.refunded_amount or Decimal("0")
+        if state is ProviderState.PAID and (
+            status.amount != payment.amount or status.currency != payment.currency
+        ):
+            raise DomainError(
+                "amount_mismatch",
+                f"The gateway reports {status.amount} {status.currency}, the payment is "
+                f"{payment.amount} {payment.currency}.",
+                status_code=409,
+            )
+    else:
+        state = ProviderState(late.data.get("gateway_state") or ProviderState.PAID)
+        refunded = Decimal("0")
+    if state in (ProviderState.REFUNDED, ProviderState.PARTIALLY_REFUNDED) or refunded > 0:
+        raise DomainError(
+            "payment_refunded_at_gateway",
+            f"The gateway reports this payment {state} ({_money(refunded, payment.currency)} "
+            "refunded): it cannot be reinstated.",
+            status_code=409,
+        )
+    if state is not ProviderState.PAID:
+        raise DomainError(
+            "payment_not_paid_at_gateway",
+            f"The gateway now reports this payment {state}: it cannot be reinstated.",
+            status_code=409,
+        )
+    return _reinstate(payment=payment, actor=actor, comment=comment)
+
+
+@transaction.atomic
+def _reinstate(*, payment: Payment, actor, comment: str) -> Payment:
+    from exceptionqueue.services import exception_clear
+
     payment = _locked(payment)
     late = payment.events.filter(kind=PaymentEvent.Kind.LATE_PAYMENT).order_by("id").last()
     if late is None or payment.status not in Payment.FINAL_UNPAID_STATUSES:

@@ -245,3 +245,92 @@ def test_a_reused_refund_key_is_422(api, organization, branch, monkeypatch):
     )
     assert other.json()["error"]["code"] == "idempotency_key_reused"
     assert other.status_code == 422
+
+
+# -- M1: a late payment the gateway reports refunded is never reinstated ------------------------
+
+
+class LookupGateway:
+    capabilities = Caps()
+
+    def __init__(self, payment, state, refunded="0"):
+        self.payment, self.state, self.refunded = payment, state, Decimal(refunded)
+
+    def status(self, **kw):
+        return StatusResult(
+            state=self.state,
+            provider_reference="",
+            order_number=self.payment.order_number,
+            amount=self.payment.amount,
+            currency=self.payment.currency,
+            refunded_amount=self.refunded,
+        )
+
+
+def _late(payment, state, refunded="0"):
+    actor = system_actor("t")
+    services.payment_expire(payment=payment, actor=actor)
+    services.payment_apply_status(
+        payment=payment,
+        status=LookupGateway(payment, state, refunded).status(),
+        method="lookup",
+        actor=actor,
+    )
+    payment.refresh_from_db()
+    assert payment.events.filter(kind="late_payment").exists()
+    return payment
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("late_state", "now_state", "refunded"),
+    [
+        (ProviderState.REFUNDED, ProviderState.REFUNDED, "1000.00"),
+        (ProviderState.PAID, ProviderState.PARTIALLY_REFUNDED, "400.00"),
+        (ProviderState.PAID, ProviderState.PAID, "400.00"),
+    ],
+)
+def test_a_late_payment_refunded_at_the_gateway_is_not_reinstated(
+    organization, branch, late_state, now_state, refunded
+):
+    from core.errors import DomainError
+
+    payment = _late(make_payment(organization=organization, branch=branch), late_state, refunded)
+    with pytest.raises(DomainError) as caught:
+        services.payment_reinstate(
+            payment=payment,
+            actor=system_actor("op"),
+            comment="keep it",
+            adapter=LookupGateway(payment, now_state, refunded),
+        )
+    assert caught.value.code == "payment_refunded_at_gateway"
+    payment.refresh_from_db()
+    assert (payment.status, payment.refunded_amount) == ("expired", Decimal("0.00"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_payment_without_lookup_reported_refunded_is_not_reinstated(organization, branch):
+    from core.errors import DomainError
+
+    class NoLookup:
+        class capabilities:
+            status_lookup = False
+
+    payment = _late(make_payment(organization=organization, branch=branch), ProviderState.REFUNDED)
+    with pytest.raises(DomainError) as caught:
+        services.payment_reinstate(
+            payment=payment, actor=system_actor("op"), comment="x", adapter=NoLookup()
+        )
+    assert caught.value.code == "payment_refunded_at_gateway"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_payment_still_paid_is_reinstated(organization, branch):
+    payment = _late(make_payment(organization=organization, branch=branch), ProviderState.PAID)
+    payment = services.payment_reinstate(
+        payment=payment,
+        actor=system_actor("op"),
+        comment="keep it",
+        adapter=LookupGateway(payment, ProviderState.PAID),
+    )
+    assert payment.status == Payment.Status.VERIFIED

@@ -10,7 +10,6 @@ from decimal import Decimal
 import httpx
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -818,12 +817,6 @@ def _money(amount: Decimal, currency: str) -> str:
     return str(round_money(Decimal(amount), currency))
 
 
-def _reserved_total(payment: Payment) -> Decimal:
-    return Refund.objects.filter(
-        payment=payment, status__in=[Refund.Status.PENDING, Refund.Status.SUCCEEDED]
-    ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
-
-
 def _refund_reserve(
     *, payment: Payment, amount: Decimal, reason: str, actor, idempotency_key: str | None = None
 ) -> tuple[Refund, bool]:
@@ -870,7 +863,9 @@ def _refund_reserve(
                 "This gateway refunds whole payments only.",
                 status_code=422,
             )
-        reserved = _reserved_total(payment)
+        from payments.selectors import payment_refundable_amount
+
+        reserved = payment.amount - payment_refundable_amount(payment=payment)
         currency = payment.currency
         if amount + reserved > payment.amount:
             raise DomainError(
@@ -1018,7 +1013,9 @@ def _refund_correct_to_succeeded(
     (a ``refund_corrected`` event) and the payment counts it, hooks and webhook as for any
     refund. When the payment can no longer take it (its room was refunded again meanwhile)
     nothing is changed and a ``refund_stuck`` case is listed: an operator must decide."""
-    room = payment.amount - payment.refunded_amount
+    from payments.selectors import payment_refundable_amount
+
+    room = payment_refundable_amount(payment=payment)  # pending refunds keep their reservation
     if payment.status not in (Payment.Status.VERIFIED, Payment.Status.PARTIALLY_REFUNDED) or (
         refund.amount > room
     ):

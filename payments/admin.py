@@ -244,6 +244,16 @@ class RefundAdmin(OrganizationScopedAdmin):
                 services.refund_flag_stuck(refund=refund, actor=request.user, reason=exc.message)
                 self.message_user(request, f"Refund {refund.pk}: {exc.message}", messages.ERROR)
                 continue
+            if result.status == Refund.Status.PENDING:
+                # In flight (its gateway call has not ended) or changed during the lookup:
+                # nothing was decided; the janitor or a later click settles it.
+                self.message_user(
+                    request,
+                    f"Refund {result.pk}: still pending (its gateway call is in flight or "
+                    "other refunds changed meanwhile); try again later.",
+                    messages.WARNING,
+                )
+                continue
             services.refund_unflag(refund=result, actor=request.user)
             self.message_user(request, f"Refund {result.pk}: {result.status}.")
 

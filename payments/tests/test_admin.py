@@ -79,3 +79,30 @@ def test_superuser_sees_every_organisation(admin_client, organization, other_org
     page = admin_client.get(reverse("admin:payments_provideraccount_add"))
     queryset = page.context["adminform"].form.fields["organization"].queryset
     assert set(queryset) == {organization, other_organization}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resolve_action_leaves_a_refund_in_flight_pending(admin_client, organization, branch):
+    """C1: the admin action never settles a refund whose gateway call has not ended."""
+    from decimal import Decimal
+
+    from core.actors import system_actor
+    from exceptionqueue.models import ExceptionCase
+    from payments import services
+    from payments.models import Refund
+    from payments.tests.factories import make_payment
+
+    payment = make_payment(organization=organization, branch=branch, verified=True)
+    refund, _ = services._refund_reserve(
+        payment=payment, amount=Decimal("100.00"), reason="r", actor=system_actor("t")
+    )
+    response = admin_client.post(
+        reverse("admin:payments_refund_changelist"),
+        {"action": "resolve_at_gateway", "_selected_action": [refund.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.PENDING
+    assert "still pending" in response.content.decode()
+    assert not ExceptionCase.objects.filter(kind="refund_stuck").exists()

@@ -22,6 +22,12 @@ def backoff_delay(attempts: int) -> timedelta:
     return timedelta(seconds=BACKOFF_SECONDS[index])
 
 
+# A payment the janitor expired at a gateway with a status lookup is looked up once more this
+# long after its expiry: a customer who finished paying (slow 3-D Secure) after the last lookup
+# is then found, also for accounts that receive no callbacks (ArCa without a checksum key), and
+# listed as a late payment.
+FINAL_CHECK_AFTER = timedelta(hours=1)
+
 # While the gateway cannot be reached, a pending payment is kept (it may be paid) this long
 # after its window, then expired.
 UNKNOWN_GIVE_UP = timedelta(hours=24)

@@ -592,15 +592,60 @@ def payment_expire(*, payment: Payment, actor, reason: str = "payment window pas
 
 
 @transaction.atomic
-def _expire_if_still_pending(*, payment: Payment, actor, reason: str) -> Payment:
+def _expire_if_still_pending(
+    *, payment: Payment, actor, reason: str, final_check: bool = False
+) -> Payment:
     """The janitor's expiry: decided on an unlocked read, so re-checked under the lock (a
-    callback may have verified the payment meanwhile; then nothing happens)."""
+    callback may have verified the payment meanwhile; then nothing happens).
+
+    ``final_check`` (the gateway has a lookup): one more lookup is scheduled
+    ``FINAL_CHECK_AFTER`` later (``payment_final_check``) to find a late payment."""
+    from payments.janitor import FINAL_CHECK_AFTER
+
     payment = _locked(payment)
     if payment.status != Payment.Status.PENDING:
         return payment
-    return _finish_unpaid(
+    payment = _finish_unpaid(
         payment, "mark_expired", status=None, actor=actor, method="janitor", comment=reason
     )
+    if final_check:
+        payment.next_check_at = timezone.now() + FINAL_CHECK_AFTER
+        # Janitor bookkeeping: kept out of the history on purpose.
+        Payment.objects.filter(pk=payment.pk).update(next_check_at=payment.next_check_at)
+    return payment
+
+
+def payment_final_check(*, payment: Payment, actor, adapter=None) -> Payment:
+    """The last lookup of a payment the janitor expired (see ``FINAL_CHECK_AFTER``).
+
+    Done once (``next_check_at`` is cleared first, whatever the answer): a "paid" (or refunded)
+    answer is a late payment (``late_payment`` event and exception case, via
+    ``payment_apply_status``); anything else, or a failed lookup, changes nothing.
+    """
+    payment = Payment.objects.select_related("organization", "branch").get(pk=payment.pk)
+    if payment.status != Payment.Status.EXPIRED or payment.next_check_at is None:
+        return payment
+    Payment.objects.filter(pk=payment.pk).update(next_check_at=None, last_checked_at=timezone.now())
+    payment.next_check_at = None
+    try:
+        adapter = adapter or adapter_for_payment(payment)
+        if not adapter.capabilities.status_lookup:
+            return payment
+        status = adapter.status(
+            provider_reference=payment.provider_reference or "",
+            order_number=payment.order_number,
+        )
+    except (ProviderError, DomainError) as exc:
+        logger.warning("final lookup of expired payment %s failed: %s", payment.pk, exc)
+        Payment.objects.filter(pk=payment.pk).update(last_check_error=str(exc)[:255])
+        return payment
+    try:
+        return payment_apply_status(
+            payment=payment, status=status, method=Payment.VerificationMethod.LOOKUP, actor=actor
+        )
+    except AmountMismatch as exc:
+        raise_amount_mismatch(exc, actor=actor)
+        return payment
 
 
 @transaction.atomic
@@ -762,7 +807,10 @@ def payment_check_status(*, payment: Payment, actor, adapter=None, method: str =
             return _expire_if_still_pending(payment=payment, actor=actor, reason="never registered")
         if payment.expires_at is not None and now >= payment.expires_at + UNKNOWN_GIVE_UP:
             return _expire_if_still_pending(
-                payment=payment, actor=actor, reason=f"gateway unreachable: {exc}"
+                payment=payment,
+                actor=actor,
+                reason=f"gateway unreachable: {exc}",
+                final_check=True,
             )
         _schedule_next_check(payment, now=now, error=str(exc))
         return payment
@@ -778,7 +826,7 @@ def payment_check_status(*, payment: Payment, actor, adapter=None, method: str =
     if payment.status == Payment.Status.PENDING:
         if overdue and status.state is not ProviderState.AUTHORIZED:
             return _expire_if_still_pending(
-                payment=payment, actor=actor, reason="window passed, unpaid"
+                payment=payment, actor=actor, reason="window passed, unpaid", final_check=True
             )
         _schedule_next_check(payment, now=now)
     return payment

@@ -31,7 +31,11 @@ def due_payment_ids(*, now=None, limit: int = BATCH_SIZE) -> list[int]:
     with transaction.atomic():
         ids = list(
             Payment.objects.select_for_update(skip_locked=True)
-            .filter(status=Payment.Status.PENDING, next_check_at__lte=now)
+            .filter(
+                # Expired ones due for their one final lookup (services.payment_final_check).
+                status__in=[Payment.Status.PENDING, Payment.Status.EXPIRED],
+                next_check_at__lte=now,
+            )
             .order_by("next_check_at")
             .values_list("pk", flat=True)[:limit]
         )
@@ -53,6 +57,11 @@ def janitor() -> int:
 )
 def payment_check(payment_id: int) -> str:
     payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is not None and payment.status == Payment.Status.EXPIRED:
+        payment = services.payment_final_check(
+            payment=payment, actor=system_actor("payments-janitor")
+        )
+        return "late_payment" if payment.events.filter(kind="late_payment").exists() else "done"
     if payment is None or payment.status != Payment.Status.PENDING:
         return "done"
     payment = payment_check_status(payment=payment, actor=system_actor("payments-janitor"))

@@ -93,3 +93,41 @@ def test_unreachable_gateway_keeps_the_payment_pending(payment, system_user, set
 @pytest.mark.parametrize("beat", ["payments.janitor"])
 def test_beat_entry(beat, settings):
     assert settings.CELERY_BEAT_SCHEDULE[beat]["task"] == "payments.tasks.janitor"
+
+
+def test_an_expired_payment_paid_later_is_found_by_one_final_lookup(payment, system_user):
+    """M2: accounts without callbacks (ArCa without a checksum key) still see late payments."""
+    from exceptionqueue.models import ExceptionCase
+    from payments.janitor import FINAL_CHECK_AFTER
+
+    payment, order = registered(payment, system_user)
+    _due(payment, expires_at=timezone.now() - EXPIRY_GRACE - timedelta(seconds=1))
+    assert tasks.payment_check(payment.pk) == "expired"
+    payment.refresh_from_db()
+    assert abs(payment.next_check_at - (timezone.now() + FINAL_CHECK_AFTER)) < timedelta(minutes=1)
+    assert tasks.due_payment_ids() == []  # not before FINAL_CHECK_AFTER
+    decide(order)  # the customer finishes paying after the last lookup; no callback comes
+    later = timezone.now() + FINAL_CHECK_AFTER + timedelta(minutes=1)
+    assert tasks.due_payment_ids(now=later) == [payment.pk]
+    assert tasks.payment_check(payment.pk) == "late_payment"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.EXPIRED
+    assert payment.next_check_at is None
+    assert ExceptionCase.objects.get(kind="late_payment").dedup_key == (
+        f"late_payment:payment:{payment.pk}"
+    )
+    assert tasks.due_payment_ids(now=later + timedelta(days=1)) == []  # once only
+
+
+def test_an_expired_payment_still_unpaid_is_looked_up_once(payment, system_user):
+    from exceptionqueue.models import ExceptionCase
+
+    payment, _order = registered(payment, system_user)
+    _due(payment, expires_at=timezone.now() - EXPIRY_GRACE - timedelta(seconds=1))
+    assert tasks.payment_check(payment.pk) == "expired"
+    _due(payment)
+    assert tasks.payment_check(payment.pk) == "done"
+    payment.refresh_from_db()
+    assert (payment.status, payment.next_check_at) == ("expired", None)
+    assert not ExceptionCase.objects.filter(kind="late_payment").exists()
+    assert tasks.payment_check(payment.pk) == "done"

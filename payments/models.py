@@ -254,9 +254,10 @@ class Refund(FSMModelMixin, models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    # When the gateway call ended (answered, failed or timed out). NULL while the call is in
-    # flight (or its worker died mid-call): such a refund is never resolved by a lookup until
-    # it is older than REFUND_STUCK_AFTER (the lookup would not show it yet).
+    # When the gateway answered the refund call (a result or an error). NULL while the call is
+    # in flight, after a timeout, or when its worker died mid-call: such a refund is not
+    # resolved by a lookup until it is older than REFUND_STUCK_AFTER (the lookup would not
+    # show it yet).
     call_ended_at = models.DateTimeField(null=True, blank=True)
     # When the outcome was unknown (gateway timeout, crash after the call): the last lookup.
     last_checked_at = models.DateTimeField(null=True, blank=True)

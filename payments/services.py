@@ -1185,6 +1185,7 @@ def payment_refund(
     if not created:
         return refund
     payment = refund.payment
+    ended = True
     try:
         try:
             adapter = adapter or adapter_for_payment(payment)
@@ -1194,10 +1195,16 @@ def payment_refund(
                 currency=currency,
                 refund_id=refund_gateway_id(refund),
             )
+        except ProviderError as exc:
+            # A timeout after sending: the gateway may still be working on it, so the refund
+            # counts as in flight until REFUND_STUCK_AFTER (see refund_in_flight).
+            ended = exc.code != "transport_indeterminate"
+            raise
         finally:
-            # The call is over: from now on a lookup may settle the refund (refund_resolve).
-            refund.call_ended_at = timezone.now()
-            Refund.objects.filter(pk=refund.pk).update(call_ended_at=refund.call_ended_at)
+            if ended:
+                # The gateway answered: from now on a lookup may settle the refund.
+                refund.call_ended_at = timezone.now()
+                Refund.objects.filter(pk=refund.pk).update(call_ended_at=refund.call_ended_at)
     except ProviderError as exc:
         if exc.code == "transport_indeterminate":
             logger.error("refund %s outcome unknown: %s", refund.pk, exc)
@@ -1241,8 +1248,9 @@ class RefundUnresolved(DomainError):
 def refund_in_flight(refund: Refund, *, now=None) -> bool:
     """True while the refund's gateway call may still be running: no lookup may settle it yet.
 
-    ``payment_refund`` stamps ``call_ended_at`` when the call returns or raises; a refund
-    without it younger than ``REFUND_STUCK_AFTER`` is in flight (older: its worker died)."""
+    ``payment_refund`` stamps ``call_ended_at`` when the gateway answered (a result or an error,
+    not a timeout after sending); a refund without it younger than ``REFUND_STUCK_AFTER`` is in
+    flight (older: the gateway had its time, or the worker died mid-call)."""
     from payments.janitor import REFUND_STUCK_AFTER
 
     now = now or timezone.now()

@@ -189,6 +189,11 @@ def test_refund_resolve_settles_a_stuck_refund_by_lookup(paid, system_user, reac
     assert refund.status == Refund.Status.PENDING
     paid.refresh_from_db()
     assert selectors.payment_refundable_amount(payment=paid) == Decimal("700.00")
+    assert refund.call_ended_at is None  # a timeout: the gateway may still be working on it
+    assert services.refund_resolve(refund=refund, actor=system_user).status == "pending"
+    Refund.objects.filter(pk=refund.pk).update(
+        created_at=timezone.now() - REFUND_STUCK_AFTER - timezone.timedelta(minutes=1)
+    )
 
     refund = services.refund_resolve(refund=refund, actor=system_user)
     assert refund.status == outcome

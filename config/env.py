@@ -96,6 +96,24 @@ def database(name: str, default_sqlite: Path) -> dict:
     return config
 
 
+def provider_hosts(name: str) -> dict[str, list[str]]:
+    """``arca:ipay.mybank.am,ameria:vpos.example.am`` -> {"arca": [...], "ameria": [...]}."""
+    value = raw(name)
+    hosts: dict[str, list[str]] = {}
+    for item in (value or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        provider, _, host = item.partition(":")
+        if not provider.strip() or not host.strip() or "/" in host:
+            raise ImproperlyConfigured(
+                f"{name} lists provider:host pairs separated by commas "
+                f"(e.g. arca:ipay.mybank.am), not {item!r}."
+            )
+        hosts.setdefault(provider.strip().lower(), []).append(host.strip().lower())
+    return hosts
+
+
 def redis_url(name: str) -> str | None:
     value = raw(name)
     if not value:

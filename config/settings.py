@@ -41,6 +41,9 @@ CSRF_TRUSTED_ORIGINS = env.csv_list("CSRF_TRUSTED_ORIGINS", default=[])
 PAYOPS_SANDBOX = env.boolean("PAYOPS_SANDBOX", default=DEBUG)
 # Where payops reaches its sandbox gateway over HTTP; unset: in process (payments.sandbox).
 PAYOPS_SANDBOX_URL = env.string("PAYOPS_SANDBOX_URL", default="")
+# Gateway API hosts allowed for provider accounts beyond the built-in list (a bank's own BPC
+# host): "arca:ipay.mybank.am,ameria:vpos.example.am".
+PAYOPS_GATEWAY_HOSTS = env.provider_hosts("PAYOPS_GATEWAY_HOSTS")
 # Outgoing webhooks to loopback/private/link-local targets (SSRF guard): off unless asked.
 PAYOPS_WEBHOOKS_ALLOW_PRIVATE = env.boolean("PAYOPS_WEBHOOKS_ALLOW_PRIVATE", default=False)
 # Public base URL of this deployment (callbacks and return URLs given to gateways).

@@ -55,14 +55,14 @@ def sandbox_callback_key() -> str:
 
 
 def rest_base_url() -> str:
-    configured = getattr(settings, "PAYOPS_SANDBOX_URL", "")
+    configured = settings.PAYOPS_SANDBOX_URL
     if configured:
         return configured if configured.endswith("/") else configured + "/"
     return settings.PAYOPS_BASE_URL.rstrip("/") + "/sandbox/bpc/payment/rest/"
 
 
 def in_process() -> bool:
-    return not getattr(settings, "PAYOPS_SANDBOX_URL", "")
+    return not settings.PAYOPS_SANDBOX_URL
 
 
 def adapter_config() -> dict:

@@ -304,14 +304,14 @@ def provider_account_check_base_url(*, provider: str, url: str) -> None:
         raise DomainError(
             "base_url_refused", "The gateway URL needs a host and no credentials.", status_code=400
         )
-    extra = getattr(settings, "PAYOPS_GATEWAY_HOSTS", {}) or {}
+    extra = settings.PAYOPS_GATEWAY_HOSTS
     known = (*GATEWAY_HOSTS.get(provider, ()), *extra.get(provider, ()))
     if provider in GATEWAY_HOSTS or provider in extra:
         if parts.hostname.lower() not in {host.lower() for host in known}:
             raise DomainError(
                 "base_url_refused",
                 f"{parts.hostname} is not a known {provider} gateway host "
-                f"({', '.join(known)}; more in settings.PAYOPS_GATEWAY_HOSTS).",
+                f"({', '.join(known)}; more with the PAYOPS_GATEWAY_HOSTS variable).",
                 status_code=400,
             )
         return

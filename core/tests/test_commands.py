@@ -88,6 +88,7 @@ def _manage(env: dict, *args) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "DATABASE_URL": "nonsense"}, "DATABASE_URL"),
         ({"DEBUG": "1", "REDIS_URL": "http://localhost"}, "REDIS_URL"),
         ({"DEBUG": "1", "PAYOPS_SANDBOX": "perhaps"}, "PAYOPS_SANDBOX"),
+        ({"DEBUG": "1", "PAYOPS_GATEWAY_HOSTS": "ipay.mybank.am"}, "PAYOPS_GATEWAY_HOSTS"),
     ],
 )
 def test_bad_environment_stops_with_one_sentence_naming_the_variable(env, variable, tmp_path):
@@ -108,3 +109,15 @@ def test_deploy_check_warns_about_embedded_defaults():
         engine="django.db.backends.postgresql", redis_url="redis://127.0.0.1:6379/0"
     )
     assert production == []
+
+
+def test_gateway_hosts_variable_is_parsed(monkeypatch):
+    from config import env
+
+    monkeypatch.setenv("PAYOPS_GATEWAY_HOSTS", " arca:IPAY.mybank.am, arca:x.am,ameria:vpos.am ")
+    assert env.provider_hosts("PAYOPS_GATEWAY_HOSTS") == {
+        "arca": ["ipay.mybank.am", "x.am"],
+        "ameria": ["vpos.am"],
+    }
+    monkeypatch.delenv("PAYOPS_GATEWAY_HOSTS")
+    assert env.provider_hosts("PAYOPS_GATEWAY_HOSTS") == {}

@@ -285,12 +285,6 @@ class ProviderCallbackAdmin(OrganizationScopedAdmin):
     search_fields = ["order_number", "event_id"]
     readonly_fields = [f.name for f in ProviderCallback._meta.concrete_fields]
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(organization__members__user=request.user).distinct()
-
     def has_add_permission(self, request):
         return False
 
@@ -354,13 +348,6 @@ class ProviderAccountAdmin(OrganizationScopedAdmin):
         if obj is not None:  # an account never moves to another organisation
             readonly += ["organization", "provider"]
         return readonly
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "organization" and not request.user.is_superuser:
-            from core.models import Organization
-
-            kwargs["queryset"] = Organization.objects.filter(members__user=request.user).distinct()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if (

@@ -132,14 +132,6 @@ class FeePolicyAdmin(OrganizationScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["organization", "currency"] if obj is not None else []
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        if obj is None and "organization" in form.base_fields and not request.user.is_superuser:
-            form.base_fields["organization"].queryset = form.base_fields[
-                "organization"
-            ].queryset.filter(members__user=request.user)
-        return form
-
     def has_add_permission(self, request):
         return request.user.has_perm("payouts.add_feepolicy")
 

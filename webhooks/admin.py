@@ -73,7 +73,7 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "organization":
-            kwargs["queryset"] = _member_organizations(request)
+            kwargs["queryset"] = member_organizations(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
@@ -169,10 +169,6 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
         self.message_user(request, "Enabled.", messages.SUCCESS)
 
 
-def _member_organizations(request):
-    return member_organizations(request.user)
-
-
 class ReadOnlyAdminMixin:
     def has_replay_permission(self, request):
         """Replays change deliveries: operators with change rights on deliveries."""
@@ -244,7 +240,7 @@ class ReplayFailedForm(forms.Form):
 
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
-        organizations = _member_organizations(request)
+        organizations = member_organizations(request.user)
         self.fields["organization"].queryset = organizations
         self.fields["endpoint"].queryset = WebhookEndpoint.objects.filter(
             organization__in=organizations

@@ -13,6 +13,8 @@ ROLES = (OPERATOR, ACCOUNTANT, CLINIC_STAFF)
 
 # role -> {app_label: actions}; actions are the default model permissions ("view", "add",
 # "change", "delete") granted on every model of the app, plus any extra codenames listed.
+# An app that needs finer grants declares them itself instead, as ``role_permissions =
+# {role: [codenames]}`` on its AppConfig (payouts does), and is left out of this table.
 ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     OPERATOR: {
         "core": ("view",),
@@ -25,7 +27,6 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "exceptionqueue": ("view", "change"),
         "webhooks": ("view", "change"),
-        "payouts": ("view", "add", "change"),
         "billing": ("view", "change"),
         "appointments": ("view", "change"),
         "reconciliation": ("view", "change"),
@@ -35,7 +36,6 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "payments": ("view",),
         "exceptionqueue": ("view", "change"),
         "webhooks": ("view",),
-        "payouts": ("view", "add", "change"),
         "billing": ("view",),
         "appointments": ("view",),
         "reconciliation": ("view", "add", "change"),
@@ -50,7 +50,8 @@ DEFAULT_ACTIONS = {"view", "add", "change", "delete"}
 
 
 def roles_sync(apps=None) -> None:
-    """Create the role groups if missing and grant them what ``ROLE_GRANTS`` says (additive)."""
+    """Create the role groups if missing and grant them what ``ROLE_GRANTS`` and the apps'
+    ``role_permissions`` say (additive)."""
     if apps is None:
         from django.apps import apps as global_apps
 
@@ -69,6 +70,14 @@ def roles_sync(apps=None) -> None:
                 if p.codename.split("_", 1)[0] in defaults or p.codename in extra
             ]
             group.permissions.add(*wanted)
+        for config in apps.get_app_configs():
+            codenames = (getattr(config, "role_permissions", None) or {}).get(name)
+            if codenames:
+                group.permissions.add(
+                    *permission_model.objects.filter(
+                        content_type__app_label=config.label, codename__in=codenames
+                    )
+                )
 
 
 def sync_after_migrate(sender, **kwargs) -> None:

@@ -1,7 +1,6 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
-# Role -> permissions of this app (granted after every migrate; see core.roles).
+# Role -> permissions of this app, granted after every migrate by core.roles.
 ROLE_PERMISSIONS = {
     "Operator": [
         "view_recipient",
@@ -31,18 +30,6 @@ ROLE_PERMISSIONS = {
 }
 
 
-def grant_role_permissions(sender, **kwargs) -> None:
-    from django.contrib.auth.models import Group, Permission
-
-    for role, codenames in ROLE_PERMISSIONS.items():
-        group = Group.objects.filter(name=role).first()
-        if group is None:
-            continue
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label="payouts", codename__in=codenames)
-        )
-
-
 def filter_payments_by_recipient(queryset, value: str):
     """``GET /api/v1/payments/?recipient=<id>``: the payments made through that recipient's QRs."""
     if not value.isdigit():
@@ -55,6 +42,7 @@ def filter_payments_by_recipient(queryset, value: str):
 class PayoutsConfig(AppConfig):
     name = "payouts"
     verbose_name = "Smart QR payouts"
+    role_permissions = ROLE_PERMISSIONS
 
     def ready(self) -> None:
         from payments import hooks
@@ -74,7 +62,6 @@ class PayoutsConfig(AppConfig):
             filter_payments_by_recipient,
             "Payments made through the Smart QR codes of this payout recipient (id).",
         )
-        post_migrate.connect(grant_role_permissions, sender=self)
 
     def seed_demo(self, stdout) -> None:
         from payouts.demo import seed_demo

@@ -90,3 +90,16 @@ def test_a_history_url_with_a_malformed_id_is_404(client, staff):
     client.force_login(staff)
     assert client.get("/admin/core/branch/abc/history/").status_code == 404
     assert client.get("/admin/core/branch/abc/history/1/").status_code == 404
+
+
+def test_an_app_grants_its_own_role_permissions(db):
+    """payouts declares role_permissions: Operators get its transitions, not its add/change."""
+    from django.contrib.auth.models import Group
+
+    operator = Group.objects.get(name="Operator")
+    accountant = Group.objects.get(name="Accountant")
+    assert operator.permissions.filter(codename="process_payout").exists()
+    assert not operator.permissions.filter(codename="add_recipient").exists()
+    assert not operator.permissions.filter(codename="change_feepolicy").exists()
+    assert accountant.permissions.filter(codename="add_recipient").exists()
+    assert accountant.permissions.filter(codename="close_payoutperiod").exists()

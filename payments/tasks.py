@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core.actors import system_actor
 from core.errors import DomainError
+from core.queueing import enqueue
 from payments import services
 from payments.janitor import BATCH_SIZE, REFUND_RECHECK, REFUND_STUCK_AFTER
 from payments.models import Payment, Refund
@@ -47,8 +48,9 @@ def due_payment_ids(*, now=None, limit: int = BATCH_SIZE) -> list[int]:
 @shared_task
 def janitor() -> int:
     ids = due_payment_ids()
-    for payment_id in ids:
-        payment_check.delay(payment_id)
+    # One connection for the batch; a broker failure leaves the claimed rows due again after
+    # CLAIM_FOR (core.queueing never raises).
+    enqueue(payment_check, ([payment_id] for payment_id in ids))
     return len(ids)
 
 
@@ -84,8 +86,7 @@ def stuck_refund_ids(*, now=None, limit: int = BATCH_SIZE) -> list[int]:
 @shared_task
 def refund_janitor() -> int:
     ids = stuck_refund_ids()
-    for refund_id in ids:
-        refund_check.delay(refund_id)
+    enqueue(refund_check, ([refund_id] for refund_id in ids))
     return len(ids)
 
 

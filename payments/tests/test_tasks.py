@@ -43,6 +43,18 @@ def test_janitor_claims_due_payments_once(payment, system_user):
     assert tasks.due_payment_ids() == []  # claimed: the next beat does not queue it again
 
 
+def test_the_beat_janitor_has_due_payments_checked(payment, system_user, monkeypatch):
+    from config.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)  # run what it queues
+    payment, order = registered(payment, system_user)
+    decide(order)
+    _due(payment)
+    assert tasks.janitor() == 1
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.VERIFIED
+
+
 def test_unpaid_payment_is_rescheduled_with_backoff(payment, system_user):
     payment, _order = registered(payment, system_user)
     for attempt in range(1, 4):

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
 from core.models import Branch, Organization
-
-
-def branch_list(*, organization: Organization) -> QuerySet[Branch]:
-    return Branch.objects.filter(organization=organization)
 
 
 def branch_get_by_code(*, organization: Organization, code: str) -> Branch | None:

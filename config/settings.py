@@ -234,7 +234,6 @@ SPECTACULAR_SETTINGS = {
         "PayoutPeriodKindEnum": "payouts.models.PayoutPeriod.Kind",
         "PayoutLineKindEnum": "payouts.models.PayoutLine.Kind",
         "PayoutEventKindEnum": "payouts.models.PayoutEvent.Kind",
-        "ExceptionKindEnum": "exceptionqueue.models.ExceptionCase.Kind",
         "ExceptionStatusEnum": "exceptionqueue.models.ExceptionCase.Status",
         "ExceptionSeverityEnum": "exceptionqueue.models.ExceptionCase.Severity",
         "ExceptionEventActionEnum": "exceptionqueue.models.ExceptionCaseEvent.Action",

@@ -17,8 +17,20 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
+def _task(task):
+    """A task object, or its registered name (``"payments.tasks.payment_check"``): services queue
+    tasks by name, so they never import ``tasks`` modules (which import services)."""
+    if not isinstance(task, str):
+        return task
+    from config.celery import app
+
+    return app.tasks[task]
+
+
 def enqueue(task, calls: Iterable[Sequence], *, countdown: float | None = None) -> int:
-    """Publish ``task`` once per argument tuple in ``calls``; returns how many were queued."""
+    """Publish ``task`` (or its name) once per argument tuple in ``calls``; returns how many
+    were queued."""
+    task = _task(task)
     calls = [tuple(args) for args in calls]
     queued = 0
     try:

@@ -2,7 +2,8 @@
 
 A case is raised through ``exceptionqueue.services.exception_raise`` with a deduplication key; the
 database guarantees that one organisation never has two open (or acknowledged) cases with the
-same key. Its state moves only through services (FSM, row lock), and every move writes an
+same key. Kinds are registered by the apps that raise them (``exceptionqueue.kinds``). Its
+state moves only through services (FSM, row lock), and every move writes an
 append-only ``ExceptionCaseEvent`` besides the simple-history row.
 """
 
@@ -19,41 +20,10 @@ from simple_history.models import HistoricalRecords
 from core.audit import AuditEvent
 from core.models import Branch, Organization
 from core.money import AmountField, CurrencyField
+from exceptionqueue.kinds import kind_choices
 
 
 class ExceptionCase(FSMModelMixin, models.Model):
-    class Kind(models.TextChoices):
-        # Payouts
-        NO_VERIFIED_PAYMENTS = "no_verified_payments", "No verified payments for a payout period"
-        DUPLICATE_ACTIVE_PAYOUT = "duplicate_active_payout", "Duplicate active payout scope"
-        REFUND_DRIFT = "refund_drift", "Refund after a payout request (drift)"
-        COMPLETED_WITHOUT_REFERENCE = (
-            "completed_without_reference",
-            "Completed payout without reference",
-        )
-        LATE_PAYMENT_IN_CLOSED_PERIOD = (
-            "late_payment_in_closed_period",
-            "Payment verified into a closed payout period",
-        )
-        PERIOD_BUILD_FAILED = "period_build_failed", "Payout period build failed"
-        # Webhooks
-        WEBHOOK_DELIVERY_FAILED = "webhook_delivery_failed", "Webhook delivery failed"
-        # Payments
-        AMOUNT_MISMATCH = "amount_mismatch", "Amount mismatch between callback and status lookup"
-        CALLBACK_REJECTED = "callback_rejected", "Provider callback rejected"
-        LATE_PAYMENT = "late_payment", "Paid after expiry or decline"
-        REFUND_STUCK = "refund_stuck", "Refund outcome unknown"
-        # Billing
-        RETRY_LIMIT_REACHED = "retry_limit_reached", "Retry limit reached"
-        # Reconciliation
-        RECONCILIATION_MISMATCH = "reconciliation_mismatch", "Reconciliation mismatch"
-        MISSING_IN_PROVIDER_REPORT = (
-            "missing_in_provider_report",
-            "Verified payment missing from the provider report",
-        )
-        MISSING_IN_PAYOPS = "missing_in_payops", "Provider report line unknown to payops"
-        SETTLEMENT_MISMATCH = "settlement_mismatch", "Settlement or bank deposit mismatch"
-
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
@@ -67,41 +37,13 @@ class ExceptionCase(FSMModelMixin, models.Model):
         CRITICAL = "critical", "Critical"
 
     ACTIVE_STATUSES = (Status.OPEN, Status.ACKNOWLEDGED)
-    # Kinds that block the close of the accounting period they fall in: money may be wrong.
-    BLOCKING_KINDS = frozenset(
-        {
-            Kind.DUPLICATE_ACTIVE_PAYOUT,
-            Kind.REFUND_DRIFT,
-            Kind.COMPLETED_WITHOUT_REFERENCE,
-            Kind.AMOUNT_MISMATCH,
-            Kind.RECONCILIATION_MISMATCH,
-            Kind.MISSING_IN_PROVIDER_REPORT,
-            Kind.MISSING_IN_PAYOPS,
-            Kind.SETTLEMENT_MISMATCH,
-        }
-    )
-    DEFAULT_SEVERITY = {
-        Kind.NO_VERIFIED_PAYMENTS: Severity.LOW,
-        Kind.DUPLICATE_ACTIVE_PAYOUT: Severity.MEDIUM,
-        Kind.REFUND_DRIFT: Severity.HIGH,
-        Kind.COMPLETED_WITHOUT_REFERENCE: Severity.HIGH,
-        Kind.WEBHOOK_DELIVERY_FAILED: Severity.MEDIUM,
-        Kind.AMOUNT_MISMATCH: Severity.CRITICAL,
-        Kind.CALLBACK_REJECTED: Severity.MEDIUM,
-        Kind.RETRY_LIMIT_REACHED: Severity.MEDIUM,
-        Kind.RECONCILIATION_MISMATCH: Severity.HIGH,
-        Kind.MISSING_IN_PROVIDER_REPORT: Severity.HIGH,
-        Kind.MISSING_IN_PAYOPS: Severity.HIGH,
-        Kind.SETTLEMENT_MISMATCH: Severity.HIGH,
-    }
-
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="exception_cases"
     )
     branch = models.ForeignKey(
         Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="exception_cases"
     )
-    kind = models.CharField(max_length=64, choices=Kind.choices, db_index=True)
+    kind = models.CharField(max_length=64, choices=kind_choices, db_index=True)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.MEDIUM)
     status = FSMField(
         max_length=16, choices=Status.choices, default=Status.OPEN, protected=True, db_index=True

@@ -17,6 +17,7 @@ from django_fsm import TransitionNotAllowed
 from core.audit import save_audited
 from core.errors import DomainError
 from core.models import Branch, Organization
+from exceptionqueue.kinds import exception_kind
 from exceptionqueue.models import ExceptionCase, ExceptionCaseEvent
 
 logger = logging.getLogger(__name__)
@@ -104,9 +105,7 @@ def exception_raise(
     """
     if not dedup_key:
         raise ValueError("exception_raise needs a dedup_key.")
-    kind = str(kind)
-    if kind not in ExceptionCase.Kind.values:
-        logger.warning("exception kind %r is not in ExceptionCase.Kind", kind)
+    kind = exception_kind(kind)
     amount = _as_amount(amount)
     if amount is not None and not currency:
         raise ValueError("An exception amount needs its currency.")
@@ -130,12 +129,11 @@ def exception_raise(
     case = ExceptionCase(
         organization=organization,
         branch=branch,
-        kind=kind,
-        severity=severity
-        or ExceptionCase.DEFAULT_SEVERITY.get(kind, ExceptionCase.Severity.MEDIUM),
+        kind=str(kind),
+        severity=severity or kind.severity,
         dedup_key=dedup_key,
         message=message,
-        blocking=(kind in ExceptionCase.BLOCKING_KINDS) if blocking is None else blocking,
+        blocking=kind.blocking if blocking is None else blocking,
         subject_type=subject_type,
         subject_id=str(subject.pk) if subject is not None else "",
         amount=amount,

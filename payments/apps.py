@@ -6,8 +6,11 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Provider payments"
 
     def ready(self) -> None:
+        from exceptionqueue.kinds import register_exception_kinds
+        from payments.exception_kinds import KINDS
         from webhooks.registry import register_event_types
 
+        register_exception_kinds(*KINDS)
         register_event_types(
             "payment.verified", "payment.declined", "payment.expired", "payment.refunded"
         )

@@ -27,7 +27,14 @@ from core.errors import DomainError
 from core.models import Branch, Organization
 from core.money import CURRENCIES, round_money
 from core.queueing import enqueue_on_commit
-from exceptionqueue.models import ExceptionCase
+from payouts.exception_kinds import (
+    COMPLETED_WITHOUT_REFERENCE,
+    DUPLICATE_ACTIVE_PAYOUT,
+    LATE_PAYMENT_IN_CLOSED_PERIOD,
+    NO_VERIFIED_PAYMENTS,
+    PERIOD_BUILD_FAILED,
+    REFUND_DRIFT,
+)
 from payouts.fees import fee_compute
 from payouts.models import (
     FeePolicy,
@@ -49,14 +56,6 @@ Status = Payout.Status
 Line = PayoutLine.Kind
 EventKind = PayoutEvent.Kind
 
-# Exception kinds raised by payouts (exceptionqueue.models.ExceptionCase.Kind values).
-NO_VERIFIED_PAYMENTS = "no_verified_payments"
-DUPLICATE_ACTIVE_PAYOUT = "duplicate_active_payout"
-REFUND_DRIFT = "refund_drift"
-COMPLETED_WITHOUT_REFERENCE = "completed_without_reference"
-
-LATE_PAYMENT_IN_CLOSED_PERIOD = ExceptionCase.Kind.LATE_PAYMENT_IN_CLOSED_PERIOD
-PERIOD_BUILD_FAILED = ExceptionCase.Kind.PERIOD_BUILD_FAILED
 
 TRANSITION_TARGETS = {
     Status.PROCESSING: "start_processing",

@@ -34,6 +34,7 @@ from core.errors import DomainError
 from core.models import Organization
 from core.queueing import enqueue
 from webhooks import registry, signing, ssrf
+from webhooks.exception_kinds import WEBHOOK_DELIVERY_FAILED
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.transport import deadline_transport
 
@@ -595,7 +596,6 @@ def _failure_case_key(endpoint: WebhookEndpoint) -> str:
 
 def _raise_failure_case(delivery: WebhookDelivery, *, actor) -> None:
     """One open ``webhook_delivery_failed`` case per endpoint, refreshed by every failure."""
-    from exceptionqueue.models import ExceptionCase
     from exceptionqueue.services import exception_raise
 
     endpoint = delivery.endpoint
@@ -604,7 +604,7 @@ def _raise_failure_case(delivery: WebhookDelivery, *, actor) -> None:
     ).count()
     exception_raise(
         organization=delivery.organization,
-        kind=ExceptionCase.Kind.WEBHOOK_DELIVERY_FAILED,
+        kind=WEBHOOK_DELIVERY_FAILED,
         dedup_key=_failure_case_key(endpoint),
         message=f"Webhook deliveries to {endpoint.url} failed after retries "
         f"({failed} undelivered; last: {delivery.event.event_type} {delivery.event_id}, "

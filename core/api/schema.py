@@ -1,4 +1,9 @@
-"""OpenAPI: every operation documents its error responses in the one error format."""
+"""OpenAPI: every operation documents its error responses in the one error format.
+
+A view lists the catalogue codes it can answer with (``error_codes = [PayoutError.X, ...]``, or a
+dict by viewset action); the schema documents each under its status with the catalogue's sentence
+(``core.errors.ErrorCode``), so codes are written once.
+"""
 
 from __future__ import annotations
 
@@ -52,11 +57,28 @@ class PayopsAutoSchema(AutoSchema):
             ]
         return params
 
+    def _domain_errors(self) -> dict[str, OpenApiResponse]:
+        """The view's declared catalogue codes (``error_codes``: a list, or a dict by action),
+        documented under their statuses with the catalogue's sentences."""
+        declared = getattr(self.view, "error_codes", None) or ()
+        if isinstance(declared, dict):
+            declared = declared.get(getattr(self.view, "action", None), ())
+        by_status: dict[int, list] = {}
+        for member in declared:
+            by_status.setdefault(member.status, []).append(member)
+        return {
+            str(status): error(
+                " ".join(f"`{member.code}`: {member.sentence}" for member in members)
+            )
+            for status, members in sorted(by_status.items())
+        }
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         extra = dict(_COMMON)
         if self.method in {"POST", "PUT", "PATCH", "DELETE"}:
             extra.update(_POST)
+        extra.update(self._domain_errors())
         for status_code, response in extra.items():
             if status_code not in responses:
                 responses[status_code] = self._get_response_for_code(response, status_code)

@@ -26,3 +26,11 @@ def test_enqueue_on_commit_waits_for_the_commit(db, django_capture_on_commit_cal
         except RuntimeError:
             pass
     assert rolled_back == []
+
+
+def test_a_task_is_queued_by_its_registered_name(settings):
+    from config.celery import app
+    from core.queueing import enqueue
+
+    assert enqueue("core.tasks.heartbeat", [()]) == 1
+    assert "core.tasks.heartbeat" in app.tasks

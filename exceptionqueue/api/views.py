@@ -16,11 +16,12 @@ from exceptionqueue.api.serializers import (
     ExceptionCaseSerializer,
     ResolveSerializer,
 )
+from exceptionqueue.kinds import kind_choices
 from exceptionqueue.models import ExceptionCase
 
 
 class ExceptionCaseFilter(django_filters.FilterSet):
-    kind = django_filters.MultipleChoiceFilter(choices=ExceptionCase.Kind.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=kind_choices)
     status = django_filters.MultipleChoiceFilter(choices=ExceptionCase.Status.choices)
     severity = django_filters.MultipleChoiceFilter(choices=ExceptionCase.Severity.choices)
     branch = django_filters.CharFilter(field_name="branch__code")

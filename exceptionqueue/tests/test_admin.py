@@ -7,8 +7,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from core.models import Membership
-from exceptionqueue.models import ExceptionCase
 from exceptionqueue.services import exception_raise
+from exceptionqueue.tests.kinds import Kind
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:exceptionqueue_exceptioncase_changelist"
@@ -17,7 +17,7 @@ CHANGELIST = "admin:exceptionqueue_exceptioncase_changelist"
 def make(organization, actor, key, **kwargs):
     return exception_raise(
         organization=organization,
-        kind=kwargs.pop("kind", ExceptionCase.Kind.REFUND_DRIFT),
+        kind=kwargs.pop("kind", Kind.REFUND_DRIFT),
         dedup_key=key,
         message=f"case {key}",
         actor=actor,
@@ -29,7 +29,7 @@ def make(organization, actor, key, **kwargs):
     "query",
     [
         "",
-        "?kind__exact=refund_drift",
+        "?kind__exact=sample_drift",
         "?status__exact=open",
         "?state=active",
         "?age=1d",

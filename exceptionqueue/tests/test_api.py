@@ -7,11 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from exceptionqueue.models import ExceptionCase
 from exceptionqueue.services import exception_raise, exception_resolve
+from exceptionqueue.tests.kinds import Kind
 
 pytestmark = pytest.mark.django_db
-Kind = ExceptionCase.Kind
 
 
 def make(organization, actor, key, kind=Kind.REFUND_DRIFT, **kwargs):
@@ -57,7 +56,7 @@ def test_list_is_scoped_to_the_organisation(api, cases):
 
 
 def test_filters_kind_status_branch_blocking(api, cases):
-    assert ids(api.get("/api/v1/exceptions/?kind=refund_drift")) == {
+    assert ids(api.get("/api/v1/exceptions/?kind=sample_drift")) == {
         cases["drift"].pk,
         cases["done"].pk,
     }
@@ -65,7 +64,7 @@ def test_filters_kind_status_branch_blocking(api, cases):
         cases["drift"].pk,
         cases["empty"].pk,
     }
-    assert ids(api.get("/api/v1/exceptions/?status=open&kind=refund_drift")) == {cases["drift"].pk}
+    assert ids(api.get("/api/v1/exceptions/?status=open&kind=sample_drift")) == {cases["drift"].pk}
     assert ids(api.get("/api/v1/exceptions/?status=open&status=resolved")) == {
         cases["drift"].pk,
         cases["empty"].pk,
@@ -83,7 +82,7 @@ def test_an_unknown_filter_value_is_a_400(api, cases):
 
 def test_row_shape(api, cases):
     row = api.get(f"/api/v1/exceptions/{cases['drift'].pk}/").json()
-    assert row["kind"] == "refund_drift"
+    assert row["kind"] == "sample_drift"
     assert row["status"] == "open"
     assert row["severity"] == "high"
     assert row["blocking"] is True

@@ -22,8 +22,8 @@ from exceptionqueue.services import (
     exception_raise,
     exception_resolve,
 )
+from exceptionqueue.tests.kinds import Kind
 
-Kind = ExceptionCase.Kind
 Status = ExceptionCase.Status
 
 
@@ -169,7 +169,7 @@ class TestTransitions:
             ("resolved", "acknowledged", "resolved", "deducted in payout #2"),
         ]
         reasons = list(case.history.order_by("history_id").values_list("history_change_reason"))
-        assert reasons == [("raised: refund_drift",), ("looking",), ("deducted in payout #2",)]
+        assert reasons == [("raised: sample_drift",), ("looking",), ("deducted in payout #2",)]
 
     def test_dismiss_from_open(self, organization, system_user):
         case = exception_dismiss(

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from exceptionqueue.models import ExceptionCase
 from webhooks import services, signing, ssrf
+from webhooks.exception_kinds import WEBHOOK_DELIVERY_FAILED
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.tests.factories import emit_payment_verified, make_endpoint
 
@@ -94,7 +95,7 @@ def test_an_unsendable_url_saved_earlier_fails_after_the_schedule(organization, 
     assert delivery.round_attempts == services.MAX_ATTEMPTS
     assert delivery.attempt_log.count() == services.MAX_ATTEMPTS
     assert "not valid" in delivery.last_error
-    assert ExceptionCase.objects.get().kind == ExceptionCase.Kind.WEBHOOK_DELIVERY_FAILED
+    assert ExceptionCase.objects.get().kind == WEBHOOK_DELIVERY_FAILED
 
 
 def test_any_exception_while_sending_is_a_recorded_failed_attempt(
@@ -134,7 +135,7 @@ def test_a_lost_last_attempt_fails_the_delivery_instead_of_retrying_for_ever(
     assert [a.attempt for a in log] == list(range(1, services.MAX_ATTEMPTS + 1))
     assert {a.error for a in log} == {services.LOST_ATTEMPT_ERROR}
     case = ExceptionCase.objects.get()
-    assert case.kind == ExceptionCase.Kind.WEBHOOK_DELIVERY_FAILED
+    assert case.kind == WEBHOOK_DELIVERY_FAILED
     assert case.subject == endpoint
     # nothing is due any more: the sweeper leaves it alone
     assert services.deliveries_due(now=clock + dt.timedelta(days=30)) == []

@@ -11,6 +11,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from exceptionqueue.models import ExceptionCase
 from webhooks import services
+from webhooks.exception_kinds import WEBHOOK_DELIVERY_FAILED
 from webhooks.models import WebhookAttempt, WebhookDelivery
 from webhooks.tasks import deliver
 from webhooks.tests.factories import emit_payment_verified, make_endpoint
@@ -138,7 +139,7 @@ def test_full_schedule_to_exhaustion_under_a_fake_clock_raises_the_exception_onc
         services.delivery_attempt(delivery_id=delivery.pk, now=clock + dt.timedelta(days=9)) is None
     )
     case = ExceptionCase.objects.get()
-    assert case.kind == ExceptionCase.Kind.WEBHOOK_DELIVERY_FAILED
+    assert case.kind == WEBHOOK_DELIVERY_FAILED
     assert case.status == ExceptionCase.Status.OPEN
     assert case.subject == endpoint
     assert case.details["last_event_id"] == event.id
@@ -248,7 +249,7 @@ def test_410_disables_the_endpoint_and_fails_its_pending_deliveries(
     assert second.status == WebhookDelivery.Status.FAILED
     assert "endpoint disabled" in second.last_error
     assert len(receiver.requests) == 1
-    case = ExceptionCase.objects.get(kind=ExceptionCase.Kind.WEBHOOK_DELIVERY_FAILED)
+    case = ExceptionCase.objects.get(kind=WEBHOOK_DELIVERY_FAILED)
     assert case.details["failed_deliveries"] == 2
     # New events no longer go to it.
     event = emit_payment_verified(organization, payment_id=3)

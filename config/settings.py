@@ -188,6 +188,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.purge_idempotency_keys",
         "schedule": crontab(minute=17),
     },
+    "core.run_due_work": {"task": "core.tasks.run_due_work", "schedule": timedelta(minutes=1)},
     "payouts.build_closed_periods": {
         "task": "payouts.tasks.build_closed_periods",
         "schedule": crontab(minute="*/15"),

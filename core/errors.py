@@ -103,3 +103,9 @@ class CoreError(ErrorCode):
     PERIOD_CLOSED = ("period_closed", 409, "The period this change falls in is closed.")
     PERMISSION_DENIED = ("permission_denied", 403, "Your role does not allow this.")
     NOT_FOUND = ("not_found", 404, "Not found.")
+    CLOCK_NEEDS_OFFSET = (
+        "invalid",
+        400,
+        "A test clock time needs its UTC offset (ISO 8601, e.g. 2026-12-01T09:00:00+04:00).",
+    )
+    CLOCK_BACKWARDS = ("clock_backwards", 409, "A test clock only moves forward.")

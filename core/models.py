@@ -154,3 +154,22 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TestClock(models.Model):
+    """An organisation's sandbox test clock, as Stripe's test clocks: while a row exists, that
+    organisation's time-driven work (billing attempts, retries, dunning, expiries, grace) runs as
+    of ``now`` (``core.clock.clock_now``). It only moves forward; deleting it returns to real time.
+    """
+
+    __test__ = False  # not a pytest class
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="test_clock"
+    )
+    now = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"test clock of {self.organization_id} at {self.now.isoformat()}"

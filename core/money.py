@@ -26,6 +26,11 @@ CURRENCY_CHOICES = [(code, code) for code in CURRENCIES]
 NUMERIC_TO_ALPHA = {numeric: alpha for alpha, (numeric, _) in CURRENCIES.items()}
 MAX_DIGITS = 20
 DECIMAL_PLACES = 2
+# The largest amount payops accepts, in minor units, for every currency: 9,999,999,999.99. It fits
+# the gateways' integer minor units (BPC's ``amount``, a signed 64-bit ``bigint`` in the sandbox)
+# and a JSON number without loss (below 2**53), so no stored amount can overflow a gateway call,
+# a sum over a page, or a client's parser.
+MAX_MINOR_UNITS = 10**12 - 1
 
 
 class CurrencyError(ValueError):
@@ -78,6 +83,19 @@ def parse_amount(value: str | int | Decimal, currency: str) -> Decimal:
     if amount != amount.quantize(quantum(currency), rounding=ROUND_DOWN):
         raise ValueError(f"{currency} amounts have at most {exponent(currency)} decimal places.")
     return round_money(amount, currency)
+
+
+def max_amount(currency: str) -> Decimal:
+    """The largest amount of ``currency`` payops accepts (see ``MAX_MINOR_UNITS``)."""
+    return from_minor(MAX_MINOR_UNITS, currency)
+
+
+def check_amount_bound(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` if its absolute value is within ``max_amount``; ``ValueError`` otherwise."""
+    limit = max_amount(currency)
+    if abs(amount) > limit:
+        raise ValueError(f"{currency} amounts are at most {limit}.")
+    return amount
 
 
 def to_minor(amount: Decimal, currency: str) -> int:

@@ -86,3 +86,18 @@ def test_allocate_adds_back_for_many_totals():
         total = from_minor(minor, "AMD")
         parts = allocate(total, [Decimal("1.5"), 3, Decimal("0.25"), 7], "AMD")
         assert sum(parts) == total
+
+
+def test_every_currency_has_a_bound_the_gateways_can_carry():
+    from decimal import Decimal
+
+    from core.money import CURRENCIES, check_amount_bound, max_amount, to_minor
+
+    for currency in CURRENCIES:
+        limit = max_amount(currency)
+        assert to_minor(limit, currency) < 2**53
+        assert check_amount_bound(limit, currency) == limit
+        with pytest.raises(ValueError, match="at most"):
+            check_amount_bound(limit + Decimal("0.01"), currency)
+        with pytest.raises(ValueError, match="at most"):
+            check_amount_bound(-limit - Decimal("0.01"), currency)

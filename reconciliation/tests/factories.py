@@ -89,3 +89,39 @@ def import_rows(organization, rows, *, provider="arca", name="report.csv"):
 
 def local(organization, day: dt.date, hour: int = 12, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=organization.tz)
+
+
+def completed_payout(
+    organization,
+    branch,
+    net: str,
+    *,
+    reference: str,
+    currency: str = "AMD",
+    completed_at: dt.datetime | None = None,
+):
+    """A completed payout row (the payouts services' own flow is tested in payouts/)."""
+    from django.utils import timezone
+
+    from payouts.models import Payout, Recipient
+
+    recipient = Recipient.objects.create(
+        organization=organization, branch=branch, scope="team", name=f"Team {reference}"
+    )
+    completed_at = completed_at or timezone.now()
+    return Payout.objects.create(
+        organization=organization,
+        recipient=recipient,
+        branch=branch,
+        currency=currency,
+        period_start=completed_at.date(),
+        period_end=completed_at.date(),
+        status=Payout.Status.COMPLETED,
+        gross=Decimal(net),
+        fee=Decimal("0"),
+        net=Decimal(net),
+        method="bank_transfer",
+        reference=reference,
+        requested_by=system_actor("tests"),
+        completed_at=completed_at,
+    )

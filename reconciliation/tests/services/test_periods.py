@@ -123,7 +123,7 @@ def test_reopen_needs_a_reason_and_the_permission(organization, actor):
         organization=organization, start=OCT[0], end=OCT[1], actor=actor
     )
     accounting_period_close(period=period, actor=actor)
-    accountant = get_user_model().objects.create_user("ani", password="x")  # noqa: S106
+    accountant = get_user_model().objects.create_user("ani", password="x")
     with pytest.raises(DomainError) as caught:
         accounting_period_reopen(period=period, actor=accountant, reason="  ")
     assert caught.value.code == "reason_required"

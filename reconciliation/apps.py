@@ -1,22 +1,11 @@
 from django.apps import AppConfig
 
-# Role -> permissions of this app and of the kernel's accounting period, granted after every
-# migrate by core.roles (the reconciliation models' view/add/change come from ROLE_GRANTS).
-ROLE_PERMISSIONS = {
-    "Operator": ["view_accountingperiod"],
-    "Accountant": [
-        "view_accountingperiod",
-        "add_accountingperiod",
-        "close_accountingperiod",
-        "reopen_accountingperiod",
-    ],
-}
-
 
 class ReconciliationConfig(AppConfig):
     name = "reconciliation"
     verbose_name = "Reconciliation"
-    role_permissions = ROLE_PERMISSIONS
+    # Roles: the reconciliation models through core.roles.ROLE_GRANTS; the accounting period's
+    # close and reopen permissions are granted to Accountants there too (a kernel model).
 
     def ready(self) -> None:
         from core.accounting import register_close_blocker

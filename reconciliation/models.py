@@ -119,7 +119,11 @@ class ProviderReportRow(models.Model):
         PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
 
     id = models.BigAutoField(primary_key=True)
-    report = models.ForeignKey(ProviderReport, on_delete=models.CASCADE, related_name="rows")
+    # No database foreign key (no RI trigger per row): rows are written only by the import's
+    # one INSERT ... SELECT, keyed on the report created in the same transaction.
+    report = models.ForeignKey(
+        ProviderReport, on_delete=models.CASCADE, related_name="rows", db_constraint=False
+    )
     line_no = models.PositiveIntegerField()
     order_number = models.CharField(max_length=64, blank=True)
     provider_reference = models.CharField(max_length=128, blank=True)
@@ -198,9 +202,15 @@ class ReconciliationItem(models.Model):
     )
 
     id = models.BigAutoField(primary_key=True)
-    # Indexed by (run, category) only: a run writes its lines in one INSERT, every index costs.
+    # Indexed by (run, category) only, and no database foreign key (no RI trigger per row): a
+    # run writes its lines in one INSERT ... SELECT, keyed on the run created in the same
+    # transaction.
     run = models.ForeignKey(
-        ReconciliationRun, on_delete=models.CASCADE, related_name="items", db_index=False
+        ReconciliationRun,
+        on_delete=models.CASCADE,
+        related_name="items",
+        db_index=False,
+        db_constraint=False,
     )
     category = models.CharField(max_length=28, choices=Category.choices)
     # amount_mismatch: which figure differs (amount, refunded_amount, fee, currency).

@@ -30,7 +30,7 @@ from django.db import connection
 from reconciliation.models import ProviderReport, ReconciliationRun
 
 SETTLED = ("verified", "partially_refunded", "refunded")
-TEMP_TABLES = ("recon_r", "recon_d", "recon_p", "recon_m")
+TEMP_TABLES = ("recon_r", "recon_d", "recon_p", "recon_m", "recon_ur", "recon_up")
 
 
 def _seconds_apart(a: str, b: str) -> str:
@@ -97,6 +97,10 @@ def match_run(
     apart = _seconds_apart("r.paid_at", "p.verified_at")
     with connection.cursor() as cursor:
         _drop(cursor)
+        if connection.vendor == "postgresql":
+            # Hash joins of a month's rows stay in memory; JIT costs more than it saves here.
+            cursor.execute("SET LOCAL work_mem = '128MB'")
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(
             _temp("recon_r")
             + f"""SELECT rr.id, rep.provider, rr.order_number, rr.provider_reference AS ref,
@@ -126,7 +130,10 @@ def match_run(
                 OR (p.status NOT IN ({settled}) AND p.created_at >= %s AND p.created_at < %s))""",
             [org, wlo, whi, wlo, whi],
         )
-        # Pass 1: by order number, then by provider reference.
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE recon_r")
+            cursor.execute("ANALYZE recon_p")
+        # Pass 1: by order number (the provider reference and the time window come next).
         cursor.execute(
             _temp("recon_m")
             + """SELECT r.id AS rid, p.id AS pid, 'order_number' AS how
@@ -139,14 +146,25 @@ def match_run(
             cursor.execute("CREATE INDEX ON recon_m (rid)")
             cursor.execute("CREATE INDEX ON recon_m (pid)")
             cursor.execute("ANALYZE recon_m")
+            cursor.execute("ANALYZE recon_d")
+        # What pass 1 left: usually few rows, so the next passes join small sets.
+        cursor.execute(
+            _temp("recon_ur")
+            + """SELECT r.* FROM recon_r r
+            LEFT JOIN recon_d d ON d.provider = r.provider AND d.k = r.k
+            WHERE (d.keep IS NULL OR d.keep = r.id)
+              AND NOT EXISTS (SELECT 1 FROM recon_m m WHERE m.rid = r.id)"""
+        )
+        cursor.execute(
+            _temp("recon_up")
+            + """SELECT p.* FROM recon_p p
+            WHERE NOT EXISTS (SELECT 1 FROM recon_m m WHERE m.pid = p.id)"""
+        )
         cursor.execute(
             """INSERT INTO recon_m (rid, pid, how)
             SELECT r.id, min(p.id), 'reference'
-            FROM recon_r r JOIN recon_p p ON p.ref = r.ref AND p.provider = r.provider
-            LEFT JOIN recon_d d ON d.provider = r.provider AND d.k = r.k
-            WHERE r.ref <> '' AND (d.keep IS NULL OR d.keep = r.id)
-              AND NOT EXISTS (SELECT 1 FROM recon_m m WHERE m.rid = r.id)
-              AND NOT EXISTS (SELECT 1 FROM recon_m m WHERE m.pid = p.id)
+            FROM recon_ur r JOIN recon_up p ON p.ref = r.ref AND p.provider = r.provider
+            WHERE r.ref <> ''
             GROUP BY r.id"""
         )
         # Pass 2: amount, currency and time, mutual nearest.
@@ -156,12 +174,10 @@ def match_run(
               SELECT r.id AS rid, p.id AS pid,
                 row_number() OVER (PARTITION BY r.id ORDER BY {apart}, p.id) AS rn_r,
                 row_number() OVER (PARTITION BY p.id ORDER BY {apart}, r.id) AS rn_p
-              FROM recon_r r JOIN recon_p p
+              FROM recon_ur r JOIN recon_up p
                 ON p.provider = r.provider AND p.amount = r.amount AND p.currency = r.currency
-              LEFT JOIN recon_d d ON d.provider = r.provider AND d.k = r.k
               WHERE p.status IN ({settled}) AND r.status <> 'declined'
                 AND {apart} <= %s
-                AND (d.keep IS NULL OR d.keep = r.id)
                 AND NOT EXISTS (SELECT 1 FROM recon_m m WHERE m.rid = r.id)
                 AND NOT EXISTS (SELECT 1 FROM recon_m m WHERE m.pid = p.id)
             ) c WHERE rn_r = 1 AND rn_p = 1""",
@@ -234,13 +250,13 @@ def _write_items(cursor, run, *, lo, hi, fee_rates) -> None:
           UNION ALL
           SELECT NULL, r.id, r.provider, r.order_number, r.ref, r.currency, '',
             'missing_in_payops', '', '', CAST(r.amount AS TEXT) || ' ' || r.currency
-          FROM recon_r r LEFT JOIN recon_d d ON d.provider = r.provider AND d.k = r.k
-          WHERE (d.keep IS NULL OR d.keep = r.id) AND r.status <> 'declined' AND {inside_r}
+          FROM recon_ur r
+          WHERE r.status <> 'declined' AND {inside_r}
             AND NOT EXISTS (SELECT 1 FROM recon_m m WHERE m.rid = r.id)
           UNION ALL
           SELECT p.id, NULL, p.provider, p.order_number, p.ref, p.currency, '',
             'missing_in_provider_report', '', CAST(p.amount AS TEXT) || ' ' || p.currency, ''
-          FROM recon_p p
+          FROM recon_up p
           WHERE p.status IN ({settled}) AND {inside_p}
             AND NOT EXISTS (SELECT 1 FROM recon_m m WHERE m.pid = p.id)
         ) items"""

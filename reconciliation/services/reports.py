@@ -30,14 +30,11 @@ from reconciliation.errors import ReconciliationError
 from reconciliation.models import ProviderReport, ProviderReportRow
 from reconciliation.services.parsers import ameria, bpc
 from reconciliation.services.parsers.base import (
-    AMOUNT_RE,
     CANONICAL_COLUMNS,
-    PAID_AT_RE,
     STATUSES,
     FormatError,
     check_header,
     detect_format,
-    parse_paid_at,
     parse_row,
     rows_to_csv,
 )
@@ -99,29 +96,49 @@ def _split_header(chunks: Iterator[bytes]) -> tuple[list[str], bytes]:
     return check_header(next(csv.reader([text]))), rest
 
 
-def _stage_checks() -> str:
-    """One SQL expression naming the first problem of a staging row (NULL when none)."""
+def _fast_check() -> str:
+    """The first bad staging row, by casts and cheap tests (no regular expression): the rules of
+    ``parsers.base.parse_row``. A value no cast can read raises ``DataError`` instead; then the
+    slow path (``_first_bad_row``) names the line. Rows are numbered in the order COPY wrote
+    them (a sequential scan of a temporary table written once by one COPY)."""
     currencies = ", ".join(f"'{c}'" for c in CURRENCIES)
     statuses = ", ".join(f"'{s}'" for s in STATUSES)
-    return f"""CASE
-      WHEN coalesce(btrim(amount), '') !~ '{AMOUNT_RE}'
-        THEN 'bad amount ' || coalesce(quote_literal(amount), '(empty)')
-      WHEN coalesce(btrim(currency), '') NOT IN ({currencies})
-        THEN 'bad currency ' || coalesce(quote_literal(currency), '(empty)')
-      WHEN coalesce(btrim(status), '') NOT IN ({statuses})
-        THEN 'bad status ' || coalesce(quote_literal(status), '(empty)')
-      WHEN coalesce(btrim(paid_at), '') !~ '{PAID_AT_RE}'
-        THEN 'bad paid_at ' || coalesce(quote_literal(paid_at), '(empty)')
-          || ' (ISO 8601 with its UTC offset)'
-      WHEN coalesce(nullif(btrim(refunded_amount), ''), '0') !~ '{AMOUNT_RE}'
-        THEN 'bad refunded_amount ' || quote_literal(refunded_amount)
-      WHEN coalesce(nullif(btrim(fee), ''), '0') !~ '{AMOUNT_RE}'
-        THEN 'bad fee ' || quote_literal(fee)
-      WHEN coalesce(nullif(btrim(refunded_amount), ''), '0')::numeric > btrim(amount)::numeric
-        THEN 'refunded_amount is above amount'
-      WHEN length(order_number) > 64 OR length(provider_reference) > 128
-        THEN 'order_number or provider_reference too long'
-    END"""
+    amount = "amount::numeric"
+    refunded = "coalesce(nullif(refunded_amount, ''), '0')::numeric"
+    fee = "coalesce(nullif(fee, ''), '0')::numeric"
+    bound = "10000000000"
+    return f"""SELECT min(n) FROM (SELECT row_number() OVER () AS n, * FROM recon_stage) s
+    WHERE NOT coalesce(
+      currency IN ({currencies}) AND status IN ({statuses})
+      AND {amount} >= 0 AND {amount} < {bound} AND scale({amount}) <= 2
+      AND {refunded} >= 0 AND {refunded} <= {amount} AND scale({refunded}) <= 2
+      AND {fee} >= 0 AND {fee} < {bound} AND scale({fee}) <= 2
+      AND substr(paid_at, 11, 1) IN ('T', ' ')
+      AND (right(paid_at, 1) = 'Z' OR substr(paid_at, length(paid_at) - 5, 1) IN ('+', '-')
+           OR substr(paid_at, length(paid_at) - 4, 1) IN ('+', '-')
+           OR substr(paid_at, length(paid_at) - 2, 1) IN ('+', '-'))
+      AND paid_at::timestamptz IS NOT NULL
+      AND coalesce(length(order_number), 0) <= 64
+      AND coalesce(length(provider_reference), 0) <= 128,
+      false)"""
+
+
+def _first_bad_row(cursor, only: int | None = None) -> FormatError:
+    """The slow path, on failure only: the Python rules over the staged rows, in file order."""
+    columns = ", ".join(CANONICAL_COLUMNS)
+    cursor.execute(
+        f"SELECT n, {columns} FROM (SELECT row_number() OVER () AS n, * FROM recon_stage) s "
+        + ("WHERE n = %s" if only else "ORDER BY n"),
+        [only] if only else [],
+    )
+    for n, *values in cursor.fetchall():
+        try:
+            parse_row(dict(zip(CANONICAL_COLUMNS, values, strict=True)))
+        except ValueError as exc:
+            return FormatError(str(exc), n + 1)
+        if only:
+            return FormatError("a value payops cannot store", n + 1)
+    return FormatError("a value payops cannot store")
 
 
 _COPY_LINE = re.compile(r"line (\d+)")
@@ -144,10 +161,7 @@ def _load_postgres(report: ProviderReport, chunks: Iterator[bytes]) -> int:
     text_columns = ", ".join(f"{c} text" for c in CANONICAL_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS recon_stage")
-        cursor.execute(
-            "CREATE TEMP TABLE recon_stage (n bigint GENERATED ALWAYS AS IDENTITY, "
-            f"{text_columns}) ON COMMIT DROP"
-        )
+        cursor.execute(f"CREATE TEMP TABLE recon_stage ({text_columns}) ON COMMIT DROP")
         pg = cursor.cursor
         try:
             with (
@@ -163,24 +177,25 @@ def _load_postgres(report: ProviderReport, chunks: Iterator[bytes]) -> int:
                     copy.write(chunk)
         except psycopg.Error as exc:
             raise _copy_problem(exc) from None
-        cursor.execute(
-            f"SELECT n, problem FROM (SELECT n, {_stage_checks()} AS problem FROM recon_stage) q "
-            "WHERE problem IS NOT NULL ORDER BY n LIMIT 1"
-        )
-        bad = cursor.fetchone()
+        try:
+            with transaction.atomic():
+                cursor.execute(_fast_check())
+                bad = cursor.fetchone()[0]
+        except DataError:
+            raise _first_bad_row(cursor) from None
         if bad is not None:
-            raise FormatError(bad[1], bad[0] + 1)
+            raise _first_bad_row(cursor, only=bad)
         try:
             with transaction.atomic():
                 cursor.execute(
                     """INSERT INTO reconciliation_providerreportrow (report_id, line_no,
                         order_number, provider_reference, amount, currency, status, paid_at,
                         refunded_amount, fee, raw)
-                    SELECT %s, n + 1, coalesce(btrim(order_number), ''),
-                        upper(coalesce(btrim(provider_reference), '')), btrim(amount)::numeric,
-                        btrim(currency), btrim(status), btrim(paid_at)::timestamptz,
-                        coalesce(nullif(btrim(refunded_amount), ''), '0')::numeric,
-                        coalesce(nullif(btrim(fee), ''), '0')::numeric,
+                    SELECT %s, row_number() OVER () + 1, coalesce(order_number, ''),
+                        upper(coalesce(provider_reference, '')), amount::numeric, currency,
+                        status, paid_at::timestamptz,
+                        coalesce(nullif(refunded_amount, ''), '0')::numeric,
+                        coalesce(nullif(fee, ''), '0')::numeric,
                         concat_ws(',', order_number, provider_reference, amount, currency,
                             status, paid_at, refunded_amount, fee)
                     FROM recon_stage""",
@@ -188,14 +203,7 @@ def _load_postgres(report: ProviderReport, chunks: Iterator[bytes]) -> int:
                 )
                 return cursor.rowcount
         except DataError:
-            pass  # a date the pattern lets through but the calendar does not (30 February)
-        cursor.execute("SELECT n, paid_at FROM recon_stage ORDER BY n")
-        for n, paid_at in cursor.fetchall():
-            try:
-                parse_paid_at(paid_at)
-            except ValueError as exc:
-                raise FormatError(str(exc), n + 1) from None
-        raise FormatError("a value PostgreSQL cannot store")
+            raise _first_bad_row(cursor) from None
 
 
 def _load_python(report: ProviderReport, chunks: Iterator[bytes]) -> int:

@@ -39,6 +39,13 @@ def _seconds_apart(a: str, b: str) -> str:
     return f"abs(julianday({a}) - julianday({b})) * 86400"
 
 
+def _text(expr: str) -> str:
+    """A money expression as text with its two places, on both databases."""
+    if connection.vendor == "postgresql":
+        return f"CAST({expr} AS TEXT)"
+    return f"printf('%%.2f', {expr})"
+
+
 def _temp(name: str) -> str:
     if connection.vendor == "postgresql":
         return f"CREATE TEMP TABLE {name} ON COMMIT DROP AS "
@@ -227,35 +234,35 @@ def _write_items(cursor, run, *, lo, hi, fee_rates) -> None:
             CASE
               WHEN {report_status} <> r.status THEN {report_status}
               WHEN p.amount <> r.amount OR p.currency <> r.currency
-                THEN CAST(p.amount AS TEXT) || ' ' || p.currency
-              WHEN p.refunded_amount <> r.refunded_amount THEN CAST(p.refunded_amount AS TEXT)
+                THEN {_text("p.amount")} || ' ' || p.currency
+              WHEN p.refunded_amount <> r.refunded_amount THEN {_text("p.refunded_amount")}
               WHEN {expected_fee} IS NOT NULL AND {expected_fee} <> r.fee
-                THEN CAST({expected_fee} AS TEXT)
+                THEN {_text(expected_fee)}
               ELSE '' END AS expected,
             CASE
               WHEN {report_status} <> r.status THEN r.status
               WHEN p.amount <> r.amount OR p.currency <> r.currency
-                THEN CAST(r.amount AS TEXT) || ' ' || r.currency
-              WHEN p.refunded_amount <> r.refunded_amount THEN CAST(r.refunded_amount AS TEXT)
+                THEN {_text("r.amount")} || ' ' || r.currency
+              WHEN p.refunded_amount <> r.refunded_amount THEN {_text("r.refunded_amount")}
               WHEN {expected_fee} IS NOT NULL AND {expected_fee} <> r.fee
-                THEN CAST(r.fee AS TEXT)
+                THEN {_text("r.fee")}
               ELSE '' END AS reported
           FROM recon_m m JOIN recon_r r ON r.id = m.rid JOIN recon_p p ON p.id = m.pid
           WHERE ({inside_r}) OR ({inside_p})
           UNION ALL
           SELECT NULL, r.id, r.provider, r.order_number, r.ref, r.currency, '',
-            'duplicate', 'order_number', '', CAST(r.amount AS TEXT) || ' ' || r.currency
+            'duplicate', 'order_number', '', {_text("r.amount")} || ' ' || r.currency
           FROM recon_r r JOIN recon_d d ON d.provider = r.provider AND d.k = r.k
           WHERE r.id <> d.keep AND {inside_r}
           UNION ALL
           SELECT NULL, r.id, r.provider, r.order_number, r.ref, r.currency, '',
-            'missing_in_payops', '', '', CAST(r.amount AS TEXT) || ' ' || r.currency
+            'missing_in_payops', '', '', {_text("r.amount")} || ' ' || r.currency
           FROM recon_ur r
           WHERE r.status <> 'declined' AND {inside_r}
             AND NOT EXISTS (SELECT 1 FROM recon_m m WHERE m.rid = r.id)
           UNION ALL
           SELECT p.id, NULL, p.provider, p.order_number, p.ref, p.currency, '',
-            'missing_in_provider_report', '', CAST(p.amount AS TEXT) || ' ' || p.currency, ''
+            'missing_in_provider_report', '', {_text("p.amount")} || ' ' || p.currency, ''
           FROM recon_up p
           WHERE p.status IN ({settled}) AND {inside_p}
             AND NOT EXISTS (SELECT 1 FROM recon_m m WHERE m.pid = p.id)

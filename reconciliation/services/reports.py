@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
@@ -208,9 +207,7 @@ def _load_postgres(report: ProviderReport, chunks: Iterator[bytes]) -> int:
 
 def _load_python(report: ProviderReport, chunks: Iterator[bytes]) -> int:
     """The SQLite fallback: the same rules in Python, rows written in batches."""
-    stream = io.BufferedReader(_IterStream(chunks))
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
+    reader = csv.reader(_decoded_lines(chunks))
     try:
         header = next(reader, None)
         if not header or not any(h.strip() for h in header):
@@ -234,31 +231,30 @@ def _load_python(report: ProviderReport, chunks: Iterator[bytes]) -> int:
                 ProviderReportRow.objects.bulk_create(batch)
                 batch = []
         ProviderReportRow.objects.bulk_create(batch)
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"not UTF-8 text ({exc.reason})", reader.line_num + 1) from None
     except csv.Error as exc:
         raise FormatError(f"broken CSV ({exc})", reader.line_num) from None
     return count
 
 
-class _IterStream(io.RawIOBase):
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._left = b""
+def _decoded_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """The file's lines as text, each decoded on its own so a bad byte names its line."""
+    number = 0
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            number += 1
+            yield _decode(line + b"\n", number)
+    if pending:
+        yield _decode(pending, number + 1)
 
-    def readable(self) -> bool:
-        return True
 
-    def readinto(self, buffer) -> int:
-        while not self._left:
-            try:
-                self._left = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(buffer), len(self._left))
-        buffer[:size] = self._left[:size]
-        self._left = self._left[size:]
-        return size
+def _decode(line: bytes, number: int) -> str:
+    try:
+        return line.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", number) from None
 
 
 def provider_report_import(

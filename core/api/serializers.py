@@ -28,7 +28,11 @@ class StrictSerializer(serializers.Serializer):
                         for name in unknown
                     }
                 )
-        return super().to_internal_value(data)
+        values = super().to_internal_value(data)
+        for field in self._writable_fields:
+            if isinstance(field, AmountField) and field.field_name in values:
+                field.check_bound(values[field.field_name], values)
+        return values
 
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
@@ -36,13 +40,33 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
 
 
 class AmountField(serializers.DecimalField):
-    """A positive money amount as a decimal string, at most 2 decimal places, never a float."""
+    """A positive money amount as a decimal string, at most 2 decimal places, never a float.
 
-    def __init__(self, **kwargs):
+    Bounded by ``core.money.max_amount``: by the largest of any currency here, and by that of its
+    currency when the body names one in ``currency_field`` (checked by ``StrictSerializer``).
+    An amount the gateways cannot carry is 400 ``invalid`` before anything is stored.
+    """
+
+    def __init__(self, *, currency_field: str | None = "currency", **kwargs):
+        self.currency_field = currency_field
         kwargs.setdefault("max_digits", money.MAX_DIGITS)
         kwargs.setdefault("decimal_places", money.DECIMAL_PLACES)
         kwargs.setdefault("min_value", Decimal("0.01"))
+        kwargs.setdefault("max_value", max(money.max_amount(c) for c in money.CURRENCIES))
+        kwargs["error_messages"] = {
+            "max_value": "Amounts are at most {max_value}.",
+            **kwargs.get("error_messages", {}),
+        }
         super().__init__(**kwargs)
+
+    def check_bound(self, amount: Decimal, values: dict) -> None:
+        currency = values.get(self.currency_field) if self.currency_field else None
+        if amount is None or currency not in money.CURRENCIES:
+            return
+        try:
+            money.check_amount_bound(amount, currency)
+        except ValueError as exc:
+            raise serializers.ValidationError({self.field_name: [str(exc)]}) from None
 
     def to_internal_value(self, data):
         if isinstance(data, float):

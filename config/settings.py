@@ -203,7 +203,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"api_client": PAYOPS_API_RATE},
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["core.api.filters.PayopsFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.PayopsAutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

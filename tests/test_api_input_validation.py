@@ -16,6 +16,7 @@ from core.money import max_amount
 from payments.models import Payment, Refund
 from payments.tests.factories import make_payment
 from payouts import services as payout_services
+from payouts.models import Recipient
 
 pytestmark = pytest.mark.postgres
 
@@ -100,3 +101,107 @@ def test_amount_field_checks_the_bound_of_the_currency_in_the_body():
     assert not body.is_valid()
     assert body.errors == {"amount": [f"USD amounts are at most {max_amount('USD')}."]}
     assert Body(data={"amount": str(max_amount("USD")), "currency": "USD"}).is_valid()
+
+
+# --- #9: every filter and body value checked before SQL ------------------------------------------
+
+FAR_DATES = [
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00",
+    "9999-12-31T23:00:00+00:00",
+    "1969-12-31T23:59:59+00:00",
+    "1970-01-01T00:00:00+23:59",
+    "0001-01-01",
+]
+
+
+@pytest.mark.parametrize("moment", FAR_DATES)
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/exceptions/", "created_from"),
+        ("/api/v1/exceptions/", "created_to"),
+        ("/api/v1/payments/", "verified_from"),
+        ("/api/v1/payments/", "verified_to"),
+        ("/api/v1/webhook-events/", "created_from"),
+        ("/api/v1/webhook-deliveries/", "created_to"),
+    ],
+)
+def test_a_date_filter_far_out_of_range_is_400(api, path, name, moment):
+    fields = invalid_fields(api.get(path, {name: moment}))
+    assert list(fields) == [name]
+
+
+def test_the_last_day_as_a_date_filter_is_400_not_an_overflow(api):
+    fields = invalid_fields(api.get("/api/v1/payments/", {"verified_to": "9999-12-31"}))
+    assert list(fields) == ["verified_to"]
+
+
+@pytest.mark.parametrize("moment", ["2026-01-01T00:00:00+04:00", "2026-01-01T00:00:00+20:00"])
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/exceptions/", "created_from"),
+        ("/api/v1/payments/", "verified_to"),
+        ("/api/v1/webhook-events/", "created_to"),
+    ],
+)
+def test_date_filters_within_range_filter_whatever_their_offset(api, path, name, moment):
+    """An offset PostgreSQL cannot hold (beyond ±15:59) is read in UTC before the query."""
+    response = api.get(path, {name: moment})
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/payments/", "branch"),
+        ("/api/v1/payments/", "status"),
+        ("/api/v1/exceptions/", "branch"),
+        ("/api/v1/payouts/", "status"),
+        ("/api/v1/recipients/", "external_ref"),
+        ("/api/v1/qr-codes/", "code"),
+        ("/api/v1/branches/", "code"),
+        ("/api/v1/webhook-events/", "subject_id"),
+        ("/api/v1/payouts/", "not_a_filter"),
+    ],
+)
+def test_a_nul_byte_in_a_query_parameter_is_400(api, path, name):
+    fields = invalid_fields(api.get(path, {name: "north\x00ern"}))
+    assert list(fields) == [name]
+
+
+def test_a_nul_byte_in_a_json_body_is_400_and_stores_nothing(api, branch):
+    body = {"scope": "employee", "name": "An\x00na", "branch": branch.code, "external_ref": "W-9"}
+    fields = invalid_fields(api.post("/api/v1/recipients/", body, format="json"))
+    assert list(fields) == ["name"]
+    assert not Recipient.objects.exists()
+    body = {"url": "https://example.com/hook", "event_types": ["payout.completed", "x\x00"]}
+    fields = invalid_fields(api.post("/api/v1/webhook-endpoints/", body, format="json"))
+    assert list(fields) == ["event_types.1"]
+
+
+def test_a_body_date_time_far_out_of_range_is_400(api):
+    body = {"start": "0001-01-01T00:00:00+14:00", "end": "2026-01-01T00:00:00Z"}
+    response = api.post("/api/v1/webhook-deliveries/replay-failed/", body, format="json")
+    fields = invalid_fields(response)
+    assert list(fields) == ["start"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/webhook-events/a%00b/", "/api/v1/qr-codes/1%00/", "/api/v1/payments/%00/"]
+)
+def test_a_nul_byte_in_the_url_names_nothing(api, path):
+    response = api.get(path)
+    assert response.status_code == 404, response.content
+
+
+def test_a_nul_byte_in_the_idempotency_key_is_400(api):
+    response = api.post(
+        "/api/v1/branches/",
+        {"code": "opera", "name": "Opera"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k\x00",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "invalid_idempotency_key"

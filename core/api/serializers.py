@@ -8,6 +8,28 @@ from rest_framework import serializers
 
 from core import money
 from core.api.errors import UNKNOWN_FIELD
+from core.api.filters import NUL, NUL_MESSAGE, bounded
+
+
+def _nul_errors(data):
+    """The NUL bytes of a parsed JSON body, as DRF's nested field errors (``None``: none)."""
+    if isinstance(data, str):
+        if NUL not in data:
+            return None
+        return [serializers.ErrorDetail(NUL_MESSAGE, code="null_characters_not_allowed")]
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list):
+        items = enumerate(data)
+    else:
+        return None
+    errors = {}
+    for key, value in items:
+        if isinstance(key, str) and NUL in key:
+            errors[key.replace(NUL, "\\x00")] = _nul_errors(key)
+        elif (error := _nul_errors(value)) is not None:
+            errors[key] = error
+    return errors or None
 
 
 class StrictSerializer(serializers.Serializer):
@@ -15,6 +37,8 @@ class StrictSerializer(serializers.Serializer):
 
     The check runs before any other validation, so a request with an unknown field is answered
     with exactly those fields; nested strict serializers mark theirs with the same error code.
+    Then, as PostgreSQL cannot hold them, any string with a NUL byte is 400 on its field, and
+    dates and date-times are bounded (``core.api.filters``); money amounts by their currency.
     """
 
     def to_internal_value(self, data):
@@ -28,10 +52,18 @@ class StrictSerializer(serializers.Serializer):
                         for name in unknown
                     }
                 )
+            if (errors := _nul_errors(data)) is not None:
+                raise serializers.ValidationError(errors)
         values = super().to_internal_value(data)
         for field in self._writable_fields:
-            if isinstance(field, AmountField) and field.field_name in values:
-                field.check_bound(values[field.field_name], values)
+            name = field.field_name
+            if name not in values:
+                continue
+            if isinstance(field, serializers.DateTimeField | serializers.DateField):
+                if values[name] is not None:
+                    bounded(values[name], name)
+            elif isinstance(field, AmountField):
+                field.check_bound(values[name], values)
         return values
 
 

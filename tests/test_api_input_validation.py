@@ -94,7 +94,7 @@ def test_amount_field_checks_the_bound_of_the_currency_in_the_body():
     from core.api.serializers import AmountField, CurrencyField, StrictSerializer
 
     class Body(StrictSerializer):
-        amount = AmountField(max_value=Decimal("1e15"))  # looser than any currency's bound
+        amount = AmountField(max_value=Decimal("1e15"), max_digits=20)  # looser than any bound
         currency = CurrencyField()
 
     body = Body(data={"amount": "10000000000.00", "currency": "USD"})
@@ -205,3 +205,17 @@ def test_a_nul_byte_in_the_idempotency_key_is_400(api):
     )
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "invalid_idempotency_key"
+
+
+def test_the_schema_pattern_says_the_bound(client, db):
+    schema = client.get("/api/schema/?format=json").json()["components"]["schemas"]
+    for name in ["SandboxQrPaymentRequest", "RefundCreateRequest", "QrCheckoutRequest"]:
+        assert schema[name]["properties"]["amount"]["pattern"] == r"^-?\d{0,10}(?:\.\d{0,2})?$"
+
+
+def test_a_stored_row_at_the_column_limit_breaks_no_list_or_page(api, organization, branch):
+    payment = make_payment(organization=organization, branch=branch)
+    column_max = Decimal("999999999999999999.99")
+    Payment.objects.filter(pk=payment.pk).update(amount=column_max, refunded_amount=column_max)
+    for url in ["/api/v1/payments/", f"/api/v1/payments/{payment.pk}/", "/api/v1/payouts/"]:
+        assert api.get(url).status_code == 200, url

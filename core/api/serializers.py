@@ -81,12 +81,17 @@ class AmountField(serializers.DecimalField):
 
     def __init__(self, *, currency_field: str | None = "currency", **kwargs):
         self.currency_field = currency_field
-        kwargs.setdefault("max_digits", money.MAX_DIGITS)
+        limit = max(money.max_amount(c) for c in money.CURRENCIES)
+        # As many digits as the bound has, so the schema's pattern says it to clients too.
+        kwargs.setdefault("max_digits", len(limit.as_tuple().digits))
         kwargs.setdefault("decimal_places", money.DECIMAL_PLACES)
         kwargs.setdefault("min_value", Decimal("0.01"))
-        kwargs.setdefault("max_value", max(money.max_amount(c) for c in money.CURRENCIES))
+        kwargs.setdefault("max_value", limit)
+        too_large = f"Amounts are at most {kwargs['max_value']}."
         kwargs["error_messages"] = {
-            "max_value": "Amounts are at most {max_value}.",
+            "max_value": too_large,
+            "max_digits": too_large,
+            "max_whole_digits": too_large,
             **kwargs.get("error_messages", {}),
         }
         super().__init__(**kwargs)

@@ -20,7 +20,9 @@ from core.actors import system_actor
 from payments.models import Payment
 from payments.tests.conftest import callback_params, decide, registered
 from payments.tests.factories import make_payment
-from payouts.models import Recipient
+from payouts import services as payout_services
+from payouts.models import Payout, Recipient
+from payouts.tests.factories import paid, today
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -59,6 +61,24 @@ def test_the_api_answers_and_commits_with_redis_down(api, branch, redis_down, ca
     skipped = [r for r in caplog.records if r.name == "payops.api.throttling"]
     assert len(skipped) == 3  # once per request
     assert all(r.exc_info is None for r in skipped)  # a line, not a traceback
+
+
+def test_a_payout_moves_with_redis_down(api, organization, branch, redis_down):
+    """The issue's case: payout requests and transitions commit while Redis is down."""
+    actor = system_actor("tests")
+    recipient = payout_services.recipient_create(
+        organization=organization, scope="employee", name="Anna", branch=branch, actor=actor
+    )
+    qr = payout_services.qr_code_create(recipient=recipient, actor=actor)
+    day = today(organization)
+    paid(qr, "1500.00")
+    body = {"recipient": recipient.pk, "currency": "AMD", "period_start": str(day)}
+    requested = api.post("/api/v1/payouts/", {**body, "period_end": str(day)}, format="json")
+    assert requested.status_code == 201, requested.content
+    url = f"/api/v1/payouts/{requested.json()['id']}/transitions/"
+    moved = api.post(url, {"to": "processing"}, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
+    assert moved.status_code == 200, moved.content
+    assert Payout.objects.get().status == Payout.Status.PROCESSING
 
 
 def test_a_provider_callback_is_processed_with_redis_down(organization, branch, redis_down):

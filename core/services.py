@@ -14,7 +14,7 @@ from django.utils import timezone
 from core import roles
 from core.actors import SYSTEM_PREFIX
 from core.audit import save_audited
-from core.errors import DomainError
+from core.errors import CoreError, DomainError
 from core.models import ApiClient, Branch, Heartbeat, Membership, Organization
 
 
@@ -102,14 +102,14 @@ def staff_user_ensure(
     password or None)``. Audited on the membership's history (actor, role, what changed).
     """
     if username.startswith(RESERVED_USERNAME_PREFIXES):
-        raise DomainError(
-            "reserved_username",
+        raise CoreError.RESERVED_USERNAME.error(
             f"{username!r} is reserved: usernames starting with "
-            f"{' or '.join(RESERVED_USERNAME_PREFIXES)} name system jobs and API clients.",
-            status_code=400,
+            f"{' or '.join(RESERVED_USERNAME_PREFIXES)} name system jobs and API clients."
         )
     if role not in STAFF_ROLES:
-        raise DomainError("unknown_role", f"Unknown role {role!r}.", status_code=400)
+        raise CoreError.INVALID_USER.error(
+            f"Unknown role {role!r}; one of {', '.join(STAFF_ROLES)}."
+        )
     user_model = get_user_model()
     user = user_model.objects.select_for_update().filter(username=username).first()
     created = user is None
@@ -125,7 +125,7 @@ def staff_user_ensure(
             password_validation.validate_password(password, user)
             user.set_password(password)
     except ValidationError as exc:
-        raise DomainError("invalid_user", " ".join(exc.messages), status_code=400) from None
+        raise CoreError.INVALID_USER.error(" ".join(exc.messages)) from None
     user.save()
     if not Group.objects.filter(name=STAFF_ROLES[role]).exists():  # migrate creates them
         roles.roles_sync()

@@ -143,3 +143,20 @@ def test_exit_status_and_output_from_the_shell():
 
     stored = get_user_model().objects.get(username="ani").password
     assert PBKDF2PasswordHasher().verify(password, stored)
+
+
+def test_the_service_refuses_an_unknown_role(organization):
+    from core.actors import system_actor
+    from core.errors import DomainError
+    from core.services import staff_user_ensure
+
+    with pytest.raises(DomainError, match="Unknown role 'boss'") as refused:
+        staff_user_ensure(
+            username="ani",
+            organization=organization,
+            role="boss",
+            password=None,
+            actor=system_actor("tests"),
+        )
+    assert refused.value.code == "invalid_user"
+    assert not get_user_model().objects.filter(username="ani").exists()

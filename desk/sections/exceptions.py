@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from desk.charts import bar_list
 from desk.selectors import period_cases
+from exceptionqueue.kinds import exception_kind
 
 AGES = ((1, "< 1 day"), (3, "1-3 days"), (7, "3-7 days"), (30, "7-30 days"), (None, "> 30 days"))
 
@@ -25,9 +26,16 @@ def section(*, period, organization, lo, hi, user) -> dict:
             if limit is None or days < limit:
                 buckets[i] += 1
                 break
-    kinds = cases.values("kind", "blocking").annotate(n=Count("id")).order_by("-blocking", "kind")
+    kinds = list(
+        cases.values("kind", "blocking").annotate(n=Count("id")).order_by("-blocking", "kind")
+    )
+    for row in kinds:
+        try:
+            row["label"] = exception_kind(row["kind"]).label
+        except LookupError:
+            row["label"] = row["kind"]
     return {
-        "kinds": list(kinds),
+        "kinds": kinds,
         "total": sum(buckets),
         "chart": bar_list(
             [

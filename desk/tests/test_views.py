@@ -64,8 +64,8 @@ def test_close_is_refused_with_the_reasons_then_done_after_resolving(
     login(client, accountant)
     response = client.post(url("period-close", organization, period.pk), follow=True)
     html = response.content.decode()
-    assert "blocking case(s)" in html
-    assert f"missing_in_payops #{case.pk}" in html
+    assert "The period was not closed: 1 blocking case is still open." in html
+    assert f"missing_in_payops #{case.pk}: A report row payops does not know." in html
     assert AccountingPeriod.objects.get(pk=period.pk).status == "open"
 
     client.post(

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
@@ -36,7 +37,23 @@ def close(request, organization, period_id: int):
     try:
         accounting_period_close(period=period, actor=request.user)
     except DomainError as exc:
-        refusal(request, exc)
+        if exc.code == "period_blocked":
+            reasons = (exc.fields or {}).get("blocking_cases", [])
+            messages.error(
+                request,
+                ngettext(
+                    "The period was not closed: %(n)s blocking case is still open. "
+                    "Resolve it below, then close again.",
+                    "The period was not closed: %(n)s blocking cases are still open. "
+                    "Resolve them below, then close again.",
+                    len(reasons),
+                )
+                % {"n": len(reasons)},
+            )
+            for reason in reasons:
+                messages.warning(request, reason)
+        else:
+            refusal(request, exc)
     else:
         messages.success(
             request, _("Period %(period)s is closed.") % {"period": _period_label(period)}

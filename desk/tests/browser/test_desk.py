@@ -71,7 +71,8 @@ def test_accountant_closes_the_demo_month(page, live_server, demo_month, shot, t
     page.get_by_role("button", name="Close period…").click()
     page.get_by_role("button", name="Yes, close the period").click()
     page.wait_for_load_state()
-    assert page.locator("ul.messages .error").inner_text().startswith(f"{blockers} blocking case")
+    refusal = page.locator("ul.messages .error").inner_text()
+    assert refusal.startswith(f"The period was not closed: {blockers} blocking case")
     assert page.locator("ul.messages .warning").count() == blockers
     assert AccountingPeriod.objects.get(pk=period.pk).status == "open"
     shot("04-close-refused")
@@ -122,7 +123,7 @@ def test_accountant_closes_the_demo_month(page, live_server, demo_month, shot, t
     page.get_by_label("File", exact=True).set_input_files(str(report))
     page.get_by_role("button", name="Import").click()
     page.wait_for_selector('[data-result="report"]')
-    assert "1 rows of arca-report.csv imported" in page.inner_text("#import-result")
+    assert "1 row of arca-report.csv imported" in page.inner_text("#import-result")
     shot("07-imports")
 
     # The person's language: Armenian, amounts in its format.

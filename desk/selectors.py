@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_noop
 
 from core.models import AccountingPeriod, Organization
 from exceptionqueue.models import ExceptionCase
@@ -20,6 +21,8 @@ from reconciliation.models import ReconciliationRun
 from reconciliation.services import accounting_period_blockers, local_bounds
 from reconciliation.services.figures import FIGURES, period_figures
 
+# The accounting period's statuses (a kernel model's labels), translated by the desk's catalogue.
+PERIOD_STATUS_LABELS = [gettext_noop("Open"), gettext_noop("Closing"), gettext_noop("Closed")]
 # The headline figures, in the order the desk shows them (reconciliation's names).
 HEADLINE = ("verified", "refunded", "fees", "paid_out", "in_flight", "adjustments")
 

@@ -8,12 +8,19 @@ from decimal import Decimal
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from desk.charts import bar_list
 from desk.selectors import period_cases
 from exceptionqueue.kinds import exception_kind
 
-AGES = ((1, "< 1 day"), (3, "1-3 days"), (7, "3-7 days"), (30, "7-30 days"), (None, "> 30 days"))
+AGES = (
+    (1, gettext_noop("< 1 day")),
+    (3, gettext_noop("1-3 days")),
+    (7, gettext_noop("3-7 days")),
+    (30, gettext_noop("7-30 days")),
+    (None, gettext_noop("> 30 days")),
+)
 
 
 def section(*, period, organization, lo, hi, user) -> dict:

@@ -6,12 +6,21 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from desk.charts import bar_list
 from desk.sections.payments import SETTLED, _local
 from payouts.models import Payout, QrPayment
 
 ACTIVE = ("requested", "processing")
+# Payout statuses (the payouts app's labels), translated by the desk's catalogue.
+STATUS_LABELS = [
+    gettext_noop("Requested"),
+    gettext_noop("Processing"),
+    gettext_noop("Completed"),
+    gettext_noop("Cancelled"),
+    gettext_noop("Reversed (corrected)"),
+]
 
 
 def _payouts(*, organization, lo, hi):

@@ -7,6 +7,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET
 
 from desk.exports import period_csv, period_xlsx
@@ -22,12 +23,12 @@ from desk.selectors import (
 from desk.views.access import CLOSE, CREATE, REOPEN, RESOLVE, desk_view, home_redirect
 
 FIGURE_LABELS = {
-    "verified": "Verified",
-    "refunded": "Refunded",
-    "fees": "Fees",
-    "paid_out": "Paid out",
-    "in_flight": "In flight",
-    "adjustments": "Adjustments",
+    "verified": gettext_noop("Verified"),
+    "refunded": gettext_noop("Refunded"),
+    "fees": gettext_noop("Fees"),
+    "paid_out": gettext_noop("Paid out"),
+    "in_flight": gettext_noop("In flight"),
+    "adjustments": gettext_noop("Adjustments"),
 }
 
 

@@ -4,6 +4,10 @@ from core.admin_base import OrganizationScopedAdmin, actor_label
 from core.models import ApiClient, Branch, Membership, Organization
 from core.services import api_client_revoke
 
+# The lists are the work (payouts, payments, the exception queue): they get the page's width at
+# 1400 px; the index page and the breadcrumbs lead everywhere the sidebar did.
+admin.site.enable_nav_sidebar = False
+
 
 class BranchInline(admin.TabularInline):
     model = Branch

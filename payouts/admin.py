@@ -551,8 +551,8 @@ class PayoutAdmin(ReadOnlyAdmin):
         "fee",
         "net",
         "currency",
-        "payment_count",
-        "drift_hold",
+        "payments",
+        "held",
     ]
     list_display_links = ["id", "who"]
     list_filter = ["status", PeriodFilter, "currency", "drift_hold", "organization"]
@@ -592,6 +592,14 @@ class PayoutAdmin(ReadOnlyAdmin):
         if payout.period_start == payout.period_end:
             return f"{payout.period_start:%d %b %Y}"
         return f"{payout.period_start:%d %b}\u2013{payout.period_end:%d %b %Y}"
+
+    @admin.display(description="payments", ordering="payment_count")
+    def payments(self, payout):
+        return payout.payment_count
+
+    @admin.display(description="drift held", boolean=True, ordering="drift_hold")
+    def held(self, payout):
+        return payout.drift_hold
 
     @admin.display(description="requested by")
     def requested_by_label(self, payout):
@@ -743,6 +751,7 @@ class PayoutAdmin(ReadOnlyAdmin):
             "opts": self.model._meta,
             "original": payout,
             "title": f"Refund drift: payout #{payout.pk}",
+            "submit_label": "Decide",
             "form": form,
             "preview": selectors.payout_drift_preview(payout=payout),
         }

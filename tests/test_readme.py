@@ -1,7 +1,8 @@
 """The README's API walk-through, run as written (bash, curl, jq) against the demo data.
 
-The README's ``sh`` blocks that use ``$API`` are joined and run by bash against a live server on
-the test database seeded by ``seed_demo``, exactly as a reader on a fresh ``make run`` would,
+The README's ``sh`` blocks that use ``$API`` are joined, followed by those of docs/payouts.md
+(which continue in the walk-through's shell), and run by bash against a live server on the test
+database seeded by ``seed_demo``, exactly as a reader on a fresh ``make run`` would,
 with two substitutions only: the server's address (the live server's port instead of 8000) and
 ``.venv/bin/python`` (this interpreter; its ``manage.py`` is pointed at the test database). A
 README change that breaks the walk-through fails here.
@@ -23,14 +24,15 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from payouts.models import Payout
+from payouts.models import Payout, PayoutPeriod
 
 README = Path(settings.BASE_DIR) / "README.md"
+PAYOUTS_GUIDE = Path(settings.BASE_DIR) / "docs" / "payouts.md"
 REQUIRE_SERVICES = os.environ.get("PAYOPS_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 
 
-def walkthrough_blocks() -> list[str]:
-    blocks = re.findall(r"```sh\n(.*?)```", README.read_text(), flags=re.S)
+def walkthrough_blocks(path: Path = README) -> list[str]:
+    blocks = re.findall(r"```sh\n(.*?)```", path.read_text(), flags=re.S)
     return [block for block in blocks if "$API" in block]
 
 
@@ -58,7 +60,7 @@ def test_the_readme_walkthrough_runs_against_the_demo_data(live_server):
     settings.PAYOPS_BASE_URL = live_server.url
     call_command("seed_demo", stdout=io.StringIO())
 
-    script = "\n".join(walkthrough_blocks())
+    script = "\n".join(walkthrough_blocks() + walkthrough_blocks(PAYOUTS_GUIDE))
     script = script.replace("http://127.0.0.1:8000", live_server.url)
     script = script.replace(".venv/bin/python", sys.executable)
     db = connection.settings_dict
@@ -93,3 +95,6 @@ def test_the_readme_walkthrough_runs_against_the_demo_data(live_server):
     )
     assert '"status": "completed"' in done.stdout, output
     assert payout.organization.branches.filter(code="opera").exists()
+    # docs/payouts.md: the demo's held payout was decided, a week period created and closed.
+    assert not Payout.objects.filter(drift_hold=True).exists(), output
+    assert PayoutPeriod.objects.filter(status="closed").count() == 2, output

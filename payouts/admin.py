@@ -679,7 +679,7 @@ class PayoutAdmin(ReadOnlyAdmin):
             )
         label, name, codename = TRANSITIONS[to]
         # Checked on every request, POST included: a crafted POST gets no further than this.
-        if not has_transition_perm(getattr(payout, name), request.user):
+        if not request.user.has_perm(f"payouts.{codename}"):
             return self._refusal(
                 request, payout, permission_reason(codename, f"{label.lower()} payouts")
             )

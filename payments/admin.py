@@ -222,7 +222,9 @@ class PaymentAdmin(OrganizationScopedAdmin):
                 self.message_user(
                     request,
                     f"Refund of {refund.amount} {refund.currency} on {payment.order_number}: "
-                    f"{refund.status}.",
+                    f"{refund.status}"
+                    + (f" ({refund.failure_message})" if refund.failure_message else "")
+                    + ".",
                     level,
                 )
                 return redirect("admin:payments_payment_change", payment.pk)

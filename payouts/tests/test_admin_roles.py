@@ -81,7 +81,10 @@ def test_accountant_adds_a_recipient_through_the_service(client, organization, b
 
 def test_operator_cannot_add_recipients_or_periods(client, operator):
     client.force_login(operator)
-    assert client.get(reverse("admin:payouts_recipient_add")).status_code == 403
+    refused = client.get(reverse("admin:payouts_recipient_add"))
+    assert refused.status_code == 403
+    assert b"Your role does not hold the permission this page needs." in refused.content
+    assert b'id="header"' in refused.content  # the admin's layout, not a bare "403 Forbidden"
     assert client.get(reverse("admin:payouts_payoutperiod_add")).status_code == 403
 
 

@@ -228,6 +228,12 @@ class Payout(FSMModelMixin, models.Model):
         CANCELLED = "cancelled", "Cancelled"
         REVERSED = "reversed", "Reversed (corrected)"
 
+    class Method(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        CASH = "cash", "Cash"
+        CARD = "card", "Card"
+        WALLET = "wallet", "Wallet (Idram, Telcell)"
+
     ACTIVE_STATUSES = (Status.REQUESTED, Status.PROCESSING)
     # Statuses whose lines hold their payments (a payment is in at most one of these).
     HOLDING_STATUSES = (Status.REQUESTED, Status.PROCESSING, Status.COMPLETED)
@@ -250,7 +256,7 @@ class Payout(FSMModelMixin, models.Model):
     payment_count = models.PositiveIntegerField(default=0)
     fee_percentage = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
     fee_fixed = AmountField(default=Decimal("0.00"))
-    method = models.CharField(max_length=50, blank=True)
+    method = models.CharField(max_length=50, blank=True, choices=Method.choices)
     reference = models.CharField(max_length=200, blank=True)
     drift_hold = models.BooleanField(
         default=False,

@@ -14,10 +14,11 @@ from rest_framework.response import Response
 from core.api.errors import error_body
 from core.api.schema import error
 from core.api.views import PayopsAPIView, PayopsViewSet
-from core.errors import DomainError
+from core.errors import CoreError, DomainError
 from core.selectors import branch_get_by_code
 from payouts import selectors, services
 from payouts.api import serializers as s
+from payouts.errors import PayoutError as E
 from payouts.models import Payout, PayoutLine, PayoutPeriod, QrCode, Recipient
 
 
@@ -28,14 +29,13 @@ def _refusal(exc: DomainError) -> Response:
 
 
 def _invalid_reference(field: str, message: str) -> DomainError:
-    return DomainError(
-        "invalid", "The request has invalid fields.", status_code=400, fields={field: [message]}
-    )
+    return E.INVALID.error("The request has invalid fields.", fields={field: [message]})
 
 
 class RecipientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = s.RecipientSerializer
     filterset_fields = ["scope", "is_active", "external_ref"]
+    error_codes = {"create": [E.INVALID, E.UNKNOWN_BRANCH, E.INVALID_SCOPE, E.DUPLICATE_RECIPIENT]}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # OpenAPI generation: no organisation
@@ -64,6 +64,17 @@ class RecipientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsV
 class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = s.QrCodeSerializer
     filterset_fields = ["recipient", "code", "is_active"]
+    error_codes = {
+        "create": [E.INVALID, E.RECIPIENT_INACTIVE],
+        "payments": [
+            E.INVALID,
+            E.PROVIDER_REQUIRED,
+            E.UNSUPPORTED_CURRENCY,
+            E.SANDBOX_DISABLED,
+            E.PROVIDER_NOT_CONFIGURED,
+            E.QR_CODE_INACTIVE,
+        ],
+    }
 
     @property
     def idempotency_atomic(self) -> bool:
@@ -90,7 +101,6 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         request=s.QrCheckoutSerializer,
         responses={
             201: s.QrCheckoutResultSerializer,
-            409: error("`provider_not_configured`, `qr_code_inactive`."),
             502: error("`provider_error` (the gateway refused the order)."),
         },
     )
@@ -127,16 +137,13 @@ class SandboxQrPaymentView(PayopsAPIView):
     # The round trip goes through a gateway (in process or over HTTP): the pending payment
     # commits before the order is registered, as a real checkout does.
     idempotency_atomic = False
+    error_codes = [E.INVALID, E.SANDBOX_DISABLED, E.QR_CODE_INACTIVE]
 
     @extend_schema(
-        request=s.SandboxQrPaymentSerializer,
-        responses={201: s.QrPaymentResultSerializer, 404: error("`sandbox_disabled`.")},
+        request=s.SandboxQrPaymentSerializer, responses={201: s.QrPaymentResultSerializer}
     )
     def post(self, request):
-        from django.conf import settings
-
-        if not settings.PAYOPS_SANDBOX:
-            raise DomainError("sandbox_disabled", "The sandbox gateway is off.", status_code=404)
+        services.sandbox_check()
         data = s.SandboxQrPaymentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -161,6 +168,25 @@ class SandboxQrPaymentView(PayopsAPIView):
 class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = s.PayoutSerializer
     filterset_fields = ["status", "recipient", "currency", "accounting_period"]
+    error_codes = {
+        "create": [
+            E.INVALID,
+            E.INVALID_PERIOD,
+            E.UNSUPPORTED_CURRENCY,
+            E.DUPLICATE_ACTIVE_PAYOUT,
+            CoreError.PERIOD_CLOSED,
+            E.RECIPIENT_INACTIVE,
+            E.NO_VERIFIED_PAYMENTS,
+        ],
+        "transitions": [
+            E.INVALID_TRANSITION,
+            E.REFERENCE_REQUIRED,
+            CoreError.TRANSITION_NOT_ALLOWED,
+            E.REFUND_DRIFT_UNRESOLVED,
+            E.CARRIED_ADJUSTMENT_APPLIED,
+        ],
+        "drift_decisions": [E.INVALID_DECISION, E.NO_DRIFT_TO_DECIDE],
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -182,11 +208,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
 
     @extend_schema(
         request=s.PayoutRequestSerializer,
-        responses={
-            201: s.PayoutDetailSerializer,
-            409: error("`duplicate_active_payout`, `period_closed`, `recipient_inactive`."),
-            422: error("`no_verified_payments` (listed in exceptions/)."),
-        },
+        responses={201: s.PayoutDetailSerializer},
     )
     def create(self, request):
         data = s.PayoutRequestSerializer(data=request.data)
@@ -212,11 +234,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
 
     @extend_schema(
         request=s.PayoutTransitionSerializer,
-        responses={
-            200: s.PayoutDetailSerializer,
-            400: error("`reference_required` (completed without method and reference)."),
-            409: error("`transition_not_allowed`, `refund_drift_unresolved`."),
-        },
+        responses={200: s.PayoutDetailSerializer},
     )
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):
@@ -233,7 +251,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
 
     @extend_schema(
         request=s.DriftDecisionSerializer,
-        responses={200: s.PayoutDetailSerializer, 409: error("`no_drift_to_decide`.")},
+        responses={200: s.PayoutDetailSerializer},
     )
     @action(detail=True, methods=["post"], url_path="drift-decisions")
     def drift_decisions(self, request, pk=None):
@@ -249,6 +267,14 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
 class PayoutPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = s.PayoutPeriodSerializer
     filterset_fields = ["status", "kind"]
+    error_codes = {
+        "create": [E.INVALID_PERIOD, E.PERIOD_OVERLAP],
+        "transitions": [
+            E.INVALID_TRANSITION,
+            CoreError.TRANSITION_NOT_ALLOWED,
+            E.PERIOD_BLOCKED,
+        ],
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -257,7 +283,7 @@ class PayoutPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payo
 
     @extend_schema(
         request=s.PayoutPeriodCreateSerializer,
-        responses={201: s.PayoutPeriodSerializer, 409: error("`period_overlap`.")},
+        responses={201: s.PayoutPeriodSerializer},
     )
     def create(self, request):
         data = s.PayoutPeriodCreateSerializer(data=request.data)
@@ -269,10 +295,7 @@ class PayoutPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payo
 
     @extend_schema(
         request=s.PayoutPeriodTransitionSerializer,
-        responses={
-            200: s.PayoutPeriodSerializer,
-            409: error("`transition_not_allowed`, `period_blocked`."),
-        },
+        responses={200: s.PayoutPeriodSerializer},
     )
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):

@@ -73,6 +73,7 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
             E.SANDBOX_DISABLED,
             E.PROVIDER_NOT_CONFIGURED,
             E.QR_CODE_INACTIVE,
+            E.IDEMPOTENCY_KEY_REUSED,
         ],
     }
 
@@ -137,7 +138,7 @@ class SandboxQrPaymentView(PayopsAPIView):
     # The round trip goes through a gateway (in process or over HTTP): the pending payment
     # commits before the order is registered, as a real checkout does.
     idempotency_atomic = False
-    error_codes = [E.INVALID, E.SANDBOX_DISABLED, E.QR_CODE_INACTIVE]
+    error_codes = [E.INVALID, E.SANDBOX_DISABLED, E.QR_CODE_INACTIVE, E.IDEMPOTENCY_KEY_REUSED]
 
     @extend_schema(
         request=s.SandboxQrPaymentSerializer, responses={201: s.QrPaymentResultSerializer}

@@ -3,6 +3,7 @@ the organisation's gateway, and the sandbox round trip."""
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 from django.conf import settings
@@ -29,24 +30,23 @@ def qr_payment_create(
 
     ``provider`` defaults to the built-in sandbox (demo and tests); production payments name the
     organisation's gateway, usually through ``qr_checkout_start``, which also registers the order.
-    With ``idempotency_key``, a second call with the same key returns the first payment.
+    With ``idempotency_key``, a second call with the same key and the same parameters returns the
+    first payment; with other parameters it is refused (422 ``idempotency_key_reused``).
     """
+    provider = provider or Payment.Provider.SANDBOX
+    fingerprint = request_fingerprint(
+        qr_code_id=qr_code.pk, amount=amount, currency=currency, provider=provider
+    )
     if idempotency_key:
-        earlier = (
-            QrPayment.objects.filter(
-                organization_id=qr_code.organization_id, idempotency_key=idempotency_key
-            )
-            .select_related("payment")
-            .first()
-        )
+        earlier = _keyed_payment(qr_code.organization_id, idempotency_key, fingerprint)
         if earlier is not None:
-            return earlier.payment
+            return earlier
     if not qr_code.is_active or not qr_code.recipient.is_active:
         raise PayoutError.QR_CODE_INACTIVE.error("This QR code is not active.")
     payment = payment_services.payment_create(
         organization=qr_code.recipient.organization,
         branch=qr_code.recipient.branch,
-        provider=provider or Payment.Provider.SANDBOX,
+        provider=provider,
         purpose=Payment.Purpose.QR,
         amount=amount,
         currency=currency,
@@ -59,7 +59,41 @@ def qr_payment_create(
         qr_code=qr_code,
         recipient_id=qr_code.recipient_id,
         idempotency_key=idempotency_key or None,
+        request_fingerprint=fingerprint if idempotency_key else "",
     )
+    return payment
+
+
+def request_fingerprint(*, qr_code_id: int, amount, currency: str, provider: str) -> str:
+    """The hash of what a QR payment request asked for (amounts compared by value)."""
+    value = format(Decimal(amount).normalize(), "f")
+    canonical = f"{qr_code_id}|{value}|{currency}|{provider}"
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _keyed_payment(organization_id: int, idempotency_key: str, fingerprint: str):
+    """The payment an earlier request with this key started, if it asked for the same thing;
+    422 ``idempotency_key_reused`` if it asked for another (QR code, amount, currency or
+    provider): a key never answers with a payment the request did not describe."""
+    earlier = (
+        QrPayment.objects.filter(organization_id=organization_id, idempotency_key=idempotency_key)
+        .select_related("payment")
+        .first()
+    )
+    if earlier is None:
+        return None
+    payment = earlier.payment
+    stored = earlier.request_fingerprint or request_fingerprint(
+        qr_code_id=earlier.qr_code_id,
+        amount=payment.amount,
+        currency=payment.currency,
+        provider=payment.provider,
+    )
+    if stored != fingerprint:
+        raise PayoutError.IDEMPOTENCY_KEY_REUSED.error(
+            "This Idempotency-Key was used for a different payment (another QR code, amount, "
+            "currency or provider): use a new key for a new payment."
+        )
     return payment
 
 

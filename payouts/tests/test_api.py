@@ -351,3 +351,31 @@ def test_a_retry_after_a_crash_finds_the_first_sandbox_payment(api, qr, monkeypa
     assert retry.json()["status"] == "verified"
     assert calls == [retry.json()["id"], retry.json()["id"]]  # the same payment, twice
     assert QrPayment.objects.count() == 1
+
+
+def test_a_key_reused_after_the_purge_never_answers_another_recipients_payment(
+    api, organization, branch, qr, actor
+):
+    """Issue 9 #3: once the 24 h Idempotency-Key rows are purged, the payment's own key is the
+    only guard: a key reused on another QR code (or with a corrected amount) is 422, never the
+    first recipient's payment."""
+    from core.models import IdempotencyKey
+    from payouts import services
+
+    other = services.recipient_create(
+        organization=organization, scope="team", name="Bar", branch=branch, actor=actor
+    )
+    other_qr = services.qr_code_create(recipient=other, actor=actor)
+    url = "/api/v1/sandbox/qr-payments/"
+    body = {"qr_code": qr.code, "amount": "2500.00", "currency": "AMD", "outcome": "approved"}
+    first = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == 201
+    IdempotencyKey.objects.all().delete()  # the 24 h purge
+    for changed in ({"qr_code": other_qr.code}, {"amount": "2400.00"}):
+        reused = api.post(url, {**body, **changed}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+        assert reused.status_code == 422, reused.json()
+        assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    IdempotencyKey.objects.all().delete()
+    again = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
+    assert not other.payments.exists()

@@ -182,6 +182,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         "transitions": [
             E.INVALID_TRANSITION,
             E.REFERENCE_REQUIRED,
+            CoreError.REASON_REQUIRED,
             CoreError.TRANSITION_NOT_ALLOWED,
             E.REFUND_DRIFT_UNRESOLVED,
             E.CARRIED_ADJUSTMENT_APPLIED,

@@ -35,12 +35,21 @@ def payout_transition(
     comment: str = "",
     check_permission: bool = False,
 ) -> Payout:
-    """Move a payout: requested -> processing -> completed, requested|processing -> cancelled.
+    """Move a payout: requested -> processing -> completed, requested|processing -> cancelled,
+    completed -> reversed (``payout_reverse``: a comment and a reference are required).
 
     ``check_permission`` (the admin) also requires the actor's permission for the transition.
     A completion without method and reference is refused (400 ``reference_required``) and listed
     as ``completed_without_reference``.
     """
+    if to == Status.REVERSED:
+        return payout_reverse(
+            payout=payout,
+            actor=actor,
+            reference=reference,
+            comment=comment,
+            check_permission=check_permission,
+        )
     fields = {"method": method, "reference": reference, "comment": comment}
     try:
         return _payout_transition(
@@ -57,7 +66,7 @@ def _payout_transition(*, payout, to, actor, method, reference, comment, check_p
     if to not in TRANSITION_TARGETS:
         raise PayoutError.INVALID_TRANSITION.error(
             f"Unknown target state {to!r}.",
-            fields={"to": [f"One of {', '.join(TRANSITION_TARGETS)}."]},
+            fields={"to": [f"One of {', '.join([*TRANSITION_TARGETS, Status.REVERSED])}."]},
         )
     payout = locks.payout_lock(payout)
     refused = f"A {payout.status} payout cannot become {to}."
@@ -140,7 +149,10 @@ def payout_reverse(
     *, payout: Payout, actor, reference: str, comment: str, check_permission: bool = False
 ) -> Payout:
     """The correction of a completed payout: a ``PayoutReversal`` row; its payments and applied
-    adjustments are released for a later payout. Refused once refunds were carried from it."""
+    adjustments are released for a later payout. Refused once refunds were carried from it.
+
+    The comment says why (400 ``reason_required``), the reference names the bank's return or the
+    correcting transfer (400 ``reference_required``)."""
     payout = locks.payout_lock(payout)
     refused = f"A {payout.status} payout cannot be reversed."
     if not can_proceed(payout.reverse):
@@ -148,8 +160,16 @@ def payout_reverse(
     if check_permission and not has_transition_perm(payout.reverse, actor):
         raise CoreError.PERMISSION_DENIED.error("You may not reverse payouts.")
     reference, comment = (reference or "").strip(), comment or ""
-    if not reference or not comment.strip():
-        raise PayoutError.REFERENCE_REQUIRED.error("A reversal needs a reference and a comment.")
+    if not comment.strip():
+        raise CoreError.REASON_REQUIRED.error(
+            "A reversal needs a comment saying why (the transfer came back, paid by mistake).",
+            fields={"comment": ["Required to reverse."]},
+        )
+    if not reference:
+        raise PayoutError.REFERENCE_REQUIRED.error(
+            "A reversal needs a reference and a comment.",
+            fields={"reference": ["Required to reverse."]},
+        )
     voided = _void_carried_adjustments(payout, actor=actor, comment=comment)
     from_status = payout.status
     transition_apply(payout, "reverse", what="payout", message=refused)

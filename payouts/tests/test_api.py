@@ -379,3 +379,30 @@ def test_a_key_reused_after_the_purge_never_answers_another_recipients_payment(
     again = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
     assert not other.payments.exists()
+
+
+def test_a_completed_payout_is_reversed_over_the_api(api, recipient, qr):
+    """Issue 9: reversal had no API. ``to: reversed`` needs a comment (400 ``reason_required``)
+    and calls ``payout_reverse``; only a completed payout is reversed."""
+    paid(qr, "800.00")
+    day = today(recipient.organization)
+    payout = api.post("/api/v1/payouts/", payout_body(recipient, day), format="json").json()
+    url = f"/api/v1/payouts/{payout['id']}/transitions/"
+    early = api.post(url, {"to": "reversed", "reference": "R", "comment": "c"}, format="json")
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "transition_not_allowed")
+    assert api.post(url, {"to": "processing"}, format="json").status_code == 200
+    done = {"to": "completed", "method": "bank_transfer", "reference": "TRX-1"}
+    assert api.post(url, done, format="json").status_code == 200
+    bare = api.post(url, {"to": "reversed", "reference": "BOUNCE-1"}, format="json")
+    assert (bare.status_code, bare.json()["error"]["code"]) == (400, "reason_required")
+    assert "comment" in bare.json()["error"]["fields"]
+    assert Payout.objects.get().status == "completed"
+    body = {"to": "reversed", "reference": "BOUNCE-1", "comment": "the bank returned it"}
+    response = api.post(url, body, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "reversed"
+    reversed_payout = Payout.objects.get()
+    assert reversed_payout.reversal.reference == "BOUNCE-1"
+    assert reversed_payout.events.order_by("pk").last().kind == "reversed"
+    assert not reversed_payout.lines.filter(active=True).exists()
+    assert not ExceptionCase.objects.filter(kind="completed_without_reference").exists()

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 
 from core.models import Organization
 from payouts import selectors
-from payouts.models import Payout, PayoutAdjustment, PayoutPeriod, Recipient
+from payouts.models import FeePolicy, Payout, PayoutAdjustment, PayoutPeriod, Recipient
 
 
 def organization_lock(organization: Organization) -> None:
@@ -88,4 +88,13 @@ def carried_adjustments_lock(payout: Payout) -> list[PayoutAdjustment]:
         PayoutAdjustment.objects.select_for_update(of=("self",))
         .filter(source_payout=payout)
         .order_by("pk")
+    )
+
+
+def fee_policy_lock(organization: Organization, currency: str) -> FeePolicy | None:
+    """The organisation's fee policy in ``currency`` (alone: no other lock is taken with it)."""
+    return (
+        FeePolicy.objects.select_for_update()
+        .filter(organization=organization, currency=currency)
+        .first()
     )

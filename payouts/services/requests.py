@@ -98,7 +98,7 @@ def _scope_lock(recipient, currency, period_start, period_end) -> Recipient:
         organization=organization, start=period_start, end=period_end
     )
     if closed is not None:
-        raise CoreError.PERIOD_CLOSED.error("The range falls in a closed accounting period.")
+        raise CoreError.PERIOD_CLOSED.error(_period_closed_message(closed))
     if (
         selectors.active_payouts_overlapping(
             organization=organization, start=period_start, end=period_end
@@ -108,6 +108,15 @@ def _scope_lock(recipient, currency, period_start, period_end) -> Recipient:
     ):
         raise _duplicate(recipient, currency)
     return recipient
+
+
+def _period_closed_message(period) -> str:
+    named = f" ({period.name})" if period.name else ""
+    return (
+        f"The range falls in the closed {period.get_kind_display().lower()} period{named} "
+        f"from {period.start_date} to {period.end_date}: its payouts are built by its close. "
+        "Request a range outside it."
+    )
 
 
 def _payments_select(recipient, currency, period_start, period_end) -> list:

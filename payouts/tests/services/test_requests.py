@@ -133,3 +133,18 @@ def test_range_in_a_closed_period_is_refused(organization, recipient, qr, actor)
     with pytest.raises(DomainError) as exc:
         request(recipient, actor, day - dt.timedelta(days=40))
     assert (exc.value.code, exc.value.status_code) == ("period_closed", 409)
+
+
+def test_period_closed_names_the_period(organization, recipient, qr, actor):
+    """Issue 9 (README walk-through): 409 ``period_closed`` named no period, so the reader could
+    not tell which range to avoid."""
+    start, end = dt.date(2025, 3, 1), dt.date(2025, 3, 31)
+    period = services.period_create(
+        organization=organization, kind="month", start_date=start, end_date=end, actor=actor
+    )
+    services.period_transition(period=period, to="closed", actor=actor)
+    with pytest.raises(DomainError) as exc:
+        request(recipient, actor, dt.date(2025, 3, 10), dt.date(2025, 4, 5))
+    assert exc.value.code == "period_closed"
+    assert "month" in exc.value.message.lower()
+    assert "from 2025-03-01 to 2025-03-31" in exc.value.message

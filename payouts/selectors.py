@@ -186,3 +186,15 @@ def payout_drift_by_payment(payout: Payout) -> dict[int, tuple]:
         if drift > 0:
             out[payment.pk] = (payment, drift)
     return out
+
+
+def payout_held_by_drift(*, organization_id: int, payout_id) -> Payout | None:
+    """The processing payout ``payout_id`` if its completion is held by refund drift."""
+    if not str(payout_id or "").isdigit():
+        return None
+    return Payout.objects.filter(
+        pk=int(payout_id),
+        organization_id=organization_id,
+        status=Payout.Status.PROCESSING,
+        drift_hold=True,
+    ).first()

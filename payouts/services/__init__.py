@@ -31,7 +31,12 @@ from payouts.services.cases import (
     period_build_recovered,
     reference_key,
 )
-from payouts.services.drift import DRIFT_DECISIONS, on_payment_change, payout_drift_decide
+from payouts.services.drift import (
+    DRIFT_DECISIONS,
+    drift_case_close_guard,
+    on_payment_change,
+    payout_drift_decide,
+)
 from payouts.services.fee_policies import fee_policy_set
 from payouts.services.periods import PERIOD_TARGETS, period_create, period_transition
 from payouts.services.qr_payments import (
@@ -58,6 +63,7 @@ __all__ = [
     "PERIOD_BUILD_FAILED",
     "PERIOD_TARGETS",
     "TRANSITION_TARGETS",
+    "drift_case_close_guard",
     "drift_key",
     "eligible_payments",
     "fee_policy_set",

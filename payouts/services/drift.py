@@ -167,3 +167,19 @@ def payout_drift_decide(
         note=f"decided: {decision}",
     )
     return payout
+
+
+def drift_case_close_guard(case) -> None:
+    """A ``refund_drift`` case of a held processing payout is resolved by the payout's drift
+    decision (``payout_drift_decide`` clears it), never closed by hand: a plain resolve would leave
+    the payout held and its period closable. Registered with the exception queue in
+    ``PayoutsConfig.ready``; other drift cases (a recalculated request) close with a note."""
+    payout = selectors.payout_held_by_drift(
+        organization_id=case.organization_id, payout_id=(case.details or {}).get("payout")
+    )
+    if payout is not None:
+        raise PayoutError.DECIDED_BY_DRIFT_DECISION.error(
+            f"Payout #{payout.pk} is held by this refund drift: decide it (recalculate or carry) "
+            f"on the payout's page in the admin or with POST payouts/{payout.pk}/drift-decisions/; "
+            "the decision resolves this case."
+        )

@@ -181,3 +181,43 @@ def test_recalculation_records_the_adjustments_it_releases(organization, recipie
     event = payout.events.get(kind="recalculated")
     assert event.details["adjustments_released"] == [adjustment.pk]
     assert selectors.pending_adjustments(organization=organization).get() == adjustment
+
+
+def test_a_held_drift_case_is_resolved_by_the_decision_not_by_a_plain_resolve(
+    organization, recipient, qr, actor
+):
+    """Issue 9: resolving a ``refund_drift`` case with a note left the payout held and the period
+    closable. The queue refuses to close it by hand and points to the decision, which does."""
+    from exceptionqueue.selectors import exception_blocking_exists
+    from exceptionqueue.services import exception_dismiss, exception_resolve
+
+    day = today(organization)
+    p1 = paid(qr, "1000.00")
+    payout = request(recipient, actor, day)
+    services.payout_process(payout=payout, actor=actor)
+    refund(p1, "250.00")
+    case = ExceptionCase.objects.get(kind="refund_drift")
+    for close in (exception_resolve, exception_dismiss):
+        with pytest.raises(DomainError) as exc:
+            close(case=case, actor=actor, note="looked at it")
+        assert (exc.value.code, exc.value.status_code) == ("decided_by_drift_decision", 409)
+        assert f"payouts/{payout.pk}/drift-decisions/" in exc.value.message
+    case.refresh_from_db()
+    payout.refresh_from_db()
+    assert (case.status, payout.drift_hold) == ("open", True)
+    assert exception_blocking_exists(organization=organization, start=day, end=day)
+    services.payout_drift_decide(payout=payout, decision="carry", actor=actor, comment="paid")
+    case.refresh_from_db()
+    assert case.status == "resolved"
+    assert case.auto_resolved
+
+
+def test_a_recalculated_drift_case_can_be_resolved_by_a_person(organization, recipient, qr, actor):
+    """A requested payout was recalculated: nothing waits on a decision, so a note closes it."""
+    from exceptionqueue.services import exception_resolve
+
+    p1 = paid(qr, "1000.00")
+    request(recipient, actor, today(organization))
+    refund(p1, "250.00")
+    case = ExceptionCase.objects.get(kind="refund_drift")
+    assert exception_resolve(case=case, actor=actor, note="seen").status == "resolved"

@@ -28,6 +28,13 @@ def _refusal(exc: DomainError) -> Response:
     return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
 
 
+def _input(serializer_class, request) -> dict:
+    """The request body checked by ``serializer_class`` (400 with field errors)."""
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
 def _invalid_reference(field: str, message: str) -> DomainError:
     return E.INVALID.error("The request has invalid fields.", fields={field: [message]})
 
@@ -44,9 +51,7 @@ class RecipientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsV
 
     @extend_schema(request=s.RecipientCreateSerializer, responses={201: s.RecipientSerializer})
     def create(self, request):
-        data = s.RecipientCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = _input(s.RecipientCreateSerializer, request)
         branch = branch_get_by_code(organization=request.organization, code=values["branch"])
         if branch is None:
             raise _invalid_reference("branch", "No branch with this code.")
@@ -88,10 +93,9 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
 
     @extend_schema(request=s.QrCodeCreateSerializer, responses={201: s.QrCodeSerializer})
     def create(self, request):
-        data = s.QrCodeCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = _input(s.QrCodeCreateSerializer, request)
         recipient = selectors.recipient_get(
-            organization=request.organization, pk=data.validated_data["recipient"]
+            organization=request.organization, pk=values["recipient"]
         )
         if recipient is None:
             raise _invalid_reference("recipient", "No such recipient.")
@@ -110,9 +114,7 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         """Start a payment through this Smart QR at the organisation's gateway: a pending payment
         linked to the QR, its order registered; pay at ``payment_url``."""
         qr = self.get_object()
-        data = s.QrCheckoutSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = _input(s.QrCheckoutSerializer, request)
         payment = services.qr_checkout_start(
             qr_code=qr,
             amount=values["amount"],
@@ -145,9 +147,7 @@ class SandboxQrPaymentView(PayopsAPIView):
     )
     def post(self, request):
         services.sandbox_check()
-        data = s.SandboxQrPaymentSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = _input(s.SandboxQrPaymentSerializer, request)
         qr = (
             QrCode.objects.filter(organization=request.organization, code=values["qr_code"])
             .select_related("recipient__branch", "recipient__organization")
@@ -213,9 +213,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         responses={201: s.PayoutDetailSerializer},
     )
     def create(self, request):
-        data = s.PayoutRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = _input(s.PayoutRequestSerializer, request)
         recipient = selectors.recipient_get(
             organization=request.organization, pk=values["recipient"]
         )
@@ -241,12 +239,9 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):
         payout = self.get_object()
-        data = s.PayoutTransitionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = _input(s.PayoutTransitionSerializer, request)
         try:
-            payout = services.payout_transition(
-                payout=payout, actor=request.user, **data.validated_data
-            )
+            payout = services.payout_transition(payout=payout, actor=request.user, **values)
         except DomainError as exc:
             return _refusal(exc)
         return self._detail(payout)
@@ -258,11 +253,8 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
     @action(detail=True, methods=["post"], url_path="drift-decisions")
     def drift_decisions(self, request, pk=None):
         payout = self.get_object()
-        data = s.DriftDecisionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        payout = services.payout_drift_decide(
-            payout=payout, actor=request.user, **data.validated_data
-        )
+        values = _input(s.DriftDecisionSerializer, request)
+        payout = services.payout_drift_decide(payout=payout, actor=request.user, **values)
         return self._detail(payout)
 
 
@@ -288,10 +280,9 @@ class PayoutPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payo
         responses={201: s.PayoutPeriodSerializer},
     )
     def create(self, request):
-        data = s.PayoutPeriodCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = _input(s.PayoutPeriodCreateSerializer, request)
         period = services.period_create(
-            organization=request.organization, actor=request.user, **data.validated_data
+            organization=request.organization, actor=request.user, **values
         )
         return Response(s.PayoutPeriodSerializer(period).data, status=status.HTTP_201_CREATED)
 
@@ -302,9 +293,6 @@ class PayoutPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payo
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):
         period = self.get_object()
-        data = s.PayoutPeriodTransitionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        period = services.period_transition(
-            period=period, actor=request.user, **data.validated_data
-        )
+        values = _input(s.PayoutPeriodTransitionSerializer, request)
+        period = services.period_transition(period=period, actor=request.user, **values)
         return Response(s.PayoutPeriodSerializer(period).data)

@@ -39,41 +39,26 @@ def build_failed_key(period: PayoutPeriod) -> str:
 
 
 def case_raise(
-    *,
-    organization,
-    kind,
-    dedup_key,
-    message,
-    actor,
-    subject=None,
-    branch=None,
-    amount=None,
-    currency=None,
-    period=None,
-    details=None,
-    blocking=None,
+    subject, kind, dedup_key: str, *, message: str, actor, period=None, blocking=None, **fields
 ):
-    """List an exception case; never lets the queue's failure break the caller. ``period`` is
-    ``(start, end)``; ``blocking`` overrides the kind's default."""
-    kwargs = {}
+    """List an exception case about ``subject`` (in its organisation); never lets the queue's
+    failure break the caller. ``period`` is ``(start, end)``; ``blocking`` overrides the kind's
+    default; ``fields``: ``branch``, ``amount``, ``currency``, ``details``."""
     if period is not None:
-        kwargs["period_start"], kwargs["period_end"] = period
+        fields["period_start"], fields["period_end"] = period
     if blocking is not None:
-        kwargs["blocking"] = blocking
+        fields["blocking"] = blocking
+    fields["details"] = fields.get("details") or {}
     try:
         with transaction.atomic():
             return exception_raise(
-                organization=organization,
+                organization=subject.organization,
                 kind=kind,
                 dedup_key=dedup_key,
                 message=message,
                 actor=actor,
                 subject=subject,
-                branch=branch,
-                amount=amount,
-                currency=currency,
-                details=details or {},
-                **kwargs,
+                **fields,
             )
     except IntegrityError:  # pragma: no cover - the queue resolves its own races
         logger.exception("could not raise exception case %s", dedup_key)
@@ -103,12 +88,11 @@ def payout_cases_clear(payout: Payout, *, actor, to: str) -> None:
 def request_refused_case_raise(exc, *, recipient, currency, period_start, period_end, actor):
     """A refused payout request (``no_verified_payments``, ``duplicate_active_payout``)."""
     case_raise(
-        organization=recipient.organization,
-        kind=exc.code,
-        dedup_key=f"payouts:{exc.code}:{recipient.pk}:{currency}:{period_start}:{period_end}",
+        recipient,
+        exc.code,
+        f"payouts:{exc.code}:{recipient.pk}:{currency}:{period_start}:{period_end}",
         message=exc.message,
         actor=actor,
-        subject=recipient,
         branch=recipient.branch,
         currency=currency,
         period=(period_start, period_end),
@@ -123,20 +107,32 @@ def request_refused_case_raise(exc, *, recipient, currency, period_start, period
     )
 
 
-def reference_case_raise(payout: Payout, *, message: str, actor) -> None:
-    """A completion refused for want of method and reference."""
+def _payout_case(payout: Payout, kind, dedup_key: str, *, message: str, actor, amount, details):
+    """A case about ``payout``: its organisation, branch, currency and range."""
     case_raise(
-        organization=payout.organization,
-        kind=COMPLETED_WITHOUT_REFERENCE,
-        dedup_key=reference_key(payout),
+        payout,
+        kind,
+        dedup_key,
         message=message,
         actor=actor,
-        subject=payout,
         branch=payout.branch,
-        amount=payout.net,
+        amount=amount,
         currency=payout.currency,
         period=(payout.period_start, payout.period_end),
-        details={"payout": payout.pk},
+        details={"payout": payout.pk, **details},
+    )
+
+
+def reference_case_raise(payout: Payout, *, message: str, actor) -> None:
+    """A completion refused for want of method and reference."""
+    _payout_case(
+        payout,
+        COMPLETED_WITHOUT_REFERENCE,
+        reference_key(payout),
+        message=message,
+        actor=actor,
+        amount=payout.net,
+        details={},
     )
 
 
@@ -152,45 +148,44 @@ def drift_case_raise(payout: Payout, payment, amount, actor, what: str) -> None:
             f"Payout #{payout.pk} is processing and payment {payment.pk} was refunded "
             f"({amount} {payout.currency}): completion is held until an operator decides."
         )
-    case_raise(
-        organization=payout.organization,
-        kind=REFUND_DRIFT,
-        dedup_key=drift_key(payout),
+    details = {"payment": payment.pk, "status": payout.status}
+    _payout_case(
+        payout,
+        REFUND_DRIFT,
+        drift_key(payout),
         message=message,
         actor=actor,
-        subject=payout,
-        branch=payout.branch,
         amount=amount,
-        currency=payout.currency,
-        period=(payout.period_start, payout.period_end),
-        details={"payout": payout.pk, "payment": payment.pk, "status": payout.status},
+        details=details,
     )
 
 
-def late_payment_case_raise(
-    period: PayoutPeriod,
-    *,
-    message: str,
-    actor,
-    details: dict,
-    branch=None,
-    amount=None,
-    currency=None,
-) -> None:
-    """Payments of a closed, built period that its build did not hold (never blocking)."""
-    case_raise(
-        organization=period.organization,
-        kind=LATE_PAYMENT_IN_CLOSED_PERIOD,
-        dedup_key=late_key(period),
+def _period_case(period: PayoutPeriod, kind, dedup_key: str, *, message, actor, details, **more):
+    """A case about a closed ``period`` (never blocking: its payouts are built)."""
+    return case_raise(
+        period,
+        kind,
+        dedup_key,
         message=message,
         actor=actor,
-        subject=period,
-        branch=branch,
-        amount=amount,
-        currency=currency,
         period=(period.start_date, period.end_date),
         details={"accounting_period": period.pk, **details},
         blocking=False,
+        **more,
+    )
+
+
+def late_payment_case_raise(period: PayoutPeriod, *, message: str, actor, details: dict, **more):
+    """Payments of a closed, built period that its build did not hold. ``more``: the payment's
+    ``branch``, ``amount`` and ``currency`` when one payment is named."""
+    _period_case(
+        period,
+        LATE_PAYMENT_IN_CLOSED_PERIOD,
+        late_key(period),
+        message=message,
+        actor=actor,
+        details=details,
+        **more,
     )
 
 
@@ -206,14 +201,11 @@ def period_build_recovered(*, period: PayoutPeriod, actor):
 
 def period_build_failed(*, period: PayoutPeriod, error: Exception, actor):
     """List a failed build (the sweeper retries it every run until it succeeds)."""
-    return case_raise(
-        organization=period.organization,
-        kind=PERIOD_BUILD_FAILED,
-        dedup_key=build_failed_key(period),
+    return _period_case(
+        period,
+        PERIOD_BUILD_FAILED,
+        build_failed_key(period),
         message=f"Building the payouts of period {period} failed: {type(error).__name__}: {error}",
         actor=actor,
-        subject=period,
-        period=(period.start_date, period.end_date),
-        details={"accounting_period": period.pk, "error": type(error).__name__},
-        blocking=False,
+        details={"error": type(error).__name__},
     )

@@ -163,27 +163,14 @@ def qr_checkout_start(
     )
 
 
-def sandbox_qr_payment(
-    *,
-    qr_code: QrCode,
-    amount: Decimal,
-    currency: str,
-    outcome: str,
-    actor,
-    idempotency_key: str | None = None,
-):
-    """Pay ``qr_code`` through the built-in sandbox gateway, the whole round trip.
+def sandbox_qr_payment(*, outcome: str, actor, **request):
+    """Pay a QR code through the built-in sandbox gateway, the whole round trip. ``request``:
+    ``qr_payment_create``'s ``qr_code``, ``amount``, ``currency`` and ``idempotency_key``.
 
     The pending payment and its QR link commit first, so the gateway's callback finds them.
     """
     sandbox_check()
-    payment = qr_payment_create(
-        qr_code=qr_code,
-        amount=amount,
-        currency=currency,
-        actor=actor,
-        idempotency_key=idempotency_key,
-    )
+    payment = qr_payment_create(actor=actor, **request)
     if payment.status != payment.Status.PENDING:  # a retry of a round trip that finished
         return payment
     return payment_services.sandbox_pay(payment=payment, outcome=outcome, actor=actor)

@@ -10,6 +10,10 @@ from core.errors import ErrorCode
 
 
 class PayoutError(ErrorCode):
+    # Codes other apps' catalogues also answer with (``invalid``, ``idempotency_key_reused``,
+    # ``sandbox_disabled``, ``unsupported_currency``): payouts raises them through these members
+    # until the kernel's and payments' catalogues that hold them are on main; then these members
+    # go and their raise sites name those (each code is written once across the catalogues).
     INVALID = ("invalid", 400, "The request has invalid fields.")
     UNKNOWN_BRANCH = ("unknown_branch", 400, "No such branch.")
     INVALID_SCOPE = ("invalid_scope", 400, "Unknown recipient scope.")

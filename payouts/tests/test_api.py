@@ -406,3 +406,16 @@ def test_a_completed_payout_is_reversed_over_the_api(api, recipient, qr):
     assert reversed_payout.events.order_by("pk").last().kind == "reversed"
     assert not reversed_payout.lines.filter(active=True).exists()
     assert not ExceptionCase.objects.filter(kind="completed_without_reference").exists()
+
+
+def test_the_schema_documents_the_payout_error_codes_from_the_catalogue(api):
+    from django.test import Client
+
+    schema = Client().get("/api/schema/?format=json").json()
+    transitions = schema["paths"]["/api/v1/payouts/{id}/transitions/"]["post"]["responses"]
+    assert "`reason_required`" in transitions["400"]["description"]
+    assert "`refund_drift_unresolved`" in transitions["409"]["description"]
+    sandbox = schema["paths"]["/api/v1/sandbox/qr-payments/"]["post"]["responses"]
+    assert "`idempotency_key_reused`" in sandbox["422"]["description"]
+    targets = schema["components"]["schemas"]["PayoutTransitionTargetEnum"]["enum"]
+    assert "reversed" in targets

@@ -244,7 +244,7 @@ SPECTACULAR_SETTINGS = {
         "ProviderCallbackStatusEnum": "payments.models.ProviderCallback.Status",
         "PaymentEventKindEnum": "payments.models.PaymentEvent.Kind",
         "PayoutStatusEnum": "payouts.models.Payout.Status",
-        "PayoutTransitionTargetEnum": ["processing", "completed", "cancelled"],
+        "PayoutTransitionTargetEnum": ["processing", "completed", "cancelled", "reversed"],
         "PayoutPeriodStatusEnum": "payouts.models.PayoutPeriod.Status",
         "PayoutPeriodKindEnum": "payouts.models.PayoutPeriod.Kind",
         "PayoutLineKindEnum": "payouts.models.PayoutLine.Kind",

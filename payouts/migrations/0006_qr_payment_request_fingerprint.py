@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payouts", "0004_qr_payment_idempotency_key"),
+        ("payouts", "0005_payout_method_choices"),
     ]
 
     operations = [

@@ -103,9 +103,53 @@ class CoreError(ErrorCode):
     PERIOD_CLOSED = ("period_closed", 409, "The period this change falls in is closed.")
     PERMISSION_DENIED = ("permission_denied", 403, "Your role does not allow this.")
     NOT_FOUND = ("not_found", 404, "Not found.")
-    CLOCK_NEEDS_OFFSET = (
-        "invalid",
-        400,
-        "A test clock time needs its UTC offset (ISO 8601, e.g. 2026-12-01T09:00:00+04:00).",
-    )
     CLOCK_BACKWARDS = ("clock_backwards", 409, "A test clock only moves forward.")
+    DUPLICATE_BRANCH = ("duplicate_branch", 409, "A branch with this code already exists.")
+
+
+class RequestError(ErrorCode):
+    """Codes about the request itself (its form, authentication, rate, idempotency), which the
+    API layer answers for every endpoint (``core.api.errors``, ``core.api.idempotency``). The
+    messages sent are DRF's or more precise ones; the sentences here document the codes."""
+
+    INVALID = ("invalid", 400, "The request has invalid fields (see `fields`).")
+    UNKNOWN_FIELD = ("unknown_field", 400, "Unknown field(s) in the request body.")
+    MALFORMED_REQUEST = ("malformed_request", 400, "The request body could not be parsed.")
+    BAD_REQUEST = ("bad_request", 400, "The request was refused.")
+    INVALID_IDEMPOTENCY_KEY = (
+        "invalid_idempotency_key",
+        400,
+        "Idempotency-Key must be 1 to 255 characters.",
+    )
+    NOT_AUTHENTICATED = ("not_authenticated", 401, "No token was given.")
+    AUTHENTICATION_FAILED = ("authentication_failed", 401, "The token is invalid or revoked.")
+    METHOD_NOT_ALLOWED = ("method_not_allowed", 405, "This method is not allowed here.")
+    NOT_ACCEPTABLE = ("not_acceptable", 406, "No answer in the format asked for.")
+    REQUEST_TOO_LARGE = (
+        "request_too_large",
+        413,
+        "The request body is larger than payops accepts.",
+    )
+    UNSUPPORTED_MEDIA_TYPE = ("unsupported_media_type", 415, "Send JSON.")
+    THROTTLED = ("throttled", 429, "Too many requests for this client (see Retry-After).")
+    IDEMPOTENCY_IN_PROGRESS = (
+        "idempotency_in_progress",
+        409,
+        "A request with this Idempotency-Key is still being processed; retry later.",
+    )
+    IDEMPOTENCY_NOT_REPLAYABLE = (
+        "idempotency_not_replayable",
+        409,
+        "The first answer to this Idempotency-Key held a secret shown only once; it is not "
+        "replayed. Rotate the secret to get a new one.",
+    )
+    IDEMPOTENCY_KEY_REUSED = (
+        "idempotency_key_reused",
+        422,
+        "This Idempotency-Key was used with another request body or endpoint.",
+    )
+    SERVER_ERROR = (
+        "server_error",
+        500,
+        "Something went wrong on our side; it has been logged.",
+    )

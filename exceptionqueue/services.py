@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterable
 from decimal import Decimal
@@ -12,11 +13,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
-from django_fsm import TransitionNotAllowed
 
 from core.audit import save_audited
 from core.errors import DomainError
+from core.fsm import transition_apply
 from core.models import Branch, Organization
+from exceptionqueue.errors import ExceptionQueueError
 from exceptionqueue.kinds import exception_kind
 from exceptionqueue.models import ExceptionCase, ExceptionCaseEvent
 
@@ -27,8 +29,6 @@ Action = ExceptionCaseEvent.Action
 
 def _json_safe(details: dict[str, Any] | None) -> dict[str, Any]:
     """Details as plain JSON (Decimals and dates as strings), so they read back identically."""
-    import json
-
     return json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
 
 
@@ -181,16 +181,10 @@ def _locked(case: ExceptionCase | int) -> ExceptionCase:
     return ExceptionCase.objects.select_for_update().get(pk=pk)
 
 
-def _move(case: ExceptionCase, method: str, *, actor, note: str) -> ExceptionCase:
-    source = case.status
-    try:
-        getattr(case, method)()
-    except TransitionNotAllowed:
-        raise DomainError(
-            "transition_not_allowed",
-            f"An exception that is {source} cannot be {method.rstrip('e')}ed.",
-            status_code=409,
-        ) from None
+def _move(case: ExceptionCase, method: str) -> ExceptionCase:
+    """Apply the transition ``method`` (409 ``transition_not_allowed`` when refused)."""
+    message = f"An exception that is {case.status} cannot be {method.rstrip('e')}ed."
+    transition_apply(case, method, message=message)
     return case
 
 
@@ -199,7 +193,7 @@ def exception_acknowledge(*, case: ExceptionCase | int, actor, note: str = "") -
     """Someone is on it: open -> acknowledged."""
     case = _locked(case)
     source = case.status
-    _move(case, "acknowledge", actor=actor, note=note)
+    _move(case, "acknowledge")
     case.acknowledged_by = actor
     case.acknowledged_at = timezone.now()
     save_audited(case, actor=actor, reason=note or "acknowledged")
@@ -210,7 +204,7 @@ def exception_acknowledge(*, case: ExceptionCase | int, actor, note: str = "") -
 def _close(case, *, method: str, action: str, actor, note: str, auto: bool = False):
     case = _locked(case)
     source = case.status
-    _move(case, method, actor=actor, note=note)
+    _move(case, method)
     case.closed_by = actor
     case.closed_at = timezone.now()
     case.resolution_note = note
@@ -223,11 +217,8 @@ def _close(case, *, method: str, action: str, actor, note: str, auto: bool = Fal
 def _require_note(note: str) -> str:
     note = (note or "").strip()
     if not note:
-        raise DomainError(
-            "resolution_note_required",
-            "Say how the exception was resolved.",
-            status_code=400,
-            fields={"note": ["This field is required."]},
+        raise ExceptionQueueError.RESOLUTION_NOTE_REQUIRED.error(
+            fields={"note": ["This field is required."]}
         )
     return note
 

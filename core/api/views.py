@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from core.api import idempotency
 from core.api.errors import ApiError
+from core.errors import RequestError
 
 
 class IdempotentPostMixin:
@@ -96,14 +97,7 @@ class IdempotentPostMixin:
 
     def _replay(self, record) -> Response:
         if not record.replayable:
-            return self.handle_exception(
-                ApiError(
-                    "idempotency_not_replayable",
-                    "The first answer to this Idempotency-Key held a secret shown only once; "
-                    "it is not replayed. Rotate the secret to get a new one.",
-                    409,
-                )
-            )
+            return self.handle_exception(ApiError(RequestError.IDEMPOTENCY_NOT_REPLAYABLE))
         return Response(
             idempotency.replay_data(record),
             status=record.response_status,

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.views import PayopsViewSet
+from core.errors import CoreError
 from exceptionqueue import services
 from exceptionqueue.api.serializers import (
     AcknowledgeSerializer,
@@ -37,6 +38,11 @@ class ExceptionCaseFilter(django_filters.FilterSet):
 class ExceptionCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = ExceptionCaseSerializer
     filterset_class = ExceptionCaseFilter
+    error_codes = {
+        "acknowledge": [CoreError.TRANSITION_NOT_ALLOWED],
+        "resolve": [CoreError.TRANSITION_NOT_ALLOWED],
+        "dismiss": [CoreError.TRANSITION_NOT_ALLOWED],
+    }
 
     def get_queryset(self):
         queryset = ExceptionCase.objects.select_related("branch", "subject_type")

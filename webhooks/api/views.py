@@ -12,7 +12,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from core.api.views import PayopsViewSet
-from core.errors import DomainError
+from core.errors import CoreError
 from webhooks import registry, services
 from webhooks.api.serializers import (
     DeliveryDetailSerializer,
@@ -29,6 +29,7 @@ from webhooks.api.serializers import (
     ReplayFailedSerializer,
     RotateSecretSerializer,
 )
+from webhooks.errors import WebhookError
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 
@@ -38,6 +39,20 @@ class EndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVi
     # The only POSTs here (create, rotate-secret) answer with a secret shown once: their
     # Idempotency-Key record keeps no body, and a replay answers 409 idempotency_not_replayable.
     idempotency_replayable = False
+    error_codes = {
+        "create": [
+            WebhookError.URL_REFUSED,
+            WebhookError.URL_INVALID,
+            WebhookError.URL_UNRESOLVABLE,
+            WebhookError.INVALID_EVENT_TYPE,
+        ],
+        "partial_update": [
+            WebhookError.URL_REFUSED,
+            WebhookError.URL_INVALID,
+            WebhookError.URL_UNRESOLVABLE,
+            WebhookError.INVALID_EVENT_TYPE,
+        ],
+    }
 
     @extend_schema(responses={200: EventTypesSerializer})
     @action(detail=False, methods=["get"], url_path="event-types")
@@ -111,6 +126,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewS
     serializer_class = EventSerializer
     filterset_class = EventFilter
     pagination_class = CreatedAtPagination
+    error_codes = {"replay": [CoreError.NOT_FOUND, WebhookError.ENDPOINT_DISABLED]}
 
     def get_queryset(self):
         queryset = WebhookEvent.objects.all()
@@ -130,13 +146,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewS
         serializer.is_valid(raise_exception=True)
         endpoint = _endpoint_or_404(request, serializer.validated_data.get("endpoint"))
         deliveries = services.event_replay(event=event, endpoint=endpoint, actor=request.user)
-        return Response(
-            {
-                "replayed": len(deliveries),
-                "deliveries": DeliverySerializer(deliveries, many=True).data,
-            },
-            status=status.HTTP_202_ACCEPTED,
-        )
+        return _replay_answer(deliveries)
 
 
 def _endpoint_or_404(request, endpoint_id):
@@ -146,11 +156,8 @@ def _endpoint_or_404(request, endpoint_id):
         organization=request.organization, pk=endpoint_id
     ).first()
     if endpoint is None:
-        raise DomainError(
-            "not_found",
-            "No such webhook endpoint.",
-            status_code=404,
-            fields={"endpoint": ["No such webhook endpoint."]},
+        raise CoreError.NOT_FOUND.error(
+            "No such webhook endpoint.", fields={"endpoint": ["No such webhook endpoint."]}
         )
     return endpoint
 
@@ -173,6 +180,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVi
 
     serializer_class = DeliverySerializer
     filterset_class = DeliveryFilter
+    error_codes = {"replay_failed": [CoreError.NOT_FOUND, WebhookError.INVALID_RANGE]}
 
     def get_queryset(self):
         queryset = WebhookDelivery.objects.select_related("event")
@@ -197,13 +205,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVi
             endpoint=_endpoint_or_404(request, data.get("endpoint")),
             actor=request.user,
         )
-        return Response(
-            {
-                "replayed": len(deliveries),
-                "deliveries": DeliverySerializer(deliveries, many=True).data,
-            },
-            status=status.HTTP_202_ACCEPTED,
-        )
+        return _replay_answer(deliveries)
 
 
 def _replay_answer(deliveries) -> Response:

@@ -57,9 +57,8 @@ def test_the_schema_documents_every_status_from_the_catalogues(client, db):
 
     document = client.get("/api/schema/?format=json").json()
     create = document["paths"]["/api/v1/branches/"]["post"]["responses"]
-    assert f"`not_authenticated`: {RequestError.NOT_AUTHENTICATED.sentence}" in (
-        create["401"]["description"]
-    )
+    unauthenticated = create["401"]["description"]
+    assert f"`not_authenticated`: {RequestError.NOT_AUTHENTICATED.sentence}" in unauthenticated
     conflict = create["409"]["description"]
     assert "`idempotency_in_progress`" in conflict
     assert f"`duplicate_branch`: {CoreError.DUPLICATE_BRANCH.sentence}" in conflict

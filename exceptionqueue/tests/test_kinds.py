@@ -33,12 +33,6 @@ def test_registration_is_idempotent_and_refuses_a_different_twin():
         register_exception_kinds(ExceptionKind("sample_registered", "Another label"))
 
 
-def test_the_apps_register_their_own_kinds():
-    assert exception_kind("refund_drift").blocking is True  # payouts
-    assert exception_kind("amount_mismatch").severity == "critical"  # payments
-    assert exception_kind("webhook_delivery_failed").blocking is False  # webhooks
-
-
 def test_raising_an_unregistered_kind_is_a_programming_error(organization, system_user):
     with pytest.raises(LookupError, match="sample_unknown"):
         exception_raise(
@@ -48,19 +42,3 @@ def test_raising_an_unregistered_kind_is_a_programming_error(organization, syste
             message="m",
             actor=system_user,
         )
-
-
-def test_the_kernel_imports_no_domain():
-    import pathlib
-    import re
-
-    root = pathlib.Path(__file__).resolve().parents[2]
-    domains = ("payouts", "billing", "appointments", "reconciliation")
-    pattern = re.compile(rf"^\s*(from|import)\s+({'|'.join(domains)})\b", re.MULTILINE)
-    offenders = [
-        str(path.relative_to(root))
-        for app in ("core", "payments", "exceptionqueue", "webhooks")
-        for path in (root / app).rglob("*.py")
-        if "tests" not in path.parts and pattern.search(path.read_text())
-    ]
-    assert offenders == []

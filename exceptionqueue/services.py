@@ -118,13 +118,7 @@ def exception_raise(
             existing, message=message, amount=amount, details=details, now=now, actor=actor
         )
 
-    local_today = timezone.localtime(now, organization.tz).date()
-    start = _as_date(period_start, organization) or _as_date(
-        details.get("period_start"), organization
-    )
-    end = _as_date(period_end, organization) or _as_date(details.get("period_end"), organization)
-    start = start or end or local_today
-    end = end or start
+    start, end = _case_period(organization, period_start, period_end, details, now=now)
     subject_type = ContentType.objects.get_for_model(subject) if subject is not None else None
     case = ExceptionCase(
         organization=organization,
@@ -157,6 +151,19 @@ def exception_raise(
         )
     _record(case, action=Action.RAISED, from_status="", actor=actor, comment=message)
     return case
+
+
+def _case_period(
+    organization: Organization, period_start, period_end, details: dict, *, now: dt.datetime
+) -> tuple[dt.date, dt.date]:
+    """The period a case falls in: the given dates, else ``details["period_start"/"period_end"]``,
+    else the local date of the raise."""
+    start = _as_date(period_start, organization) or _as_date(
+        details.get("period_start"), organization
+    )
+    end = _as_date(period_end, organization) or _as_date(details.get("period_end"), organization)
+    start = start or end or timezone.localtime(now, organization.tz).date()
+    return start, end or start
 
 
 def _repeat(case, *, message, amount, details, now, actor) -> ExceptionCase:

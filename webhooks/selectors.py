@@ -47,15 +47,15 @@ def delivery_find(*, event: WebhookEvent, endpoint: WebhookEndpoint) -> WebhookD
 
 
 def deliveries_failed_count(*, endpoint: WebhookEndpoint) -> int:
-    return _failed(endpoint).count()
+    return _failed(endpoint=endpoint).count()
 
 
 def deliveries_failed_exist(*, endpoint: WebhookEndpoint) -> bool:
-    return _failed(endpoint).exists()
+    return _failed(endpoint=endpoint).exists()
 
 
-def _failed(endpoint: WebhookEndpoint) -> models.QuerySet[WebhookDelivery]:
-    return WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.FAILED)
+def _failed(**filters) -> models.QuerySet[WebhookDelivery]:
+    return WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED, **filters)
 
 
 def deliveries_failed_in_range(
@@ -66,13 +66,10 @@ def deliveries_failed_in_range(
     endpoint: WebhookEndpoint | None = None,
 ) -> models.QuerySet[WebhookDelivery]:
     """Failed deliveries to enabled endpoints whose event happened in [start, end), oldest first."""
-    failed = WebhookDelivery.objects.filter(
-        organization=organization,
-        status=WebhookDelivery.Status.FAILED,
-        event__created_at__gte=start,
-        event__created_at__lt=end,
-        endpoint__enabled=True,
-    ).order_by("event__created_at", "pk")
+    failed = _failed(organization=organization, endpoint__enabled=True).filter(
+        event__created_at__gte=start, event__created_at__lt=end
+    )
+    failed = failed.order_by("event__created_at", "pk")
     if endpoint is not None:
         failed = failed.filter(endpoint=endpoint)
     return failed

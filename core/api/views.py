@@ -124,6 +124,27 @@ class OrganizationScopedMixin:
         return self.scope(super().get_queryset())
 
 
+# No docstring: the OpenAPI schema would show it as every view's description.
+class ListDetailMixin:
+    # A list answered with ``serializer_class``, every other action (retrieve, the detail
+    # actions) with ``detail_serializer_class``, whose queryset also prefetches
+    # ``detail_prefetch``. First in the bases: it works on the scoped queryset.
+
+    detail_serializer_class = None
+    detail_prefetch: tuple[str, ...] = ()
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action != "list" and self.detail_prefetch:
+            queryset = queryset.prefetch_related(*self.detail_prefetch)
+        return queryset
+
+    def get_serializer_class(self):
+        if self.action != "list" and self.detail_serializer_class is not None:
+            return self.detail_serializer_class
+        return super().get_serializer_class()
+
+
 class PayopsAPIView(IdempotentPostMixin, OrganizationScopedMixin, generics.GenericAPIView):
     pass
 
@@ -132,4 +153,10 @@ class PayopsViewSet(IdempotentPostMixin, OrganizationScopedMixin, viewsets.Gener
     pass
 
 
-__all__ = ["PayopsAPIView", "PayopsViewSet", "mixins"]
+class PayopsReadViewSet(
+    ListDetailMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet
+):
+    pass  # list and retrieve, with a detail serializer (and its own detail actions)
+
+
+__all__ = ["ListDetailMixin", "PayopsAPIView", "PayopsReadViewSet", "PayopsViewSet", "mixins"]

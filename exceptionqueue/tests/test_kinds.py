@@ -2,6 +2,7 @@
 
 import pytest
 
+from exceptionqueue import kinds
 from exceptionqueue.kinds import (
     ExceptionKind,
     blocking_kinds,
@@ -22,7 +23,10 @@ def test_a_kind_is_its_code_with_label_severity_and_blocking():
         ExceptionKind("sample_other", "x", severity="urgent")
 
 
-def test_registration_is_idempotent_and_refuses_a_different_twin():
+def test_registration_is_idempotent_and_refuses_a_different_twin(monkeypatch):
+    # A registry of its own for this test: a kind left registered would change the choice set
+    # the OpenAPI schema names (ExceptionKindEnum) for the tests that run after it.
+    monkeypatch.setattr(kinds, "_registered", dict(kinds._registered))
     kind = ExceptionKind("sample_registered", "Sample registered", blocking=True)
     register_exception_kinds(kind)
     register_exception_kinds(ExceptionKind("sample_registered", "Sample registered", blocking=True))

@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from core.api.views import PayopsViewSet
+from core.api.views import PayopsReadViewSet, PayopsViewSet
 from core.errors import CoreError
 from webhooks import registry, services
 from webhooks.api.serializers import (
@@ -110,32 +110,33 @@ class CreatedAtPagination(CursorPagination):
     max_page_size = 200
 
 
-class EventFilter(django_filters.FilterSet):
+class CreatedRangeFilter(django_filters.FilterSet):
+    """``created_from`` (inclusive) and ``created_to`` (exclusive) on ``created_at``."""
+
+    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+
+class EventFilter(CreatedRangeFilter):
     event_type = django_filters.CharFilter()
     subject_type = django_filters.CharFilter()
     subject_id = django_filters.CharFilter()
-    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = WebhookEvent
         fields = ["event_type", "subject_type", "subject_id"]
 
 
-class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+class EventViewSet(PayopsReadViewSet):
+    """The outbox: one event per state transition, with its deliveries."""
+
+    queryset = WebhookEvent.objects.all()
+    pagination_class = CreatedAtPagination
     serializer_class = EventSerializer
     filterset_class = EventFilter
-    pagination_class = CreatedAtPagination
+    detail_serializer_class = EventDetailSerializer
+    detail_prefetch = ("deliveries__event",)
     error_codes = {"replay": [CoreError.NOT_FOUND, WebhookError.ENDPOINT_DISABLED]}
-
-    def get_queryset(self):
-        queryset = WebhookEvent.objects.all()
-        if self.action != "list":
-            queryset = queryset.prefetch_related("deliveries__event")
-        return self.scope(queryset)
-
-    def get_serializer_class(self):
-        return EventSerializer if self.action == "list" else EventDetailSerializer
 
     @extend_schema(request=EventReplaySerializer, responses={202: ReplayAnswerSerializer})
     @action(detail=True, methods=["post"])
@@ -162,34 +163,26 @@ def _endpoint_or_404(request, endpoint_id):
     return endpoint
 
 
-class DeliveryFilter(django_filters.FilterSet):
+class DeliveryFilter(CreatedRangeFilter):
     status = django_filters.MultipleChoiceFilter(choices=WebhookDelivery.Status.choices)
     endpoint = django_filters.NumberFilter(field_name="endpoint_id")
     event = django_filters.CharFilter(field_name="event_id")
     event_type = django_filters.CharFilter(field_name="event__event_type")
-    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = WebhookDelivery
         fields = ["status", "endpoint", "event"]
 
 
-class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+class DeliveryViewSet(PayopsReadViewSet):
     """The delivery log: one row per event and endpoint, with its attempts."""
 
     serializer_class = DeliverySerializer
     filterset_class = DeliveryFilter
+    queryset = WebhookDelivery.objects.select_related("event")
+    detail_serializer_class = DeliveryDetailSerializer
+    detail_prefetch = ("attempt_log",)
     error_codes = {"replay_failed": [CoreError.NOT_FOUND, WebhookError.INVALID_RANGE]}
-
-    def get_queryset(self):
-        queryset = WebhookDelivery.objects.select_related("event")
-        if self.action != "list":
-            queryset = queryset.prefetch_related("attempt_log")
-        return self.scope(queryset)
-
-    def get_serializer_class(self):
-        return DeliverySerializer if self.action == "list" else DeliveryDetailSerializer
 
     @extend_schema(request=ReplayFailedSerializer, responses={202: ReplayAnswerSerializer})
     @action(detail=False, methods=["post"], url_path="replay-failed")

@@ -148,15 +148,7 @@ def _record(
     delivery.last_error = outcome.error
     save_audited(delivery, actor=actor, reason=reason)
     attempt_log_write(
-        delivery=delivery,
-        attempt=attempt,
-        started_at=now,
-        status_code=outcome.status_code,
-        duration_ms=outcome.duration_ms,
-        error=outcome.error,
-        response_excerpt=outcome.excerpt,
-        retry_after=outcome.retry_after,
-        next_attempt_at=next_at,
+        delivery=delivery, attempt=attempt, started_at=now, outcome=outcome, next_attempt_at=next_at
     )
     _failure_case_follow(delivery, actor=actor)
     return delivery
@@ -226,6 +218,13 @@ def _failure_case_raise(delivery: WebhookDelivery, *, actor) -> None:
     """One open ``webhook_delivery_failed`` case per endpoint, refreshed by every failure."""
     endpoint = delivery.endpoint
     failed = selectors.deliveries_failed_count(endpoint=endpoint)
+    details = {
+        "endpoint_id": endpoint.pk,
+        "failed_deliveries": failed,
+        "last_event_id": delivery.event_id,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+    }
     exception_raise(
         organization=delivery.organization,
         kind=WEBHOOK_DELIVERY_FAILED,
@@ -235,11 +234,5 @@ def _failure_case_raise(delivery: WebhookDelivery, *, actor) -> None:
         f"{delivery.last_error or delivery.last_status_code}).",
         actor=actor,
         subject=endpoint,
-        details={
-            "endpoint_id": endpoint.pk,
-            "failed_deliveries": failed,
-            "last_event_id": delivery.event_id,
-            "last_status_code": delivery.last_status_code,
-            "last_error": delivery.last_error,
-        },
+        details=details,
     )

@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
@@ -81,17 +81,21 @@ def _utc_iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+class Transition(NamedTuple):
+    """What identifies and describes one state transition in the outbox."""
+
+    event_type: str
+    subject: Any  # a model, a model class, or a label
+    subject_id: Any
+    data: dict[str, Any]
+    dedup: Any  # what makes this transition unique
+
+
 def _event_row(
-    *,
-    organization: Organization,
-    event_type: str,
-    subject: Any,
-    subject_id: Any,
-    data: dict[str, Any],
-    dedup: Any,
-    now: dt.datetime,
+    organization: Organization, transition: Transition, *, now: dt.datetime
 ) -> WebhookEvent:
     """The (unsaved) outbox row of one transition, with the exact body that will be signed."""
+    event_type, subject, subject_id, data, dedup = transition
     if not registry.EVENT_TYPE_RE.match(event_type or ""):
         raise ValueError(f"{event_type!r} is not an event type of the form <resource>.<status>.")
     if not registry.is_known(event_type):
@@ -131,13 +135,7 @@ def _deliveries_write(
     """One delivery per (event, enabled endpoint listening to its type), queued after commit."""
     endpoints = list(selectors.endpoints_enabled(organization=organization))
     deliveries = [
-        WebhookDelivery(
-            event=event,
-            endpoint=endpoint,
-            organization=organization,
-            next_attempt_at=now,
-            created_at=now,
-        )
+        WebhookDelivery.first_of(event, endpoint, now=now)
         for event in events
         for endpoint in endpoints
         if endpoint.accepts(event.event_type)
@@ -172,15 +170,8 @@ def event_emit(
     the beat sweeper sends any whose fast path was lost (broker down, worker crash).
     """
     now = now_or_current(now)
-    event = _event_row(
-        organization=organization,
-        event_type=event_type,
-        subject=subject,
-        subject_id=subject_id,
-        data=data,
-        dedup=dedup,
-        now=now,
-    )
+    transition = Transition(event_type, subject, subject_id, data, dedup)
+    event = _event_row(organization, transition, now=now)
     existing = selectors.event_find(event_id=event.pk)
     if existing is not None:
         return existing
@@ -202,7 +193,7 @@ def event_emit_many(
     arguments of ``event_emit`` (event_type, subject, subject_id, data, dedup). Returns the
     rows in order; transitions already emitted are returned as they were, not written again."""
     now = now_or_current(now)
-    rows = [_event_row(organization=organization, now=now, **item) for item in events]
+    rows = [_event_row(organization, Transition(**item), now=now) for item in events]
     existing = WebhookEvent.objects.in_bulk([row.pk for row in rows])
     fresh = list({row.pk: row for row in rows if row.pk not in existing}.values())
     try:

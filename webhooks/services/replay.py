@@ -37,13 +37,7 @@ def _delivery_to_new_endpoint(
     event: WebhookEvent, endpoint: WebhookEndpoint, *, actor, now: dt.datetime
 ) -> WebhookDelivery:
     """A first delivery of ``event`` to an endpoint that had none (it listens to it since)."""
-    delivery = WebhookDelivery(
-        event=event,
-        endpoint=endpoint,
-        organization=event.organization,
-        next_attempt_at=now,
-        created_at=now,
-    )
+    delivery = WebhookDelivery.first_of(event, endpoint, now=now)
     return save_audited(delivery, actor=actor, reason="replayed to a new endpoint")
 
 
@@ -51,8 +45,8 @@ def _delivery_to_new_endpoint(
 def event_replay(
     *,
     event: WebhookEvent,
-    actor,
     endpoint: WebhookEndpoint | None = None,
+    actor,
     now: dt.datetime | None = None,
 ) -> list[WebhookDelivery]:
     """Send one event again (same ``webhook-id``, same body) to its endpoints, or one endpoint.

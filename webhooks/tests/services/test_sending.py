@@ -149,12 +149,8 @@ def _trickle(conn, stats):
     conn.sendall(b"\r\nContent-Length: 2\r\n\r\nok")
 
 
-def test_a_trickling_receiver_is_cut_off_at_the_attempt_deadline(
-    organization, system_user, settings, monkeypatch
-):
-    settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE = True
-    monkeypatch.setattr(sending, "TIMEOUT_SECONDS", 2.0)
-    monkeypatch.setattr(sending, "ATTEMPT_DEADLINE_SECONDS", 2.5)
+def _attempt_against_a_trickle(organization, system_user):
+    """One attempt to a receiver trickling its headers: the delivery and how long it took."""
     server, url, _ = serve_once(_trickle)
     make_endpoint(organization, url, system_user)
     delivery = WebhookDelivery.objects.get(event=emit_payment_verified(organization))
@@ -162,6 +158,16 @@ def test_a_trickling_receiver_is_cut_off_at_the_attempt_deadline(
     services.delivery_attempt(delivery_id=delivery.pk)
     took = time.monotonic() - started
     server.close()
+    return delivery, took
+
+
+def test_a_trickling_receiver_is_cut_off_at_the_attempt_deadline(
+    organization, system_user, settings, monkeypatch
+):
+    settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE = True
+    monkeypatch.setattr(sending, "TIMEOUT_SECONDS", 2.0)
+    monkeypatch.setattr(sending, "ATTEMPT_DEADLINE_SECONDS", 2.5)
+    delivery, took = _attempt_against_a_trickle(organization, system_user)
     assert took < 4.0  # per-read timeouts alone would have taken more than 8 s
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.PENDING
@@ -176,13 +182,7 @@ def test_the_deadline_never_exceeds_a_quarter_of_the_lease(
     settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE = True
     monkeypatch.setattr(sending, "TIMEOUT_SECONDS", 2.0)
     monkeypatch.setattr(delivery_module, "LEASE", dt.timedelta(seconds=3))
-    server, url, _ = serve_once(_trickle)
-    make_endpoint(organization, url, system_user)
-    delivery = WebhookDelivery.objects.get(event=emit_payment_verified(organization))
-    started = time.monotonic()
-    services.delivery_attempt(delivery_id=delivery.pk)
-    took = time.monotonic() - started
-    server.close()
+    delivery, took = _attempt_against_a_trickle(organization, system_user)
     assert took < delivery_module.LEASE.total_seconds()  # the lease outlives the attempt
     delivery.refresh_from_db()
     assert delivery.last_error.startswith("no complete answer within 0.75 s")

@@ -3,13 +3,13 @@
 Each app lists its rule codes once, in ``<app>/errors.py``, as an ``ErrorCode`` enum: the stable
 snake_case code integrators switch on, the HTTP status the API answers with, and a sentence::
 
-    class PayoutError(ErrorCode):
-        DUPLICATE_ACTIVE_PAYOUT = (
-            "duplicate_active_payout", 409, "An active payout already covers this scope."
+    class WebhookError(ErrorCode):
+        ENDPOINT_DISABLED = (
+            "endpoint_disabled", 409, "Enable the endpoint before replaying to it."
         )
 
-    raise PayoutError.DUPLICATE_ACTIVE_PAYOUT.error()                  # the catalogue's sentence
-    raise PayoutError.DUPLICATE_ACTIVE_PAYOUT.error("Payout #12 ...")  # a more precise one
+    raise WebhookError.ENDPOINT_DISABLED.error()                       # the catalogue's sentence
+    raise WebhookError.ENDPOINT_DISABLED.error("Endpoint #3 is ...")   # a more precise one
 
 Statuses: 409 conflict with the current state, 422 a well-formed request that cannot be carried
 out, 400 a rule about the input, 403 not allowed, 404 not found. The OpenAPI schema documents each

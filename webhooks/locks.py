@@ -35,10 +35,12 @@ def delivery_claim_lock(delivery_id: int) -> WebhookDelivery | None:
 
 
 def delivery_record_lock(delivery_id: int) -> WebhookDelivery:
-    """The delivery with its endpoint, event and organisation, to record an attempt's outcome
-    (every joined row is locked, as ``select_for_update()`` does: delivery first)."""
+    """The delivery with its endpoint, event and organisation, its own row locked, to record an
+    attempt's outcome. Only the delivery's row: a FOR UPDATE on the joined organisation (or
+    event, or endpoint) would hold up every insert that references it (their foreign keys take
+    KEY SHARE); a 410 locks the endpoint through ``endpoint_lock``, after the delivery."""
     return (
-        WebhookDelivery.objects.select_for_update()
+        WebhookDelivery.objects.select_for_update(of=("self",))
         .select_related("endpoint", "event", "organization")
         .get(pk=delivery_id)
     )

@@ -45,13 +45,14 @@ class PayoutsConfig(AppConfig):
     role_permissions = ROLE_PERMISSIONS
 
     def ready(self) -> None:
-        from exceptionqueue.kinds import register_exception_kinds
+        from exceptionqueue.kinds import register_close_guard, register_exception_kinds
         from payments import hooks
         from payouts import services
-        from payouts.exception_kinds import KINDS
+        from payouts.exception_kinds import KINDS, REFUND_DRIFT
         from webhooks.registry import register_event_types
 
         register_exception_kinds(*KINDS)
+        register_close_guard(REFUND_DRIFT, services.drift_case_close_guard)
         hooks.subscribe(services.on_payment_change)
         register_event_types(
             "payout.requested",

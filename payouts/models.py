@@ -104,6 +104,10 @@ class QrPayment(models.Model):
     # "<api client id>:<Idempotency-Key>" of the request that started it: a retry of that
     # request finds this payment instead of starting a second order at the gateway.
     idempotency_key = models.CharField(max_length=300, null=True, blank=True)
+    # What that request asked for (QR code, amount, currency, provider), hashed: the same key
+    # with other parameters is refused (422 ``idempotency_key_reused``), even after the API's
+    # 24 h Idempotency-Key rows are purged. Empty on rows from before it was kept.
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

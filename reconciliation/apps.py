@@ -14,10 +14,8 @@ class ReconciliationConfig(AppConfig):
         from payments import hooks
         from reconciliation import selectors, services
         from reconciliation.exception_kinds import KINDS
-        from webhooks.registry import register_event_types
 
         register_exception_kinds(*KINDS)
         hooks.subscribe(services.on_payment_change)
         register_due_work("reconciliation.nightly", services.reconciliation_due_work)
         register_close_blocker("reconciliation.imports", selectors.reports_unfinished_blockers)
-        register_event_types("accounting_period.closed")

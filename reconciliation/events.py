@@ -12,22 +12,3 @@ def period_event(
     return AccountingPeriodEvent.objects.create(
         period=period, action=action, actor=actor, comment=comment, data=data or {}
     )
-
-
-def period_closed_announce(period: AccountingPeriod, *, figures: dict) -> None:
-    """The ``accounting_period.closed`` webhook event, in the close transaction (outbox)."""
-    from webhooks.services import event_emit
-
-    event_emit(
-        organization=period.organization,
-        event_type="accounting_period.closed",
-        subject="accounting_period",
-        subject_id=period.pk,
-        dedup=f"closed:{period.closed_at.isoformat() if period.closed_at else ''}",
-        data={
-            "id": period.pk,
-            "start": period.start.isoformat(),
-            "end": period.end.isoformat(),
-            "figures": figures,
-        },
-    )

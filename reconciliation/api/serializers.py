@@ -42,7 +42,7 @@ class ProviderReportSerializer(serializers.ModelSerializer):
 
 class ProviderReportCreateSerializer(StrictSerializer):
     file = serializers.FileField()
-    provider = serializers.ChoiceField(choices=Provider.values)
+    provider = serializers.ChoiceField(choices=Provider.choices)
     format = serializers.ChoiceField(
         choices=ProviderReport.Format.values,
         required=False,
@@ -126,6 +126,8 @@ class BankStatementLineSerializer(serializers.ModelSerializer):
 
 
 class BankStatementSerializer(serializers.ModelSerializer):
+    format = serializers.CharField(read_only=True, help_text="`mt940` or `camt053`.")
+
     class Meta:
         model = BankStatement
         fields = [

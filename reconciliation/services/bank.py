@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from core.models import Organization
@@ -62,7 +62,7 @@ def bank_statement_import(
     if not parsed.lines:
         raise _malformed(FormatError("the statement has no transactions"))
     with transaction.atomic():
-        statement = BankStatement.objects.create(
+        statement = _statement_create(
             organization=organization,
             format=fmt,
             file_name=file_name[:255],
@@ -89,6 +89,17 @@ def bank_statement_import(
         )
         bank_statement_match(statement=statement, actor=actor)
     return statement
+
+
+def _statement_create(**values) -> BankStatement:
+    try:
+        with transaction.atomic():
+            return BankStatement.objects.create(**values)
+    except IntegrityError:
+        raise ReconciliationError.STATEMENT_ALREADY_IMPORTED.error(
+            "This statement was imported by another session at the same moment; nothing was "
+            "written."
+        ) from None
 
 
 def _candidates(organization: Organization, line: BankStatementLine):

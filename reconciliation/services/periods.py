@@ -5,8 +5,7 @@ The period row is the kernel's (``core.models.AccountingPeriod``, consulted by
 queue's blocking cases of the period (``exceptionqueue.selectors.exception_blocking_list``: the
 payouts', billing's, appointments' and reconciliation's blocking kinds all land there) and every
 blocker a domain registered with ``core.accounting.register_close_blocker``; then runs the
-registered close reactions, records the period's figures in an append-only event row, and emits
-the ``accounting_period.closed`` webhook event.
+registered close reactions and records the period's figures in an append-only event row.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from core.fsm import transition_apply
 from core.models import AccountingPeriod, Organization
 from exceptionqueue.selectors import exception_blocking_list
 from reconciliation.errors import ReconciliationError
-from reconciliation.events import period_closed_announce, period_event
+from reconciliation.events import period_event
 from reconciliation.locks import organization_lock, period_lock
 from reconciliation.models import AccountingPeriodEvent
 from reconciliation.services.figures import period_figures
@@ -130,7 +129,6 @@ def _close(period: AccountingPeriod, *, actor) -> AccountingPeriod:
     )
     close_reactions_run(period=period, actor=actor)
     period_event(period, action=Action.CLOSED, actor=actor, data={"figures": figures})
-    period_closed_announce(period, figures=figures)
     return period
 
 

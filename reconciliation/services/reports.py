@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 import psycopg
-from django.db import DataError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.models import Organization
@@ -291,7 +291,7 @@ def provider_report_import(
                 f"No format {fmt!r}; one of {', '.join(ProviderReport.Format.values)}."
             )
         with transaction.atomic():
-            report = ProviderReport.objects.create(
+            report = _report_create(
                 organization=organization,
                 provider=provider,
                 format=fmt,
@@ -309,6 +309,18 @@ def provider_report_import(
     except FormatError as exc:
         raise _malformed(exc) from None
     return report
+
+
+def _report_create(**values) -> ProviderReport:
+    """The report row; the same file imported at the same moment by another session waits on
+    the unique (organisation, SHA-256) index and is refused like a second import."""
+    try:
+        with transaction.atomic():
+            return ProviderReport.objects.create(**values)
+    except IntegrityError:
+        raise ReconciliationError.REPORT_ALREADY_IMPORTED.error(
+            "This file was imported by another session at the same moment; nothing was written."
+        ) from None
 
 
 def _finish(report: ProviderReport, count: int) -> None:

@@ -141,3 +141,31 @@ def test_reopen_needs_a_reason_and_the_permission(organization, actor):
     with pytest.raises(DomainError) as caught:
         accounting_period_reopen(period=period, actor=accountant, reason="again")
     assert caught.value.code == "transition_not_allowed"
+
+
+def test_late_payment_is_an_adjustment_in_the_open_period(organization, branch, actor):
+    from django.utils import timezone
+
+    from payments.models import Payment
+    from payments.services import payment_verify_manually
+    from payments.tests.factories import make_payment
+
+    payment = make_payment(organization=organization, branch=branch, amount="700.00")
+    Payment.objects.filter(pk=payment.pk).update(
+        created_at=local(organization, dt.date(2026, 10, 30))
+    )
+    period = accounting_period_create(
+        organization=organization, start=OCT[0], end=OCT[1], actor=actor
+    )
+    accounting_period_close(period=period, actor=actor)
+    payment_verify_manually(
+        payment=Payment.objects.get(pk=payment.pk),
+        actor=actor,
+        comment="seen in the bank",
+        reference="B-1",
+    )
+    adjustment = PeriodAdjustment.objects.get(payment=payment)
+    assert adjustment.kind == "late_payment"
+    assert adjustment.amount == Decimal("700.00")
+    assert adjustment.origin_date == dt.date(2026, 10, 30)
+    assert adjustment.booked_on == timezone.localtime(timezone.now(), organization.tz).date()

@@ -1,8 +1,10 @@
 """Demo for the desk (idempotent): the demo month as an accounting period, one case that blocks
 its close until someone resolves it, and (in development) an accountant login.
 
-The demo month is the calendar month that holds most of the demo payments (30 days back from
-today): the month of the day 15 days ago.
+The demo month is last calendar month (the month an accountant closes while this one runs); this
+month is opened too. The demo payments cover the 30 days before today, so last month holds some
+of them; this month also holds the payouts demo's refund drift (dated today), which an operator
+decides on the payout, so it is not the month an accountant closes alone.
 """
 
 from __future__ import annotations
@@ -35,14 +37,15 @@ def seed_demo(*, stdout) -> None:
     actor = system_actor("seed-demo")
     today = timezone.localtime(timezone.now(), organization.tz).date()
     period = accounting_period_month(
-        organization=organization, day=today - dt.timedelta(days=15), actor=actor
+        organization=organization, day=today.replace(day=1) - dt.timedelta(days=1), actor=actor
     )
+    accounting_period_month(organization=organization, day=today, actor=actor)
     key = f"demo:desk:{period.start.isoformat()}"
     if (
         not period.is_closed
         and not ExceptionCase.objects.filter(organization=organization, dedup_key=key).exists()
     ):
-        day = max(period.start, min(period.end, today - dt.timedelta(days=3)))
+        day = period.end
         exception_raise(
             organization=organization,
             kind=MISSING_IN_PROVIDER_REPORT,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib import admin
+from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -21,6 +23,7 @@ from desk.selectors import (
     periods_of,
 )
 from desk.views.access import CLOSE, CREATE, REOPEN, RESOLVE, desk_view, home_redirect
+from exceptionqueue.models import ExceptionCase
 
 FIGURE_LABELS = {
     "verified": gettext_noop("Verified"),
@@ -82,6 +85,10 @@ def period(request, organization, period_id: int):
                 "html": render_to_string(section.template, context, request=request),
             }
         )
+    blockers = period_blockers(period)
+    for blocker in blockers:
+        if blocker.get("case") is not None:
+            blocker["decision"] = case_decision(request, blocker["case"])
     return render(
         request,
         "desk/period.html",
@@ -91,13 +98,23 @@ def period(request, organization, period_id: int):
             "nav": "periods",
             "overview": period_overview(period),
             "labels": figure_labels(),
-            "blockers": period_blockers(period),
+            "blockers": blockers,
             "sections": sections,
             "can_close": request.user.has_perm(CLOSE),
             "can_reopen": request.user.has_perm(REOPEN),
             "can_resolve": request.user.has_perm(RESOLVE),
         },
     )
+
+
+def case_decision(request, case):
+    """``(label, url)`` when the case is decided elsewhere (a payout's refund drift is decided on
+    the payout), as the exception queue's admin asks the subject's admin; else None."""
+    try:
+        case_admin = admin.site.get_model_admin(ExceptionCase)
+    except NotRegistered:
+        return None
+    return case_admin.case_decision(request, case)
 
 
 def _filename(period, ext: str) -> str:

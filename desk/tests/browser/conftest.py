@@ -15,6 +15,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+# Playwright's sync API keeps an event loop in the test's thread from the session's first browser
+# on (database setup and teardown included); the ORM calls there are still synchronous, one at a
+# time, so Django's async guard is lifted for the run (no other test runs an event loop there).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 SCREENSHOTS = Path(settings.VAR_DIR) / "screenshots"
 
 
@@ -57,13 +62,6 @@ def browser_context_args(browser_context_args):
         "locale": "en-GB",
         "accept_downloads": True,
     }
-
-
-@pytest.fixture(autouse=True)
-def _sync_orm_beside_playwright(monkeypatch):
-    """Playwright's sync API runs an event loop in the test's thread; the test's own ORM calls
-    are still synchronous, one at a time (Django would refuse them otherwise)."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture

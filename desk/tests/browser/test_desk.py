@@ -31,8 +31,8 @@ def demo_month(transactional_db):
     out = io.StringIO()
     apps.get_app_config("payouts").seed_demo(stdout=out)
     apps.get_app_config("desk").seed_demo(stdout=out)
-    period = AccountingPeriod.objects.get(organization=cafe)
-    return cafe, period
+    period, current = AccountingPeriod.objects.filter(organization=cafe).order_by("start")
+    return cafe, period, current
 
 
 def log_in(page, live_server, username):
@@ -54,7 +54,7 @@ def same(export_totals, page_totals):
 
 
 def test_accountant_closes_the_demo_month(page, live_server, demo_month, shot, tmp_path):
-    cafe, period = demo_month
+    cafe, period, current = demo_month
     staff("anahit", cafe, "accountant")
     page.goto(f"{live_server.url}/desk/")
     shot("01-login", full_page=False)
@@ -125,6 +125,13 @@ def test_accountant_closes_the_demo_month(page, live_server, demo_month, shot, t
     page.wait_for_selector('[data-result="report"]')
     assert "1 row of arca-report.csv imported" in page.inner_text("#import-result")
     shot("07-imports")
+
+    # This month holds the payouts demo's refund drift: decided on the payout, so the desk links
+    # to that decision instead of offering a bare resolve.
+    page.goto(f"{live_server.url}/desk/{cafe.slug}/periods/{current.pk}/")
+    drift = page.locator("[data-blocker]", has_text="Refund after a payout request")
+    assert drift.get_by_role("link", name="Decide the refund drift").count() == 1
+    assert drift.get_by_role("button", name="Resolve").count() == 0
 
     # The person's language: Armenian, amounts in its format.
     page.goto(f"{live_server.url}/desk/{cafe.slug}/periods/{period.pk}/")

@@ -132,6 +132,7 @@ def test_accountant_closes_the_demo_month(page, live_server, demo_month, shot, t
     drift = page.locator("[data-blocker]", has_text="Refund after a payout request")
     assert drift.get_by_role("link", name="Decide the refund drift").count() == 1
     assert drift.get_by_role("button", name="Resolve").count() == 0
+    shot("09-period-current")
 
     # The person's language: Armenian, amounts in its format.
     page.goto(f"{live_server.url}/desk/{cafe.slug}/periods/{period.pk}/")

@@ -13,7 +13,7 @@ from core.api.errors import error_body
 from core.api.views import PayopsViewSet
 from core.errors import CoreError, DomainError
 from core.models import AccountingPeriod
-from reconciliation import selectors, services
+from reconciliation import errors, selectors, services
 from reconciliation.api import serializers as s
 from reconciliation.errors import ReconciliationError
 from reconciliation.models import BankStatement, ProviderReport, ReconciliationRun
@@ -67,7 +67,7 @@ class ProviderReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Pa
 class ReconciliationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = s.ReconciliationRunSerializer
     filterset_fields = ["dry_run", "trigger", "period_start", "period_end"]
-    error_codes = {"create": [ReconciliationError.INVALID_RANGE]}
+    error_codes = {"create": [errors.INVALID]}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -109,11 +109,8 @@ class ReconciliationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
             unknown = set(category.split(",")) - set(ReconciliationItem.Category.values)
             if unknown:
-                raise DomainError(
-                    "invalid",
-                    "The request has invalid fields.",
-                    status_code=400,
-                    fields={"category": [f"Unknown category {', '.join(sorted(unknown))}."]},
+                raise errors.INVALID.error(
+                    fields={"category": [f"Unknown category {', '.join(sorted(unknown))}."]}
                 )
         page = self.paginate_queryset(selectors.run_items(run=run, category=category))
         return self.get_paginated_response(s.ReconciliationItemSerializer(page, many=True).data)
@@ -138,8 +135,8 @@ class AccountingPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     serializer_class = s.AccountingPeriodSerializer
     filterset_fields = ["status", "start", "end"]
     error_codes = {
-        "create": [ReconciliationError.INVALID_RANGE, ReconciliationError.PERIOD_OVERLAP],
-        "close": [ReconciliationError.PERIOD_BLOCKED, CoreError.TRANSITION_NOT_ALLOWED],
+        "create": [errors.INVALID, errors.PERIOD_OVERLAP],
+        "close": [errors.PERIOD_BLOCKED, CoreError.TRANSITION_NOT_ALLOWED],
         "reopen": [
             CoreError.REASON_REQUIRED,
             CoreError.PERMISSION_DENIED,

@@ -22,7 +22,7 @@ from core.errors import CoreError
 from core.fsm import transition_apply
 from core.models import AccountingPeriod, Organization
 from exceptionqueue.selectors import exception_blocking_list
-from reconciliation.errors import ReconciliationError
+from reconciliation import errors
 from reconciliation.events import period_event
 from reconciliation.locks import organization_lock, period_lock
 from reconciliation.models import AccountingPeriodEvent
@@ -42,7 +42,7 @@ def accounting_period_create(
     *, organization: Organization, start: dt.date, end: dt.date, actor
 ) -> AccountingPeriod:
     if end < start:
-        raise ReconciliationError.INVALID_RANGE.error(
+        raise errors.INVALID.error(
             "The period ends before it starts.", fields={"end": ["Before start."]}
         )
     organization_lock(organization)
@@ -50,7 +50,7 @@ def accounting_period_create(
         organization=organization, start__lte=end, end__gte=start
     ).first()
     if overlap is not None:
-        raise ReconciliationError.PERIOD_OVERLAP.error(
+        raise errors.PERIOD_OVERLAP.error(
             f"The accounting period {overlap.start}..{overlap.end} (#{overlap.pk}) already "
             "covers part of these dates."
         )
@@ -59,7 +59,7 @@ def accounting_period_create(
         with transaction.atomic():
             save_audited(period, actor=actor, reason="accounting period created")
     except IntegrityError:
-        raise ReconciliationError.PERIOD_OVERLAP.error() from None
+        raise errors.PERIOD_OVERLAP.error() from None
     period_event(period, action=Action.CREATED, actor=actor)
     return period
 
@@ -110,7 +110,7 @@ def accounting_period_close(*, period: AccountingPeriod | int, actor) -> Account
     period_event(period, action=Action.CLOSE_REFUSED, actor=actor, data={"blockers": blockers})
     names = "; ".join(f"{b['kind']} #{b['id']}" for b in blockers[:20])
     more = f" and {len(blockers) - 20} more" if len(blockers) > 20 else ""
-    raise ReconciliationError.PERIOD_BLOCKED.error(
+    raise errors.PERIOD_BLOCKED.error(
         f"{len(blockers)} blocking case(s) fall in {period.start}..{period.end}: {names}{more}.",
         fields={"blocking_cases": [f"{b['kind']} #{b['id']}: {b['message']}" for b in blockers]},
     )

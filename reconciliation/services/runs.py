@@ -20,8 +20,8 @@ from django.utils import timezone
 from core.models import Organization
 from exceptionqueue.models import ExceptionCase
 from exceptionqueue.services import exception_clear, exception_raise
+from reconciliation import errors
 from reconciliation import exception_kinds as kinds
-from reconciliation.errors import ReconciliationError
 from reconciliation.models import ReconciliationItem, ReconciliationRun
 from reconciliation.services.figures import money_self_check, period_figures
 from reconciliation.services.matching import match_run
@@ -59,11 +59,11 @@ def local_bounds(organization: Organization, start: dt.date, end: dt.date):
 
 def _check_range(start: dt.date, end: dt.date) -> None:
     if end < start:
-        raise ReconciliationError.INVALID_RANGE.error(
+        raise errors.INVALID.error(
             "The period ends before it starts.", fields={"period_end": ["Before period_start."]}
         )
     if (end - start).days >= MAX_RUN_DAYS:
-        raise ReconciliationError.INVALID_RANGE.error(
+        raise errors.INVALID.error(
             f"A run covers at most {MAX_RUN_DAYS} days.", fields={"period_end": ["Too far."]}
         )
 

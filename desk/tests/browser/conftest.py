@@ -24,8 +24,11 @@ SCREENSHOTS = Path(settings.VAR_DIR) / "screenshots"
 
 
 def chromium_path() -> str | None:
-    wanted = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE") or "/usr/bin/chromium"
-    return wanted if Path(wanted).exists() else shutil.which("chromium")
+    """The browser named by the environment (and only it, when named), else Debian's."""
+    named = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE")
+    if named:
+        return named if Path(named).exists() else None
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
 
 
 @pytest.fixture(scope="session")

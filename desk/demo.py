@@ -89,4 +89,5 @@ def _login(organization, actor, stdout) -> None:
         LOGIN_FILE.chmod(0o600)
     if LOGIN_FILE.exists():
         username, saved = LOGIN_FILE.read_text().split()
-        stdout.write(f"Accountants' desk: http://127.0.0.1:8000/desk/ login {username} / {saved}")
+        url = f"{settings.PAYOPS_BASE_URL.rstrip('/')}/desk/"
+        stdout.write(f"Accountants' desk: {url} login {username} / {saved}")

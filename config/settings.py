@@ -251,6 +251,11 @@ SPECTACULAR_SETTINGS = {
         "ExceptionStatusEnum": "exceptionqueue.models.ExceptionCase.Status",
         "ExceptionSeverityEnum": "exceptionqueue.models.ExceptionCase.Severity",
         "ExceptionEventActionEnum": "exceptionqueue.models.ExceptionCaseEvent.Action",
+        "AppointmentStatusEnum": "appointments.models.Appointment.Status",
+        "AppointmentCancelledByEnum": "appointments.models.Appointment.CancelledBy",
+        "AppointmentPaymentRequestStatusEnum": "appointments.models.PaymentRequest.Status",
+        "AppointmentPaymentRequestKindEnum": "appointments.models.PaymentRequest.Kind",
+        "AppointmentEventKindEnum": "appointments.models.AppointmentEvent.Kind",
     },
 }
 

@@ -41,7 +41,7 @@ class AwareDateTimeField(serializers.DateTimeField):
 # --- requests ------------------------------------------------------------------------------------
 
 
-class PolicyCreateSerializer(StrictSerializer):
+class CancellationPolicyCreateSerializer(StrictSerializer):
     code = serializers.SlugField(max_length=64)
     window_hours = serializers.IntegerField(min_value=0, max_value=24 * 365)
     refund_percent_before = serializers.DecimalField(**PERCENT)
@@ -49,7 +49,7 @@ class PolicyCreateSerializer(StrictSerializer):
     no_show_refund_percent = serializers.DecimalField(**PERCENT)
 
 
-class CustomerSerializer(StrictSerializer):
+class AppointmentCustomerSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     phone = serializers.RegexField(
         r"^\+?[0-9 ()-]{4,32}$", max_length=32, required=False, allow_blank=True, default=""
@@ -64,10 +64,10 @@ class AppointmentCreateSerializer(StrictSerializer):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
     policy = serializers.CharField(max_length=64, help_text="The cancellation policy's code.")
-    customer = CustomerSerializer(required=False)
+    customer = AppointmentCustomerSerializer(required=False)
 
 
-class PaymentRequestCreateSerializer(StrictSerializer):
+class AppointmentPaymentRequestCreateSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=PaymentRequest.Kind.choices)
     amount = AmountField()
     currency = CurrencyField()
@@ -84,23 +84,23 @@ class PaymentRequestCreateSerializer(StrictSerializer):
         return attrs
 
 
-class TransferSerializer(StrictSerializer):
+class AppointmentTransferSerializer(StrictSerializer):
     starts_at = AwareDateTimeField()
     ends_at = AwareDateTimeField()
     specialist_id = serializers.CharField(max_length=64, required=False, default="")
     comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class CancelSerializer(StrictSerializer):
+class AppointmentCancelSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500)
     by = serializers.ChoiceField(choices=Appointment.CancelledBy.choices)
 
 
-class CommentSerializer(StrictSerializer):
+class AppointmentCommentSerializer(StrictSerializer):
     comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class RefundCreateSerializer(StrictSerializer):
+class AppointmentRefundCreateSerializer(StrictSerializer):
     amount = AmountField()
     reason = serializers.CharField(max_length=500)
     override_reason = serializers.CharField(
@@ -109,18 +109,18 @@ class RefundCreateSerializer(StrictSerializer):
     payment_request = serializers.IntegerField(required=False)
 
 
-class ReasonSerializer(StrictSerializer):
+class AppointmentReasonSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500)
 
 
-class ReconciliationCreateSerializer(StrictSerializer):
+class AppointmentReconciliationCreateSerializer(StrictSerializer):
     date = serializers.DateField()
 
 
 # --- responses -----------------------------------------------------------------------------------
 
 
-class PolicySerializer(serializers.ModelSerializer):
+class CancellationPolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = CancellationPolicy
         fields = [
@@ -136,7 +136,7 @@ class PolicySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PaymentRequestSerializer(serializers.ModelSerializer):
+class AppointmentPaymentRequestSerializer(serializers.ModelSerializer):
     payment_url = serializers.CharField(source="payment.payment_url", read_only=True)
     order_number = serializers.CharField(source="payment.order_number", read_only=True)
     provider = serializers.CharField(source="payment.provider", read_only=True)
@@ -171,7 +171,7 @@ class PaymentRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SlotSerializer(serializers.ModelSerializer):
+class AppointmentSlotSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
 
     class Meta:
@@ -183,7 +183,7 @@ class SlotSerializer(serializers.ModelSerializer):
         return actor_label(obj.actor)
 
 
-class EventSerializer(serializers.ModelSerializer):
+class AppointmentEventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
 
     class Meta:
@@ -236,9 +236,9 @@ class AppointmentSerializer(serializers.ModelSerializer):
 
 
 class AppointmentDetailSerializer(AppointmentSerializer):
-    slots = SlotSerializer(many=True, read_only=True)
-    payment_requests = PaymentRequestSerializer(many=True, read_only=True)
-    events = EventSerializer(many=True, read_only=True)
+    slots = AppointmentSlotSerializer(many=True, read_only=True)
+    payment_requests = AppointmentPaymentRequestSerializer(many=True, read_only=True)
+    events = AppointmentEventSerializer(many=True, read_only=True)
     refund_path = serializers.SerializerMethodField()
 
     class Meta(AppointmentSerializer.Meta):
@@ -258,7 +258,7 @@ class AppointmentDetailSerializer(AppointmentSerializer):
         return refund_path(obj)
 
 
-class RefundSerializer(serializers.Serializer):
+class AppointmentRefundSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     payment = serializers.IntegerField(source="payment_id")
     payment_request = serializers.IntegerField(source="payment.appointment_request.pk")
@@ -269,7 +269,7 @@ class RefundSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class ReconciliationSerializer(serializers.ModelSerializer):
+class AppointmentReconciliationSerializer(serializers.ModelSerializer):
     class Meta:
         model = AppointmentReconciliation
         fields = ["id", "date", "counts", "totals", "findings", "ran_at"]

@@ -30,22 +30,25 @@ def _client_key(request) -> str | None:
 
 
 class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
-    serializer_class = s.PolicySerializer
+    serializer_class = s.CancellationPolicySerializer
     filterset_fields = ["code", "version"]
     error_codes = {"create": [AppointmentError.POLICY_NOT_FOUND]}
 
     def get_queryset(self):
         return self.scope(CancellationPolicy.objects.all())
 
-    @extend_schema(request=s.PolicyCreateSerializer, responses={201: s.PolicySerializer})
+    @extend_schema(
+        request=s.CancellationPolicyCreateSerializer,
+        responses={201: s.CancellationPolicySerializer},
+    )
     def create(self, request):
         """Create a policy, or the next version of an existing code (old versions stay)."""
-        data = s.PolicyCreateSerializer(data=request.data)
+        data = s.CancellationPolicyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         policy = services.policy_create(
             organization=request.organization, actor=request.user, **data.validated_data
         )
-        return Response(s.PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
+        return Response(s.CancellationPolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
 
 class AppointmentFilter(django_filters.FilterSet):
@@ -135,13 +138,14 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payop
         return self._detail(appointment, status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=s.PaymentRequestCreateSerializer, responses={201: s.PaymentRequestSerializer}
+        request=s.AppointmentPaymentRequestCreateSerializer,
+        responses={201: s.AppointmentPaymentRequestSerializer},
     )
     @action(detail=True, methods=["post"], url_path="payment-requests")
     def payment_requests(self, request, pk=None):
         """Ask for a deposit, prepayment or full payment; pay at ``payment_url``."""
         appointment = self.get_object()
-        data = s.PaymentRequestCreateSerializer(data=request.data)
+        data = s.AppointmentPaymentRequestCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         payment_request = services.payment_request_create(
@@ -157,62 +161,73 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payop
             idempotency_key=_client_key(request),
         )
         return Response(
-            s.PaymentRequestSerializer(payment_request).data, status=status.HTTP_201_CREATED
+            s.AppointmentPaymentRequestSerializer(payment_request).data,
+            status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=s.TransferSerializer, responses={200: s.AppointmentDetailSerializer})
+    @extend_schema(
+        request=s.AppointmentTransferSerializer, responses={200: s.AppointmentDetailSerializer}
+    )
     @action(detail=True, methods=["post"])
     def transfer(self, request, pk=None):
         """Reschedule; the payment requests and their references stay."""
         appointment = self.get_object()
-        data = s.TransferSerializer(data=request.data)
+        data = s.AppointmentTransferSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment = services.appointment_transfer(
             appointment=appointment, actor=request.user, **data.validated_data
         )
         return self._detail(appointment)
 
-    @extend_schema(request=s.CancelSerializer, responses={200: s.AppointmentDetailSerializer})
+    @extend_schema(
+        request=s.AppointmentCancelSerializer, responses={200: s.AppointmentDetailSerializer}
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel; the answer shows the refund path the policy allows. Nothing is refunded."""
         appointment = self.get_object()
-        data = s.CancelSerializer(data=request.data)
+        data = s.AppointmentCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment, path = services.appointment_cancel(
             appointment=appointment, actor=request.user, **data.validated_data
         )
         return self._detail(appointment, refund_path=path)
 
-    @extend_schema(request=s.CommentSerializer, responses={200: s.AppointmentDetailSerializer})
+    @extend_schema(
+        request=s.AppointmentCommentSerializer, responses={200: s.AppointmentDetailSerializer}
+    )
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request, pk=None):
         appointment = self.get_object()
-        data = s.CommentSerializer(data=request.data)
+        data = s.AppointmentCommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment = services.appointment_no_show(
             appointment=appointment, actor=request.user, **data.validated_data
         )
         return self._detail(appointment)
 
-    @extend_schema(request=s.CommentSerializer, responses={200: s.AppointmentDetailSerializer})
+    @extend_schema(
+        request=s.AppointmentCommentSerializer, responses={200: s.AppointmentDetailSerializer}
+    )
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         appointment = self.get_object()
-        data = s.CommentSerializer(data=request.data)
+        data = s.AppointmentCommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         appointment = services.appointment_complete(
             appointment=appointment, actor=request.user, **data.validated_data
         )
         return self._detail(appointment)
 
-    @extend_schema(request=s.RefundCreateSerializer, responses={201: s.RefundSerializer})
+    @extend_schema(
+        request=s.AppointmentRefundCreateSerializer, responses={201: s.AppointmentRefundSerializer}
+    )
     @action(detail=True, methods=["post"])
     def refunds(self, request, pk=None):
         """Refund through the payments core. Above the policy's share: ``override_reason`` and
         the ``override_refund_policy`` permission; above what is paid: 422."""
         appointment = self.get_object()
-        data = s.RefundCreateSerializer(data=request.data)
+        data = s.AppointmentRefundCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         refund = services.appointment_refund(
@@ -224,11 +239,11 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payop
             actor=request.user,
             idempotency_key=_client_key(request),
         )
-        return Response(s.RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
+        return Response(s.AppointmentRefundSerializer(refund).data, status=status.HTTP_201_CREATED)
 
 
 class PaymentRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
-    serializer_class = s.PaymentRequestSerializer
+    serializer_class = s.AppointmentPaymentRequestSerializer
     filterset_fields = ["status", "kind", "appointment", "currency"]
     error_codes = {
         "forfeit": [CoreError.TRANSITION_NOT_ALLOWED, CoreError.REASON_REQUIRED],
@@ -240,33 +255,39 @@ class PaymentRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Pa
             return PaymentRequest.objects.none()
         return selectors.payment_request_list(organization=self.request.organization)
 
-    @extend_schema(request=s.ReasonSerializer, responses={200: s.PaymentRequestSerializer})
+    @extend_schema(
+        request=s.AppointmentReasonSerializer,
+        responses={200: s.AppointmentPaymentRequestSerializer},
+    )
     @action(detail=True, methods=["post"])
     def forfeit(self, request, pk=None):
         """The clinic keeps what a cancelled or no-show appointment's request holds."""
         payment_request = self.get_object()
-        data = s.ReasonSerializer(data=request.data)
+        data = s.AppointmentReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         payment_request = services.payment_request_forfeit(
             request=payment_request, actor=request.user, **data.validated_data
         )
-        return Response(s.PaymentRequestSerializer(payment_request).data)
+        return Response(s.AppointmentPaymentRequestSerializer(payment_request).data)
 
-    @extend_schema(request=s.ReasonSerializer, responses={200: s.PaymentRequestSerializer})
+    @extend_schema(
+        request=s.AppointmentReasonSerializer,
+        responses={200: s.AppointmentPaymentRequestSerializer},
+    )
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         """Accept a late payment held for manual review (the request becomes paid)."""
         payment_request = self.get_object()
-        data = s.ReasonSerializer(data=request.data)
+        data = s.AppointmentReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         payment_request = services.payment_request_accept(
             request=payment_request, actor=request.user, **data.validated_data
         )
-        return Response(s.PaymentRequestSerializer(payment_request).data)
+        return Response(s.AppointmentPaymentRequestSerializer(payment_request).data)
 
 
 class ReconciliationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
-    serializer_class = s.ReconciliationSerializer
+    serializer_class = s.AppointmentReconciliationSerializer
     filterset_fields = ["date"]
 
     def get_queryset(self):
@@ -277,13 +298,16 @@ class ReconciliationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Pa
         return selectors.reconciliation_list(organization=self.request.organization)
 
     @extend_schema(
-        request=s.ReconciliationCreateSerializer, responses={201: s.ReconciliationSerializer}
+        request=s.AppointmentReconciliationCreateSerializer,
+        responses={201: s.AppointmentReconciliationSerializer},
     )
     def create(self, request):
         """Reconcile a day now (the same code as the nightly task)."""
-        data = s.ReconciliationCreateSerializer(data=request.data)
+        data = s.AppointmentReconciliationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         row = services.appointments_reconcile_day(
             organization=request.organization, actor=request.user, **data.validated_data
         )
-        return Response(s.ReconciliationSerializer(row).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.AppointmentReconciliationSerializer(row).data, status=status.HTTP_201_CREATED
+        )

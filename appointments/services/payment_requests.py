@@ -108,7 +108,7 @@ def _request_write(
             f"A {appointment.status} appointment takes no new payment request."
         )
     if kind not in PaymentRequest.Kind.values:
-        raise CoreError.NOT_FOUND.error(f"Unknown kind {kind!r}.")
+        raise ValueError(f"Unknown payment request kind {kind!r}.")  # the API validates it
     amount = check_amount_bound(round_money(amount, currency), currency)
     now, expires_at = _expiry(
         appointment.organization, expires_in_minutes=expires_in_minutes, expires_at=expires_at

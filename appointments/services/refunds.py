@@ -20,10 +20,11 @@ above what is paid and not yet refunded it is 422 ``refund_exceeds_payment``.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from appointments import events
 from appointments.errors import AppointmentError
@@ -40,6 +41,7 @@ REFUNDABLE = (
     PaymentRequest.Status.MANUAL_REVIEW,
 )
 OVERRIDE_PERMISSION = "appointments.override_refund_policy"
+ADVISORY_NAMESPACE = 0x4150  # "AP": appointment refunds, in the high half of the lock key
 
 
 def governing_policy(appointment: Appointment) -> CancellationPolicy:
@@ -81,9 +83,13 @@ def policy_share(
 def request_refund_path(
     appointment: Appointment, request: PaymentRequest, *, now: dt.datetime
 ) -> dict[str, Any]:
+    """The policy's path for one request. ``refunded_amount`` counts pending refunds too (they
+    are reserved at the payments core), so a second refund never gets the same share again."""
+    from payments.selectors import payment_pending_refund_amount
+
     payment = request.payment
     paid = payment.amount if request.status in REFUNDABLE else Decimal("0")
-    refunded = payment.refunded_amount
+    refunded = payment.refunded_amount + payment_pending_refund_amount(payment=payment)
     share, within = policy_share(appointment, request, now=now)
     allowed = round_money(paid * share / HUNDRED, request.currency) if paid else Decimal("0")
     return {
@@ -176,6 +182,26 @@ def _refund_check(
     return request, path
 
 
+@contextmanager
+def _refunds_serialized(appointment: Appointment):
+    """One refund of an appointment at a time, from the policy check until the payments core
+    has reserved the amount: otherwise two refunds could each pass the policy's share before
+    either is reserved. A PostgreSQL session advisory lock (it spans the check's transaction and
+    ``payment_refund``'s own ones, which must not run inside ours); elsewhere (SQLite, tests)
+    writes are serialised by the database anyway."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = ADVISORY_NAMESPACE * 2**32 + appointment.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
 def appointment_refund(
     *,
     appointment: Appointment,
@@ -203,21 +229,22 @@ def appointment_refund(
     override_reason = (override_reason or "").strip()
     if not isinstance(amount, Decimal):
         raise TypeError("Money amounts are Decimal, never float.")
-    request, path = _refund_check(
-        appointment=appointment,
-        amount=amount,
-        override_reason=override_reason,
-        payment_request_id=payment_request_id,
-        actor=actor,
-    )
-    refund = payment_refund(
-        payment=request.payment,
-        amount=amount,
-        reason=f"{reason} (override: {override_reason})" if path["outside_policy"] else reason,
-        actor=actor,
-        adapter=adapter,
-        idempotency_key=idempotency_key,
-    )
+    with _refunds_serialized(appointment):
+        request, path = _refund_check(
+            appointment=appointment,
+            amount=amount,
+            override_reason=override_reason,
+            payment_request_id=payment_request_id,
+            actor=actor,
+        )
+        refund = payment_refund(
+            payment=request.payment,
+            amount=amount,
+            reason=f"{reason} (override: {override_reason})" if path["outside_policy"] else reason,
+            actor=actor,
+            adapter=adapter,
+            idempotency_key=idempotency_key,
+        )
     with transaction.atomic():
         if not request.events.filter(kind="refund", data__refund=refund.pk).exists():
             events.refund_recorded(

@@ -65,3 +65,28 @@ def test_refund_needs_a_reason_and_money(book, actor):
             appointment=appointment, amount=Decimal("1.00"), reason=" ", actor=actor
         )
     assert reason.value.code == "reason_required"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_refunds_at_once_never_exceed_the_policy_share(paid_request, actor):
+    from conftest import run_together
+    from payments.models import Refund
+
+    appointment, request = paid_request(days=0.25)  # inside the window: 50 % = 5000.00
+    appointment, _ = services.appointment_cancel(
+        appointment=appointment, reason="r", by="customer", actor=actor
+    )
+
+    def refund():
+        return services.appointment_refund(
+            appointment=appointment, amount=Decimal("3000.00"), reason="policy", actor=actor
+        )
+
+    outcomes = run_together(refund, refund)
+    winners = [o for o in outcomes if isinstance(o, Refund)]
+    losers = [o for o in outcomes if isinstance(o, DomainError)]
+    assert len(winners) == 1, outcomes
+    assert [e.code for e in losers] == ["refund_outside_policy"]
+    request.refresh_from_db()
+    assert request.payment.refunded_amount == Decimal("3000.00")

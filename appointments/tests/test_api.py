@@ -4,6 +4,7 @@ the window, no-show, refund, late payment after expiry; each step's audit rows."
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -111,6 +112,9 @@ def test_book_request_pay_transfer_keeps_the_request(api, booked):
     assert transfer.data["from"]["specialist_id"] == "dr-1"
     history = Appointment.history.filter(id=appointment["id"]).order_by("history_id")
     assert [h.history_change_reason for h in history] == ["booked", "customer asked"]
+    request_history = PaymentRequest.history.filter(id=request["id"]).order_by("history_id")
+    assert [h.history_change_reason for h in request_history] == ["deposit requested", "paid"]
+    assert [h.status for h in request_history] == ["pending", "paid"]
     assert WebhookEvent.objects.filter(event_type="appointment.rescheduled").count() == 1
     assert WebhookEvent.objects.filter(event_type="appointment_payment_request.paid").count() == 1
 
@@ -150,6 +154,14 @@ def test_cancel_outside_window_shows_full_refund_path_and_refunds_nothing(api, b
     assert kinds(appointment["id"])[-3:] == ["cancelled", "request_refunded", "refund"]
     refund_event = AppointmentEvent.objects.get(appointment_id=appointment["id"], kind="refund")
     assert refund_event.reason == "cancelled in time"
+    assert refund_event.actor == api.api_client.user
+    assert refund_event.amount == Decimal("10000.00")
+    from payments.models import Refund
+
+    assert Refund.objects.get(pk=refund.json()["id"]).reason == "cancelled in time"
+    history = Appointment.history.filter(id=appointment["id"]).order_by("history_id")
+    assert history.last().history_change_reason == "cancelled by customer: customer is travelling"
+    assert history.last().history_user == api.api_client.user
     assert refund_event.data["outside_policy"] is False
 
 

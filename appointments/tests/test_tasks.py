@@ -48,3 +48,19 @@ def test_retention_task(organization, book, settings):
     book(days=-1, customer={"name": "Gone", "phone": ""})
     assert tasks.customer_context_retention() == 1
     assert not CustomerContext.objects.exists()
+
+
+def test_reconcile_command(organization, paid_request, actor):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    appointment, _ = paid_request()
+    services.appointment_cancel(appointment=appointment, reason="r", by="clinic", actor=actor)
+    out = io.StringIO()
+    today = timezone.localdate().isoformat()
+    call_command("reconcile_appointments", "--org", organization.slug, "--date", today, stdout=out)
+    assert f"{organization.slug} {today}:" in out.getvalue()
+    assert "cancelled_paid_undecided: appointment #" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("reconcile_appointments", "--org", "nope", stdout=io.StringIO())

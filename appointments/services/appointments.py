@@ -172,9 +172,7 @@ def appointment_cancel(
     """
     reason = _reason(reason)
     if by not in Appointment.CancelledBy.values:
-        raise CoreError.REASON_REQUIRED.error(
-            "Say who cancels: customer or clinic.", fields={"by": ["customer or clinic."]}
-        )
+        raise ValueError(f"by is customer or clinic, not {by!r}.")  # the API validates it
     appointment = appointment_lock(appointment)
     source = appointment.status
     transition_apply(appointment, "cancel", what="appointment")

@@ -24,7 +24,7 @@ from webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb")
+TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb", "ARRAY")
 
 
 def tables_containing(marker: str) -> set[str]:
@@ -48,8 +48,20 @@ def tables_containing(marker: str) -> set[str]:
     return found
 
 
-def test_markers_never_leave_their_place(api, clinic_branch, policy, caplog):
+@pytest.fixture
+def all_logs(caplog):
+    """Every log record, also of loggers that do not propagate to the root ("django")."""
     caplog.set_level(logging.DEBUG)
+    quiet = [logging.getLogger(name) for name in ("django", "django.request", "django.server")]
+    for logger in quiet:
+        logger.addHandler(caplog.handler)
+    yield caplog
+    for logger in quiet:
+        logger.removeHandler(caplog.handler)
+
+
+def test_markers_never_leave_their_place(api, clinic_branch, policy, all_logs, capfd):
+    caplog = all_logs
     diagnosis = f"DIAG-{secrets.token_hex(8)}"
     name = f"Name-{secrets.token_hex(8)}"
     phone = f"+374 ({secrets.randbelow(90) + 10}) {secrets.randbelow(900000) + 100000}"
@@ -136,8 +148,12 @@ def test_markers_never_leave_their_place(api, clinic_branch, policy, caplog):
     # Webhook bodies and logs.
     bodies = json.dumps([event.data for event in WebhookEvent.objects.all()])
     assert WebhookEvent.objects.filter(event_type__startswith="appointment").count() >= 8
+    assert any(r.name == "django.request" for r in caplog.records)  # the 400s were logged
+    out, err = capfd.readouterr()  # what the JSON console handler wrote
     for marker in (diagnosis, name, phone):
         assert marker not in bodies
+        assert marker not in out
+        assert marker not in err
         assert marker not in caplog.text
         for record in caplog.records:
             assert marker not in record.getMessage()

@@ -1,9 +1,7 @@
-"""Reads of appointment payments. Nothing here returns the customer context except
-``customer_context_get``, which the admin calls only for holders of the dedicated permission."""
+"""Reads of appointment payments. Nothing here returns the customer context: the admin shows it
+(read-only inline) to holders of ``appointments.view_customer_context`` only."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from django.db.models import Prefetch, QuerySet
 
@@ -12,7 +10,6 @@ from appointments.models import (
     AppointmentEvent,
     AppointmentReconciliation,
     CancellationPolicy,
-    CustomerContext,
     PaymentRequest,
 )
 from core.models import Organization
@@ -53,19 +50,5 @@ def payment_request_list(*, organization: Organization) -> QuerySet[PaymentReque
     )
 
 
-def appointments_of_day(*, organization: Organization, date: dt.date) -> QuerySet[Appointment]:
-    start = dt.datetime.combine(date, dt.time.min, tzinfo=organization.tz)
-    return appointment_list(organization=organization).filter(
-        starts_at__gte=start, starts_at__lt=start + dt.timedelta(days=1)
-    )
-
-
 def reconciliation_list(*, organization: Organization) -> QuerySet[AppointmentReconciliation]:
     return AppointmentReconciliation.objects.filter(organization=organization)
-
-
-def customer_context_get(*, appointment: Appointment, user) -> CustomerContext | None:
-    """The customer context, for a user holding ``appointments.view_customer_context`` only."""
-    if not user.has_perm("appointments.view_customer_context"):
-        return None
-    return CustomerContext.objects.filter(appointment=appointment).first()

@@ -315,6 +315,21 @@ def test_bad_input_has_stable_codes_and_changes_nothing(api, other_api, booked, 
         format="json",
     )
     assert foreign_cancel.status_code == 404
+    foreign_refund = other_api.post(
+        f"/api/v1/appointments/{appointment['id']}/refunds/",
+        {"amount": "1.00", "reason": "x"},
+        format="json",
+    )
+    assert foreign_refund.status_code == 404
+    assert foreign_refund.json()["error"]["code"] == "not_found"
+    own_request = request_deposit(api, appointment["id"])
+    foreign_forfeit = other_api.post(
+        f"/api/v1/appointment-payment-requests/{own_request['id']}/forfeit/",
+        {"reason": "x"},
+        format="json",
+    )
+    assert foreign_forfeit.status_code == 404
+    assert other_api.get("/api/v1/appointments/").json()["results"] == []
 
     api.post(
         f"/api/v1/appointments/{appointment['id']}/cancel/",

@@ -37,8 +37,8 @@ class AppointmentError(ErrorCode):
     )
     POLICY_NOT_FOUND = ("policy_not_found", 400, "No cancellation policy with this code.")
     BRANCH_NOT_FOUND = ("branch_not_found", 400, "No branch with this code.")
-    PROVIDER_NOT_CONFIGURED = (
-        "provider_not_configured",
+    GATEWAY_NOT_CONFIGURED = (
+        "gateway_not_configured",
         409,
         "The organisation has no active gateway for this payment.",
     )

@@ -267,8 +267,6 @@ SPECTACULAR_SETTINGS = {
         "ExceptionStatusEnum": "exceptionqueue.models.ExceptionCase.Status",
         "ExceptionSeverityEnum": "exceptionqueue.models.ExceptionCase.Severity",
         "ExceptionEventActionEnum": "exceptionqueue.models.ExceptionCaseEvent.Action",
-        # The kinds the apps register (a callable: read when the schema is generated).
-        "ExceptionKindEnum": "exceptionqueue.kinds.kind_choices",
         "AppointmentStatusEnum": "appointments.models.Appointment.Status",
         "AppointmentCancelledByEnum": "appointments.models.Appointment.CancelledBy",
         "AppointmentPaymentRequestStatusEnum": "appointments.models.PaymentRequest.Status",

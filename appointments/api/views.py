@@ -74,7 +74,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payop
             AppointmentError.EXPIRY_IN_PAST,
             AppointmentError.ACTIVE_REQUEST_EXISTS,
             AppointmentError.APPOINTMENT_CLOSED,
-            AppointmentError.PROVIDER_NOT_CONFIGURED,
+            AppointmentError.GATEWAY_NOT_CONFIGURED,
         ],
         "transfer": [AppointmentError.SLOT_ENDS_BEFORE_START, CoreError.TRANSITION_NOT_ALLOWED],
         "cancel": [CoreError.TRANSITION_NOT_ALLOWED, CoreError.REASON_REQUIRED],

@@ -55,13 +55,13 @@ def _provider(organization, provider: str | None) -> str:
         return sandbox
     if provider:
         if not accounts.filter(provider=provider).exists():
-            raise AppointmentError.PROVIDER_NOT_CONFIGURED.error(
+            raise AppointmentError.GATEWAY_NOT_CONFIGURED.error(
                 f"The organisation has no active {provider} account."
             )
         return provider
     active = sorted(set(accounts.exclude(provider=sandbox).values_list("provider", flat=True)))
     if len(active) != 1:
-        raise AppointmentError.PROVIDER_NOT_CONFIGURED.error(
+        raise AppointmentError.GATEWAY_NOT_CONFIGURED.error(
             "Name the gateway (provider)." if active else None,
             fields={"provider": [f"One of {', '.join(active)}."]} if active else None,
         )

@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 
 from appointments.models import Appointment, CustomerContext
 
-GUIDE = Path(settings.BASE_DIR) / "docs" / "appointments.md"
+GUIDE = Path(django_settings.BASE_DIR) / "docs" / "appointments.md"
 REQUIRE_SERVICES = os.environ.get("PAYOPS_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 
 
@@ -30,14 +30,14 @@ def walkthrough() -> str:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_guide_walkthrough_runs_as_written(live_server):
+def test_the_guide_walkthrough_runs_as_written(live_server, settings):
     missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
     if missing:
         message = f"the walk-through needs {', '.join(missing)}"
         if REQUIRE_SERVICES:
             pytest.fail(message)
         pytest.skip(message)
-    settings.PAYOPS_BASE_URL = live_server.url
+    settings.PAYOPS_BASE_URL = live_server.url  # restored after the test
     call_command("seed_demo", stdout=io.StringIO())
     script = walkthrough().replace("http://127.0.0.1:8000", live_server.url)
     script = script.replace(".venv/bin/python", sys.executable)

@@ -10,7 +10,9 @@ with the requests paid, and checks every request's state against its appointment
 - ``refunded_but_completed``: a refund on a visit that took place;
 - ``appointment_request_payment_mismatch``: request and provider payment disagree (paid request
   whose payment is not settled, settled payment whose request is not paid, refunds the request
-  does not show).
+  does not show);
+- ``late_appointment_payment``: an expired request whose payment the gateway reported paid after
+  the payments core had expired it (the hook's own case covers a payment verified late).
 
 Each problem is one exception case (deduplicated); a rerun clears the cases whose problem is
 gone. The reconciliation app can call this for a day (it returns the row with ids and amounts)
@@ -61,12 +63,24 @@ def _bounds(organization, date: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 def _findings(requests, end: dt.datetime) -> list[dict]:
     """One finding per request whose state disagrees with its appointment or its payment."""
+    from payments.models import PaymentEvent
+
     status = PaymentRequest.Status
+    paid_late = set(
+        PaymentEvent.objects.filter(
+            kind=PaymentEvent.Kind.LATE_PAYMENT,
+            payment__appointment_request__in=[r for r in requests if r.status == status.EXPIRED],
+        ).values_list("payment_id", flat=True)
+    )
     found = []
     for request in requests:
         appointment, payment = request.appointment, request.payment
         kind = None
-        if request.status in (status.PAID, status.PARTIALLY_REFUNDED):
+        if request.status == status.EXPIRED and payment.pk in paid_late:
+            # The payments core expired the payment before the money came: it listed its own
+            # late_payment case, and the request is listed here, never paid by itself.
+            kind = kinds.LATE_APPOINTMENT_PAYMENT
+        elif request.status in (status.PAID, status.PARTIALLY_REFUNDED):
             if payment.status not in SETTLED or (
                 request.status == status.PAID and payment.refunded_amount > 0
             ):
@@ -158,7 +172,7 @@ def appointments_reconcile_day(*, organization, date: dt.date, actor) -> Appoint
         .select_related("appointment__branch", "payment")
         .order_by("pk")
     )
-    findings = _findings(requests, end)
+    findings = _findings(list(requests), end)
     counts["findings"] = len(findings)
     wanted = set()
     for item in findings:

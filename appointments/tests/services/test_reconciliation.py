@@ -39,3 +39,30 @@ def test_paid_but_cancelled_and_refunded_but_completed_are_listed_then_cleared(
     services.appointments_reconcile_day(organization=organization, date=today, actor=actor)
     open_kinds = set(ExceptionCase.objects.filter(status="open").values_list("kind", flat=True))
     assert open_kinds == {"refunded_but_completed"}
+
+
+def test_a_late_payment_the_payments_core_caught_is_listed_for_the_request(
+    organization, book, actor
+):
+    from payments.services import payment_expire, sandbox_pay
+
+    request = services.payment_request_create(
+        appointment=book(),
+        kind="deposit",
+        amount=Decimal("2000"),
+        currency="AMD",
+        expires_in_minutes=30,
+        actor=actor,
+    )
+    payment_expire(payment=request.payment, actor=actor)  # the janitor's expiry
+    request.refresh_from_db()
+    assert request.status == "expired"
+    sandbox_pay(payment=request.payment, outcome="approved", actor=actor)  # paid at the gateway
+    request.refresh_from_db()
+    assert request.status == "expired"  # never paid by itself
+    row = services.appointments_reconcile_day(
+        organization=organization, date=timezone.localdate(), actor=actor
+    )
+    assert [f["kind"] for f in row.findings] == ["late_appointment_payment"]
+    case = ExceptionCase.objects.get(kind="late_appointment_payment")
+    assert case.dedup_key == f"late_appointment_payment:request:{request.pk}"

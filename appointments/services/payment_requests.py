@@ -70,11 +70,14 @@ def _provider(organization, provider: str | None) -> str:
 
 def _expiry(organization, *, expires_in_minutes: int | None, expires_at: dt.datetime | None):
     now = clock_now(organization)
+    field = "expires_at" if expires_at is not None else "expires_in_minutes"
     if expires_at is None:
         expires_at = now + dt.timedelta(minutes=expires_in_minutes or 0)
     if expires_at <= now:
         raise AppointmentError.EXPIRY_IN_PAST.error(
-            fields={"expires_in_minutes" if expires_at is None else "expires_at": ["In the past."]}
+            f"The request would expire at {expires_at.isoformat()}, not after now "
+            f"({now.isoformat()}, the organisation's clock).",
+            fields={field: ["Must be in the future."]},
         )
     return now, expires_at
 

@@ -305,6 +305,7 @@ def test_bad_input_has_stable_codes_and_changes_nothing(api, other_api, booked, 
     )
     assert past.status_code == 400
     assert past.json()["error"]["code"] == "expiry_in_past"
+    assert list(past.json()["error"]["fields"]) == ["expires_at"]
     assert not PaymentRequest.objects.exists()
 
     foreign = other_api.get(f"/api/v1/appointments/{appointment['id']}/")

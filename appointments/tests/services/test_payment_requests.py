@@ -47,6 +47,7 @@ def test_expiry_in_the_past_and_closed_appointment_are_refused(book, actor):
     with pytest.raises(DomainError) as past:
         deposit(appointment, actor, expires_in_minutes=0)
     assert past.value.code == "expiry_in_past"
+    assert list(past.value.fields) == ["expires_in_minutes"]
     services.appointment_complete(appointment=appointment, actor=actor)
     with pytest.raises(DomainError) as closed:
         deposit(appointment, actor)

@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "billing",
     "appointments",
     "reconciliation",
+    # The accountants' desk (/desk/): reads every domain through its registry.
+    "django_htmx",
+    "desk",
 ]
 
 MIDDLEWARE = [
@@ -79,12 +82,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 # Admin messages live in the (database) session, never in a cookie: a webhook secret is shown
@@ -105,6 +110,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "desk.context.desk",
             ],
         },
     },
@@ -125,6 +131,8 @@ LANGUAGES = [("en", "English"), ("hy", "Armenian"), ("ru", "Russian")]
 TIME_ZONE = "Asia/Yerevan"
 USE_I18N = True
 USE_TZ = True
+# Armenian number and date formats (Django ships none for hy); the others are Django's.
+FORMAT_MODULE_PATH = ["desk.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"

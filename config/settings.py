@@ -238,6 +238,14 @@ SPECTACULAR_SETTINGS = {
         "ExceptionStatusEnum": "exceptionqueue.models.ExceptionCase.Status",
         "ExceptionSeverityEnum": "exceptionqueue.models.ExceptionCase.Severity",
         "ExceptionEventActionEnum": "exceptionqueue.models.ExceptionCaseEvent.Action",
+        "SubscriptionStatusEnum": "billing.models.Subscription.Status",
+        "SubscriptionCollectionEnum": "billing.models.Subscription.Collection",
+        "BillingPeriodStatusEnum": "billing.models.BillingPeriod.Status",
+        "BillingPeriodKindEnum": "billing.models.BillingPeriod.Kind",
+        "BillingAttemptStatusEnum": "billing.models.Attempt.Status",
+        "BillingNotificationStatusEnum": "billing.models.Notification.Status",
+        "BillingLanguageEnum": "billing.models.Language",
+        "BillingEffectiveEnum": ["now", "period_end"],
     },
 }
 

@@ -87,7 +87,7 @@ class DunningSerializer(StrictSerializer):
 # -- periods and attempts ------------------------------------------------------------------------
 
 
-class AttemptSerializer(serializers.ModelSerializer):
+class BillingAttemptSerializer(serializers.ModelSerializer):
     payment = serializers.IntegerField(source="payment_id", read_only=True)
     failure_reason = serializers.SerializerMethodField()
     payment_status = serializers.CharField(source="payment.status", read_only=True)
@@ -106,7 +106,7 @@ class AttemptSerializer(serializers.ModelSerializer):
 
 
 class PeriodSerializer(serializers.ModelSerializer):
-    attempts = AttemptSerializer(many=True, read_only=True)
+    attempts = BillingAttemptSerializer(many=True, read_only=True)
     plan = serializers.SlugRelatedField(slug_field="code", read_only=True)
     subscription = serializers.IntegerField(source="subscription_id", read_only=True)
     last_failure_reason = serializers.SerializerMethodField()

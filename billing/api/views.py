@@ -274,7 +274,7 @@ class BillingPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Pay
 
 
 class AttemptViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
-    serializer_class = s.AttemptSerializer
+    serializer_class = s.BillingAttemptSerializer
     filterset_fields = ["period", "subscription", "status"]
 
     def get_queryset(self):

@@ -10,6 +10,7 @@ ROLE_PERMISSIONS = {
         "view_subscription",
         "override_entitlement",
         "view_billingperiod",
+        "view_manualreviewperiod",
         "decide_billing_period",
         "view_attempt",
         "view_notification",

@@ -112,8 +112,14 @@ def subscription_changed(
     )
     event_type = kind if "." in kind else f"subscription.{kind}"
     if event_type in SUBSCRIPTION_EVENT_TYPES:
-        _emit(subscription, event_type, "subscription", subscription.pk,
-              subscription_data(subscription), row)  # fmt: skip
+        _emit(
+            subscription,
+            event_type,
+            "subscription",
+            subscription.pk,
+            subscription_data(subscription),
+            row,
+        )
     return row
 
 

@@ -189,8 +189,11 @@ class Subscription(FSMModelMixin, models.Model):
     def __str__(self) -> str:
         return f"subscription {self.pk} ({self.status})"
 
-    @transition(field=status, source=[Status.TRIALING, Status.PAST_DUE, Status.SUSPENDED],
-                target=Status.ACTIVE)  # fmt: skip
+    @transition(
+        field=status,
+        source=[Status.TRIALING, Status.PAST_DUE, Status.SUSPENDED],
+        target=Status.ACTIVE,
+    )
     def mark_recovered(self) -> None:
         """A verified payment: past due or suspended (or a paid trial) is active again."""
 
@@ -199,9 +202,10 @@ class Subscription(FSMModelMixin, models.Model):
         pass
 
     @transition(
-        field=status, source=[Status.TRIALING, Status.ACTIVE, Status.PAST_DUE],
+        field=status,
+        source=[Status.TRIALING, Status.ACTIVE, Status.PAST_DUE],
         target=Status.SUSPENDED,
-    )  # fmt: skip
+    )
     def mark_suspended(self) -> None:
         pass
 
@@ -458,3 +462,12 @@ class BillingEvent(AuditEvent):
 
     def __str__(self) -> str:
         return f"{self.kind} on subscription {self.subscription_id}"
+
+
+class ManualReviewPeriod(BillingPeriod):
+    """The manual review queue in the admin: periods in manual review (a proxy)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "period in manual review"
+        verbose_name_plural = "manual review queue"

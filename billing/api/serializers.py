@@ -49,8 +49,18 @@ class PlanCreateSerializer(StrictSerializer):
 class PlanSerializer(serializers.ModelSerializer):
     class Meta:
         model = Plan
-        fields = ["id", "code", "name", "amount", "currency", "interval", "interval_count",
-                  "trial_days", "is_active", "created_at"]  # fmt: skip
+        fields = [
+            "id",
+            "code",
+            "name",
+            "amount",
+            "currency",
+            "interval",
+            "interval_count",
+            "trial_days",
+            "is_active",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -71,8 +81,17 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = ["id", "external_ref", "name", "language", "email", "phone", "saved_card",
-                  "dunning_paused", "created_at"]  # fmt: skip
+        fields = [
+            "id",
+            "external_ref",
+            "name",
+            "language",
+            "email",
+            "phone",
+            "saved_card",
+            "dunning_paused",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_saved_card(self, customer) -> bool:
@@ -94,9 +113,20 @@ class BillingAttemptSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Attempt
-        fields = ["id", "number", "status", "method", "order_number", "payment",
-                  "payment_status", "payment_url", "link_expires_at", "failure_reason",
-                  "created_at", "finished_at"]  # fmt: skip
+        fields = [
+            "id",
+            "number",
+            "status",
+            "method",
+            "order_number",
+            "payment",
+            "payment_status",
+            "payment_url",
+            "link_expires_at",
+            "failure_reason",
+            "created_at",
+            "finished_at",
+        ]
         read_only_fields = fields
 
     def get_failure_reason(self, attempt) -> dict | None:
@@ -113,11 +143,30 @@ class PeriodSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BillingPeriod
-        fields = ["id", "subscription", "number", "kind", "plan", "start", "end", "due_date",
-                  "shifted_from_day", "expected_amount", "verified_amount", "refunded_amount",
-                  "currency", "status", "invoiced_at", "pending_at", "verified_at",
-                  "next_retry_at", "block_date", "reminders_sent", "last_failure_reason",
-                  "attempts"]  # fmt: skip
+        fields = [
+            "id",
+            "subscription",
+            "number",
+            "kind",
+            "plan",
+            "start",
+            "end",
+            "due_date",
+            "shifted_from_day",
+            "expected_amount",
+            "verified_amount",
+            "refunded_amount",
+            "currency",
+            "status",
+            "invoiced_at",
+            "pending_at",
+            "verified_at",
+            "next_retry_at",
+            "block_date",
+            "reminders_sent",
+            "last_failure_reason",
+            "attempts",
+        ]
         read_only_fields = fields
 
     def get_last_failure_reason(self, period) -> dict | None:
@@ -177,9 +226,23 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Subscription
-        fields = ["id", "status", "customer", "plan", "pending_plan", "branch", "provider",
-                  "collection", "start_date", "billing_anchor", "cancel_at_period_end",
-                  "cancelled_at", "paused_at", "entitlement", "created_at"]  # fmt: skip
+        fields = [
+            "id",
+            "status",
+            "customer",
+            "plan",
+            "pending_plan",
+            "branch",
+            "provider",
+            "collection",
+            "start_date",
+            "billing_anchor",
+            "cancel_at_period_end",
+            "cancelled_at",
+            "paused_at",
+            "entitlement",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_entitlement(self, subscription) -> EntitlementSerializer:
@@ -228,9 +291,10 @@ class OverrideSerializer(StrictSerializer):
 class BillingSettingsSerializer(StrictSerializer):
     max_attempts = serializers.IntegerField(min_value=1, max_value=20, required=False)
     retry_delays_hours = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=24 * 60), required=False,
+        child=serializers.IntegerField(min_value=1, max_value=24 * 60),
+        required=False,
         max_length=20,
-    )  # fmt: skip
+    )
     grace_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
     max_reminders = serializers.IntegerField(min_value=0, max_value=20, required=False)
     retry_reasons = serializers.ListField(
@@ -242,8 +306,14 @@ class BillingSettingsSerializer(StrictSerializer):
 class BillingSettingsOutSerializer(serializers.ModelSerializer):
     class Meta:
         model = BillingSettings
-        fields = ["max_attempts", "retry_delays_hours", "grace_days", "max_reminders",
-                  "retry_reasons", "link_valid_hours"]  # fmt: skip
+        fields = [
+            "max_attempts",
+            "retry_delays_hours",
+            "grace_days",
+            "max_reminders",
+            "retry_reasons",
+            "link_valid_hours",
+        ]
         read_only_fields = fields
 
 
@@ -253,6 +323,16 @@ class NotificationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Notification
-        fields = ["id", "customer", "period", "sequence", "channel", "language", "status",
-                  "subject", "created_at", "sent_at"]  # fmt: skip
+        fields = [
+            "id",
+            "customer",
+            "period",
+            "sequence",
+            "channel",
+            "language",
+            "status",
+            "subject",
+            "created_at",
+            "sent_at",
+        ]
         read_only_fields = fields

@@ -230,7 +230,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payo
 
 class BillingPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = s.PeriodSerializer
-    filterset_fields = ["subscription", "status", "kind"]
+    filterset_fields = ["subscription", "status"]
     idempotency_atomic = False  # decisions and refunds call the gateway
     error_codes = {
         "decision": [BillingError.PERIOD_NOT_IN_REVIEW, CoreError.REASON_REQUIRED],

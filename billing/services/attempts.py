@@ -224,9 +224,11 @@ def _charge_saved_card(attempt: Attempt, *, actor) -> Attempt:
                 return attempt
         else:
             payment_apply_status(
-                payment=payment, status=status, method=Payment.VerificationMethod.LOOKUP,
+                payment=payment,
+                status=status,
+                method=Payment.VerificationMethod.LOOKUP,
                 actor=actor,
-            )  # fmt: skip
+            )
             payment.refresh_from_db()
             if payment.status != Payment.Status.PENDING:
                 return attempt

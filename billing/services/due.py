@@ -124,8 +124,13 @@ def _grace(organization, *, now, actor) -> tuple[int, int]:
         with transaction.atomic():
             subscription = subscription_lock(subscription_id)
             if subscription.status in Subscription.LIVE:
-                subscription_move(subscription, "mark_suspended", actor=actor, now=now,
-                                  comment="unpaid at the block date (grace over)")  # fmt: skip
+                subscription_move(
+                    subscription,
+                    "mark_suspended",
+                    actor=actor,
+                    now=now,
+                    comment="unpaid at the block date (grace over)",
+                )
                 suspended += 1
     for subscription_id in Subscription.objects.filter(
         organization=organization, entitlement_active=True

@@ -37,8 +37,9 @@ def on_payment_change(change) -> None:
     now = clock_now(subscription.organization)
     actor = change.actor
     if change.kind == "verified":
-        period_paid(attempt, period=period, subscription=subscription, payment=payment,
-                    actor=actor, now=now)  # fmt: skip
+        period_paid(
+            attempt, period=period, subscription=subscription, payment=payment, actor=actor, now=now
+        )
     elif change.kind in ("declined", "expired"):
         if attempt.status != Attempt.Status.PENDING:
             return  # a superseded link expiring, or a repeat: nothing to decide
@@ -53,8 +54,9 @@ def on_payment_change(change) -> None:
             now=now,
         )
     elif change.kind == "refunded" and change.refund is not None:
-        period_refunded(period, subscription=subscription, refund=change.refund, actor=actor,
-                        now=now)  # fmt: skip
+        period_refunded(
+            period, subscription=subscription, refund=change.refund, actor=actor, now=now
+        )
 
 
 def period_paid(
@@ -70,8 +72,15 @@ def period_paid(
     period.verified_amount += payment.amount
     if period.status in (BillingPeriod.Status.PAID, BillingPeriod.Status.WAIVED):
         save_audited(period, actor=actor, reason=f"paid again by {payment.order_number}")
-        events.noted(subscription, kind="period_paid_twice", actor=actor, now=now,
-                     period=period, amount=payment.amount, currency=payment.currency)  # fmt: skip
+        events.noted(
+            subscription,
+            kind="period_paid_twice",
+            actor=actor,
+            now=now,
+            period=period,
+            amount=payment.amount,
+            currency=payment.currency,
+        )
         _mismatch(period, subscription=subscription, actor=actor, problem="paid twice")
         return
     if was == Attempt.Status.SUPERSEDED:
@@ -89,9 +98,13 @@ def period_paid(
     period.next_retry_at = None
     save_audited(period, actor=actor, reason=f"paid by attempt {attempt.number}")
     events.period_changed(
-        period, subscription=subscription, actor=actor, now=now, amount=payment.amount,
+        period,
+        subscription=subscription,
+        actor=actor,
+        now=now,
+        amount=payment.amount,
         data={"attempt": attempt.pk, "payment": payment.pk, "order_number": payment.order_number},
-    )  # fmt: skip
+    )
     if period.verified_amount > period.expected_amount:
         _mismatch(period, subscription=subscription, actor=actor, problem="paid more")
     exception_clear(
@@ -151,12 +164,19 @@ def period_refunded(period: BillingPeriod, *, subscription: Subscription, refund
     period.refunded_amount += refund.amount
     save_audited(period, actor=actor, reason=f"refund {refund.amount} {refund.currency}")
     events.period_changed(
-        period, subscription=subscription, actor=actor, now=now, kind="refunded",
-        amount=refund.amount, comment=refund.reason, data={"refund": refund.pk},
-    )  # fmt: skip
+        period,
+        subscription=subscription,
+        actor=actor,
+        now=now,
+        kind="refunded",
+        amount=refund.amount,
+        comment=refund.reason,
+        data={"refund": refund.pk},
+    )
     if period.status == BillingPeriod.Status.PAID and period.kind == BillingPeriod.Kind.REGULAR:
-        _mismatch(period, subscription=subscription, actor=actor,
-                  problem="refunded after entitlement")  # fmt: skip
+        _mismatch(
+            period, subscription=subscription, actor=actor, problem="refunded after entitlement"
+        )
 
 
 def _mismatch(period: BillingPeriod, *, subscription: Subscription, actor, problem: str) -> None:

@@ -65,9 +65,12 @@ def _change(*, subscription, plan, effective, actor):
         subscription.pending_plan = plan
         save_audited(subscription, actor=actor, reason=f"plan {plan.code} from the next period")
         events.subscription_changed(
-            subscription, kind="subscription.plan_changed", actor=actor, now=now,
+            subscription,
+            kind="subscription.plan_changed",
+            actor=actor,
+            now=now,
             data={"from": old.code, "to": plan.code, "effective": "period_end"},
-        )  # fmt: skip
+        )
         return subscription, None
     if plan.amount <= old.amount:
         raise BillingError.DOWNGRADE_NOT_NOW.error()
@@ -88,17 +91,36 @@ def _change(*, subscription, plan, effective, actor):
     amount = Decimal("0")
     if current is not None and subscription.status != Subscription.Status.TRIALING:
         amount = proration_amount(
-            old=current.expected_amount, new=plan.amount, start=current.start, end=current.end,
-            today=today, currency=plan.currency,
-        )  # fmt: skip
+            old=current.expected_amount,
+            new=plan.amount,
+            start=current.start,
+            end=current.end,
+            today=today,
+            currency=plan.currency,
+        )
     if amount > 0:
-        proration = _proration_period(subscription, current=current, plan=plan, amount=amount,
-                                      today=today, now=now, actor=actor)  # fmt: skip
+        proration = _proration_period(
+            subscription,
+            current=current,
+            plan=plan,
+            amount=amount,
+            today=today,
+            now=now,
+            actor=actor,
+        )
     events.subscription_changed(
-        subscription, kind="subscription.plan_changed", actor=actor, now=now,
-        data={"from": old.code, "to": plan.code, "effective": "now",
-              "proration": str(amount), "proration_period": proration.pk if proration else None},
-    )  # fmt: skip
+        subscription,
+        kind="subscription.plan_changed",
+        actor=actor,
+        now=now,
+        data={
+            "from": old.code,
+            "to": plan.code,
+            "effective": "now",
+            "proration": str(amount),
+            "proration_period": proration.pk if proration else None,
+        },
+    )
     return subscription, proration
 
 
@@ -122,7 +144,11 @@ def _proration_period(subscription, *, current, plan, amount, today, now, actor)
     )
     save_audited(period, actor=actor, reason=f"proration of the upgrade to {plan.code}")
     events.period_changed(
-        period, subscription=subscription, actor=actor, now=now, amount=amount,
+        period,
+        subscription=subscription,
+        actor=actor,
+        now=now,
+        amount=amount,
         comment=f"proration {amount} {plan.currency} of {current.start}..{current.end}",
-    )  # fmt: skip
+    )
     return period

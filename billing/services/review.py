@@ -42,13 +42,20 @@ def _record_decision(period_id: int, *, decision: str, comment: str, actor) -> N
             f"Period {period.pk} is {period.status}, not in manual review."
         )
     now = clock_now(subscription.organization)
-    events.noted(subscription, kind=f"review_{decision}", actor=actor, now=now, period=period,
-                 comment=comment)  # fmt: skip
+    events.noted(
+        subscription,
+        kind=f"review_{decision}",
+        actor=actor,
+        now=now,
+        period=period,
+        comment=comment,
+    )
     if decision == "waive":
         transition_apply(period, "mark_waived", what="billing period")
         save_audited(period, actor=actor, reason=f"waived: {comment}")
-        events.period_changed(period, subscription=subscription, actor=actor, now=now,
-                              comment=comment)  # fmt: skip
+        events.period_changed(
+            period, subscription=subscription, actor=actor, now=now, comment=comment
+        )
         exception_clear(
             organization=subscription.organization,
             dedup_key=f"{RETRY_LIMIT_REACHED}:period:{period.pk}",

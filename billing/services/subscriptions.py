@@ -153,9 +153,12 @@ def subscription_cancel(
         subscription.cancel_at_period_end = True
         save_audited(subscription, actor=actor, reason=comment or "cancel at period end")
         events.subscription_changed(
-            subscription, kind="subscription.cancel_scheduled", actor=actor, now=now,
+            subscription,
+            kind="subscription.cancel_scheduled",
+            actor=actor,
+            now=now,
             comment=comment,
-        )  # fmt: skip
+        )
         return subscription
     subscription.cancelled_at = now
     subscription_move(subscription, "cancel", actor=actor, now=now, comment=comment or "cancelled")

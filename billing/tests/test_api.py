@@ -41,15 +41,33 @@ def setup(api, gym):
     )
     assert response.status_code == 200, response.content
     tick(api, "2026-12-01T08:00:00+04:00")
-    post(api, "plans/", {"code": "monthly", "name": "Monthly", "amount": "15000.00",
-                         "currency": "AMD", "interval": "month"})  # fmt: skip
+    post(
+        api,
+        "plans/",
+        {
+            "code": "monthly",
+            "name": "Monthly",
+            "amount": "15000.00",
+            "currency": "AMD",
+            "interval": "month",
+        },
+    )
 
     def subscribe(ref: str, language: str = "ru") -> dict:
-        body = {"external_ref": ref, "name": "Aram", "language": language,
-                "email": f"{ref}@example.am"}  # fmt: skip
+        body = {
+            "external_ref": ref,
+            "name": "Aram",
+            "language": language,
+            "email": f"{ref}@example.am",
+        }
         customer = post(api, "customers/", body)
-        body = {"customer": customer["id"], "plan": "monthly", "branch": "gym",
-                "start_date": "2026-12-01", "collection": "payment_link"}  # fmt: skip
+        body = {
+            "customer": customer["id"],
+            "plan": "monthly",
+            "branch": "gym",
+            "start_date": "2026-12-01",
+            "collection": "payment_link",
+        }
         return post(api, "subscriptions/", body)
 
     return subscribe
@@ -60,8 +78,11 @@ def test_walk_due_failures_retries_grace_suspension_payment_recovery(api, setup,
     subscription = setup("member-1")
     assert subscription["status"] == "active"
     assert subscription["entitlement"] == {
-        "active": False, "until": None, "source": None, "block_date": None,
-    }  # fmt: skip
+        "active": False,
+        "until": None,
+        "source": None,
+        "block_date": None,
+    }
     assert period_of(api, subscription["id"])["status"] == "scheduled"
 
     # Due: invoiced, and the first attempt's link is out.
@@ -108,8 +129,11 @@ def test_walk_due_failures_retries_grace_suspension_payment_recovery(api, setup,
     detail = api.get(f"/api/v1/subscriptions/{subscription['id']}/").json()
     assert detail["status"] == "active"
     assert detail["entitlement"] == {
-        "active": True, "until": "2026-12-31", "source": "payment", "block_date": "2027-01-04",
-    }  # fmt: skip
+        "active": True,
+        "until": "2026-12-31",
+        "source": "payment",
+        "block_date": "2027-01-04",
+    }
 
     # Exactly the configured attempts and reminders.
     assert Attempt.objects.count() == 3
@@ -125,9 +149,14 @@ def test_walk_due_failures_retries_grace_suspension_payment_recovery(api, setup,
     assert ran["billing_attempts_created"] == 1
     assert Notification.objects.count() == 2
     kinds = set(WebhookEvent.objects.values_list("event_type", flat=True))
-    assert {"subscription.past_due", "subscription.suspended", "subscription.active",
-            "billing_period.retrying", "billing_period.paid",
-            "entitlement.changed"} <= kinds  # fmt: skip
+    assert {
+        "subscription.past_due",
+        "subscription.suspended",
+        "subscription.active",
+        "billing_period.retrying",
+        "billing_period.paid",
+        "entitlement.changed",
+    } <= kinds
 
 
 def test_hard_decline_goes_straight_to_manual_review(api, setup):
@@ -143,8 +172,12 @@ def test_hard_decline_goes_straight_to_manual_review(api, setup):
     assert case.subject_id == str(period["id"])
     # Nothing more is tried by the schedule; a person decides.
     assert tick(api, "2026-12-03T10:00:00+04:00")["billing_attempts_created"] == 0
-    decided = post(api, f"billing-periods/{period['id']}/decision/",
-                   {"decision": "retry", "comment": "customer asked"}, status=200)  # fmt: skip
+    decided = post(
+        api,
+        f"billing-periods/{period['id']}/decision/",
+        {"decision": "retry", "comment": "customer asked"},
+        status=200,
+    )
     assert decided["status"] == "pending"
     assert len(decided["attempts"]) == 2
     outcome(api, decided["attempts"][1]["payment"], "approved")

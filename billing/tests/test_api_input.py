@@ -21,20 +21,39 @@ def snapshot():
 
 @pytest.fixture
 def world(api, other_api, gym):
-    plan = api.post("/api/v1/plans/", {"code": "monthly", "name": "Monthly", "amount": "15000.00",
-                    "currency": "AMD", "interval": "month"}, format="json").json()  # fmt: skip
-    customer = api.post("/api/v1/customers/", {"external_ref": "c1", "name": "C", "language":
-                        "en"}, format="json").json()  # fmt: skip
-    other = other_api.post("/api/v1/customers/", {"external_ref": "x", "name": "X", "language":
-                           "hy"}, format="json").json()  # fmt: skip
-    other_api.post("/api/v1/plans/", {"code": "foreign", "name": "F", "amount": "1.00",
-                   "currency": "AMD", "interval": "day"}, format="json")  # fmt: skip
+    plan = api.post(
+        "/api/v1/plans/",
+        {
+            "code": "monthly",
+            "name": "Monthly",
+            "amount": "15000.00",
+            "currency": "AMD",
+            "interval": "month",
+        },
+        format="json",
+    ).json()
+    customer = api.post(
+        "/api/v1/customers/", {"external_ref": "c1", "name": "C", "language": "en"}, format="json"
+    ).json()
+    other = other_api.post(
+        "/api/v1/customers/", {"external_ref": "x", "name": "X", "language": "hy"}, format="json"
+    ).json()
+    other_api.post(
+        "/api/v1/plans/",
+        {"code": "foreign", "name": "F", "amount": "1.00", "currency": "AMD", "interval": "day"},
+        format="json",
+    )
     return {"plan": plan, "customer": customer, "other_customer": other}
 
 
 def subscription_body(world, **changes):
-    body = {"customer": world["customer"]["id"], "plan": "monthly", "branch": "gym",
-            "start_date": "2026-12-01", "collection": "payment_link"}  # fmt: skip
+    body = {
+        "customer": world["customer"]["id"],
+        "plan": "monthly",
+        "branch": "gym",
+        "start_date": "2026-12-01",
+        "collection": "payment_link",
+    }
     body.update(changes)
     return body
 
@@ -45,12 +64,20 @@ CASES = [
     ("unknown plan", {"plan": "nope"}, 404, "plan_not_found"),
     ("unknown branch", {"branch": "nope"}, 404, "branch_not_found"),
     ("a currency other than the plan's", {"currency": "USD"}, 400, "currency_mismatch"),
-    ("saved card on Idram", {"collection": "saved_card", "provider": "idram"}, 422,
-     "saved_card_not_supported"),
-    ("saved card on Telcell", {"collection": "saved_card", "provider": "telcell"}, 422,
-     "saved_card_not_supported"),
+    (
+        "saved card on Idram",
+        {"collection": "saved_card", "provider": "idram"},
+        422,
+        "saved_card_not_supported",
+    ),
+    (
+        "saved card on Telcell",
+        {"collection": "saved_card", "provider": "telcell"},
+        422,
+        "saved_card_not_supported",
+    ),
     ("card data", {"card_number": "4083970000000021", "cvv": "123"}, 400, "unknown_field"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("label", "changes", "status", "code"), CASES, ids=[c[0] for c in CASES])
@@ -75,8 +102,14 @@ def test_saved_card_where_the_gateway_has_tokens_is_accepted(api, world):
 
 
 def test_customer_card_fields_are_unknown_and_nothing_is_stored(api):
-    body = {"external_ref": "c9", "name": "N", "language": "hy", "pan": "4083970000000021",
-            "cvv": "123", "expiry": "12/30"}  # fmt: skip
+    body = {
+        "external_ref": "c9",
+        "name": "N",
+        "language": "hy",
+        "pan": "4083970000000021",
+        "cvv": "123",
+        "expiry": "12/30",
+    }
     response = api.post("/api/v1/customers/", body, format="json")
     assert response.status_code == 400
     error = response.json()["error"]
@@ -89,8 +122,11 @@ def test_override_without_reason_and_changes_after_cancel(api, world):
     subscription = api.post("/api/v1/subscriptions/", subscription_body(world), format="json")
     sid = subscription.json()["id"]
     before = snapshot()
-    response = api.post(f"/api/v1/subscriptions/{sid}/entitlement-overrides/",
-                        {"until": "2027-01-31", "reason": " "}, format="json")  # fmt: skip
+    response = api.post(
+        f"/api/v1/subscriptions/{sid}/entitlement-overrides/",
+        {"until": "2027-01-31", "reason": " "},
+        format="json",
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "reason_required"
     assert snapshot() == before
@@ -112,8 +148,11 @@ def test_billing_settings_refuse_more_delays_than_retries(api):
     for body in ({"max_attempts": 0}, {"retry_reasons": ["fraud"]}, {"grace": 3}):
         assert api.patch("/api/v1/billing-settings/", body, format="json").status_code == 400
     assert snapshot() == before
-    ok = api.patch("/api/v1/billing-settings/", {"max_attempts": 4,
-                   "retry_delays_hours": [1, 2, 3]}, format="json")  # fmt: skip
+    ok = api.patch(
+        "/api/v1/billing-settings/",
+        {"max_attempts": 4, "retry_delays_hours": [1, 2, 3]},
+        format="json",
+    )
     assert ok.status_code == 200
     assert ok.json()["retry_delays_hours"] == [1, 2, 3]
 
@@ -121,11 +160,16 @@ def test_billing_settings_refuse_more_delays_than_retries(api):
 def test_plan_input(api):
     bad = [
         {"code": "p", "name": "P", "amount": "0", "currency": "AMD", "interval": "month"},
-        {"code": "p", "name": "P", "amount": "99999999999.00", "currency": "AMD",
-         "interval": "month"},
+        {
+            "code": "p",
+            "name": "P",
+            "amount": "99999999999.00",
+            "currency": "AMD",
+            "interval": "month",
+        },
         {"code": "p", "name": "P", "amount": "1.00", "currency": "AMD", "interval": "fortnight"},
         {"code": "p", "name": "P", "amount": 1.5, "currency": "AMD", "interval": "month"},
-    ]  # fmt: skip
+    ]
     for body in bad:
         response = api.post("/api/v1/plans/", body, format="json")
         assert response.status_code == 400, body

@@ -30,13 +30,21 @@ def test_ten_concurrent_due_work_runs_create_each_attempt_once(
     clock("2026-12-01", 8)
     for number in range(3):
         customer = services.customer_create(
-            organization=organization, external_ref=f"m{number}", name=f"M{number}",
-            language="en", actor=system_user,
-        )  # fmt: skip
+            organization=organization,
+            external_ref=f"m{number}",
+            name=f"M{number}",
+            language="en",
+            actor=system_user,
+        )
         services.subscription_create(
-            organization=organization, customer=customer, plan=plan, branch=gym,
-            start_date=at("2026-12-01").date(), collection="payment_link", actor=system_user,
-        )  # fmt: skip
+            organization=organization,
+            customer=customer,
+            plan=plan,
+            branch=gym,
+            start_date=at("2026-12-01").date(),
+            collection="payment_link",
+            actor=system_user,
+        )
     now = clock("2026-12-01", 10)
 
     outcomes = run_together(
@@ -83,15 +91,23 @@ CHILD = textwrap.dedent(
 def _saved_card_customer(organization, system_user) -> Customer:
     """A customer whose card the sandbox gateway holds (a binding from an earlier order)."""
     customer = services.customer_create(
-        organization=organization, external_ref="card-1", name="Card", language="en",
+        organization=organization,
+        external_ref="card-1",
+        name="Card",
+        language="en",
         actor=system_user,
-    )  # fmt: skip
+    )
     source = SandboxOrder.objects.create(
-        merchant=sandbox.SANDBOX_USERNAME, order_number="EARLIER-1", amount_minor=100,
-        currency_numeric="051", order_status=2, binding_id="bind-card-1",
-        client_id=f"billing-customer-{customer.pk}", masked_pan="408397**0021",
+        merchant=sandbox.SANDBOX_USERNAME,
+        order_number="EARLIER-1",
+        amount_minor=100,
+        currency_numeric="051",
+        order_status=2,
+        binding_id="bind-card-1",
+        client_id=f"billing-customer-{customer.pk}",
+        masked_pan="408397**0021",
         expires_at=at("2026-12-01"),
-    )  # fmt: skip
+    )
     Customer.objects.filter(pk=customer.pk).update(
         binding_id=source.binding_id, binding_provider="sandbox"
     )
@@ -106,9 +122,14 @@ def test_worker_killed_during_a_saved_card_attempt_never_charges_twice(
     clock("2026-12-01", 8)
     customer = _saved_card_customer(organization, system_user)
     subscription = services.subscription_create(
-        organization=organization, customer=customer, plan=plan, branch=gym,
-        start_date=at("2026-12-01").date(), collection="saved_card", actor=system_user,
-    )  # fmt: skip
+        organization=organization,
+        customer=customer,
+        plan=plan,
+        branch=gym,
+        start_date=at("2026-12-01").date(),
+        collection="saved_card",
+        actor=system_user,
+    )
     clock("2026-12-01", 10)
     database = connection.settings_dict
     env = {
@@ -121,9 +142,13 @@ def test_worker_killed_during_a_saved_card_attempt_never_charges_twice(
         "ORG": organization.slug,
     }
     child = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", CHILD], cwd=Path(settings.BASE_DIR), env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "-c", CHILD],
+        cwd=Path(settings.BASE_DIR),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = child.stdout.readline().strip()
         assert line == f"AT {kill_at}", (line, child.stderr.read() if child.poll() else "")

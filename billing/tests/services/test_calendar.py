@@ -45,12 +45,20 @@ def test_days_and_weeks():
 def test_proration_counts_today_and_rounds_once():
     # 30-day period, 10 days left (today included): a third of the 9000.00 difference
     amount = proration_amount(
-        old=Decimal("15000.00"), new=Decimal("24000.00"), start=D(2026, 12, 1),
-        end=D(2026, 12, 30), today=D(2026, 12, 21), currency="AMD",
-    )  # fmt: skip
+        old=Decimal("15000.00"),
+        new=Decimal("24000.00"),
+        start=D(2026, 12, 1),
+        end=D(2026, 12, 30),
+        today=D(2026, 12, 21),
+        currency="AMD",
+    )
     assert amount == Decimal("3000.00")
     odd = proration_amount(
-        old=Decimal("100.00"), new=Decimal("200.00"), start=D(2026, 12, 1),
-        end=D(2026, 12, 3), today=D(2026, 12, 2), currency="AMD",
-    )  # fmt: skip
+        old=Decimal("100.00"),
+        new=Decimal("200.00"),
+        start=D(2026, 12, 1),
+        end=D(2026, 12, 3),
+        today=D(2026, 12, 2),
+        currency="AMD",
+    )
     assert odd == Decimal("66.67")

@@ -23,9 +23,14 @@ def pay_pending(period, actor):
 @pytest.fixture
 def gold(organization, system_user):
     return services.plan_create(
-        organization=organization, code="gold", name="Gold", amount=Decimal("24000.00"),
-        currency="AMD", interval="month", actor=system_user,
-    )  # fmt: skip
+        organization=organization,
+        code="gold",
+        name="Gold",
+        amount=Decimal("24000.00"),
+        currency="AMD",
+        interval="month",
+        actor=system_user,
+    )
 
 
 @pytest.fixture
@@ -92,9 +97,14 @@ def test_a_downgrade_now_is_refused_and_nothing_changes(
     organization, clock, paid_subscription, plan, system_user
 ):
     cheap = services.plan_create(
-        organization=organization, code="lite", name="Lite", amount=Decimal("9000.00"),
-        currency="AMD", interval="month", actor=system_user,
-    )  # fmt: skip
+        organization=organization,
+        code="lite",
+        name="Lite",
+        amount=Decimal("9000.00"),
+        currency="AMD",
+        interval="month",
+        actor=system_user,
+    )
     with pytest.raises(DomainError) as refused:
         services.subscription_change_plan(
             subscription=paid_subscription, plan=cheap, effective="now", actor=system_user

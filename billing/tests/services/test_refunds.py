@@ -23,10 +23,12 @@ def test_partial_refunds_reconcile_and_are_listed(organization, clock, subscribe
     attempt = period.attempts.get()
     sandbox.outcome_apply(payment=attempt.payment, outcome="approved", actor=system_user)
 
-    services.period_refund(period=period, amount=Decimal("5000.00"), reason="2 weeks closed",
-                           actor=system_user)  # fmt: skip
-    services.period_refund(period=period, amount=Decimal("0.01"), reason="rounding",
-                           actor=system_user)  # fmt: skip
+    services.period_refund(
+        period=period, amount=Decimal("5000.00"), reason="2 weeks closed", actor=system_user
+    )
+    services.period_refund(
+        period=period, amount=Decimal("0.01"), reason="rounding", actor=system_user
+    )
     period.refresh_from_db()
     payment = attempt.payment
     payment.refresh_from_db()
@@ -42,8 +44,9 @@ def test_partial_refunds_reconcile_and_are_listed(organization, clock, subscribe
     assert case.occurrences == 2
 
     with pytest.raises(DomainError) as refused:
-        services.period_refund(period=period, amount=Decimal("10000.00"), reason="too much",
-                               actor=system_user)  # fmt: skip
+        services.period_refund(
+            period=period, amount=Decimal("10000.00"), reason="too much", actor=system_user
+        )
     assert refused.value.code == "refund_exceeds_period"
     period.refresh_from_db()
     assert period.refunded_amount == Decimal("5000.01")

@@ -94,7 +94,7 @@ def period_paid(
         _mismatch(period, subscription=subscription, actor=actor, problem="paid less")
         return
     transition_apply(period, "mark_paid", what="billing period")
-    period.verified_at = payment.verified_at or now
+    period.verified_at = now  # by the organisation clock (the payment keeps the gateway time)
     period.next_retry_at = None
     save_audited(period, actor=actor, reason=f"paid by attempt {attempt.number}")
     events.period_changed(

@@ -40,11 +40,14 @@ SANDBOX_USERNAME = "payops-sandbox"
 TEST_CARD_PAN = "408397**0021"  # the masked test card the sandbox "pays" with
 # BPC actionCodes the sandbox answers with: a hard decline (100, "decline, no comments"),
 # insufficient funds (116, a soft decline), a processing fault (909, "system malfunction").
-DECLINE_ACTION_CODE = 100
+# The checkout page's "Decline" button (and sandbox_pay's "declined") keep answering 116, as
+# before; ``POST sandbox/payments/{id}/outcome/`` chooses each one explicitly.
+HARD_DECLINE_ACTION_CODE = 100
 INSUFFICIENT_FUNDS_ACTION_CODE = 116
 TECHNICAL_ERROR_ACTION_CODE = 909
+DECLINE_ACTION_CODE = INSUFFICIENT_FUNDS_ACTION_CODE
 OUTCOME_ACTION_CODES = {
-    "declined": DECLINE_ACTION_CODE,
+    "declined": HARD_DECLINE_ACTION_CODE,
     "insufficient_funds": INSUFFICIENT_FUNDS_ACTION_CODE,
     "technical_error": TECHNICAL_ERROR_ACTION_CODE,
 }
@@ -421,7 +424,7 @@ _ACTION_DESCRIPTIONS = {
     0: "Approved",
     -100: "No payment attempts",
     -2007: "Payment session expired",
-    DECLINE_ACTION_CODE: "Declined, no comments",
+    HARD_DECLINE_ACTION_CODE: "Declined, no comments",
     INSUFFICIENT_FUNDS_ACTION_CODE: "Insufficient funds",
     TECHNICAL_ERROR_ACTION_CODE: "System malfunction",
 }
@@ -465,7 +468,7 @@ def outcome_apply(*, payment, outcome: str, actor):
         decide(
             order,
             approved=approved,
-            action_code=OUTCOME_ACTION_CODES.get(outcome, DECLINE_ACTION_CODE),
+            action_code=OUTCOME_ACTION_CODES.get(outcome, HARD_DECLINE_ACTION_CODE),
             late=True,
         )
         payment = Payment.objects.select_related("organization", "branch").get(pk=payment.pk)

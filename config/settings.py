@@ -241,7 +241,6 @@ SPECTACULAR_SETTINGS = {
         "SubscriptionStatusEnum": "billing.models.Subscription.Status",
         "SubscriptionCollectionEnum": "billing.models.Subscription.Collection",
         "BillingPeriodStatusEnum": "billing.models.BillingPeriod.Status",
-        "BillingPeriodKindEnum": "billing.models.BillingPeriod.Kind",
         "BillingAttemptStatusEnum": "billing.models.Attempt.Status",
         "BillingNotificationStatusEnum": "billing.models.Notification.Status",
         "BillingLanguageEnum": "billing.models.Language",

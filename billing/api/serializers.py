@@ -137,6 +137,8 @@ class BillingAttemptSerializer(serializers.ModelSerializer):
 
 class PeriodSerializer(serializers.ModelSerializer):
     attempts = BillingAttemptSerializer(many=True, read_only=True)
+    # A plain string in the schema: an enum named "kind" would collide with the exception kinds.
+    kind = serializers.CharField(read_only=True, help_text="`regular` or `proration`.")
     plan = serializers.SlugRelatedField(slug_field="code", read_only=True)
     subscription = serializers.IntegerField(source="subscription_id", read_only=True)
     last_failure_reason = serializers.SerializerMethodField()

@@ -16,6 +16,7 @@ locks and unique keys of the services it calls), so running it twice does the wo
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.db import transaction
@@ -27,6 +28,7 @@ from billing.services.attempts import attempt_make, attempt_send
 from billing.services.dunning import notifications_send_queued
 from billing.services.entitlement import entitlement_refresh
 from billing.services.periods import periods_extend
+from billing.services.settings import billing_settings_get
 from billing.services.subscriptions import subscription_move
 from payments.models import Payment
 
@@ -132,9 +134,13 @@ def _grace(organization, *, now, actor) -> tuple[int, int]:
                     comment="unpaid at the block date (grace over)",
                 )
                 suspended += 1
-    for subscription_id in Subscription.objects.filter(
-        organization=organization, entitlement_active=True
-    ).values_list("pk", flat=True):
+    grace = billing_settings_get(organization=organization).grace_days
+    lapsed = Subscription.objects.filter(organization=organization, entitlement_active=True).filter(
+        Q(entitlement_until__lt=today - dt.timedelta(days=grace))
+        | ~Q(status__in=Subscription.LIVE)
+        | Q(entitlement_until__isnull=True)
+    )
+    for subscription_id in lapsed.values_list("pk", flat=True):
         with transaction.atomic():
             subscription = subscription_lock(subscription_id)
             changed += int(entitlement_refresh(subscription, actor=actor, now=now))

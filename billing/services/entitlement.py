@@ -19,7 +19,7 @@ from billing.locks import subscription_lock
 from billing.models import Subscription
 from billing.services.settings import billing_settings_get
 from core.audit import save_audited
-from core.clock import clock_now, clock_today
+from core.clock import clock_now
 from core.errors import CoreError
 
 
@@ -106,7 +106,3 @@ def entitlement_override(
         subscription, actor=actor, now=now, comment=f"override: {reason.strip()}", force_event=True
     )
     return subscription
-
-
-def entitlement_today(subscription: Subscription):
-    return clock_today(subscription.organization)

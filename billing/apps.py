@@ -37,10 +37,7 @@ class BillingConfig(AppConfig):
     role_permissions = ROLE_PERMISSIONS
 
     def ready(self) -> None:
-        from billing import (
-            errors,  # noqa: F401  (the catalogue, for the schema)
-            tasks,  # noqa: F401  (registered, so queueing by name finds them)
-        )
+        from billing import errors  # noqa: F401  (the catalogue, for the schema)
         from billing.events import EVENT_TYPES
         from billing.exception_kinds import KINDS
         from billing.services import billing_due_work, on_payment_change

@@ -107,6 +107,8 @@ class DunningSerializer(StrictSerializer):
 
 
 class BillingAttemptSerializer(serializers.ModelSerializer):
+    # A plain string in the schema: an enum named "method" would collide with payout methods.
+    method = serializers.CharField(read_only=True, help_text="`payment_link` or `saved_card`.")
     payment = serializers.IntegerField(source="payment_id", read_only=True)
     failure_reason = serializers.SerializerMethodField()
     payment_status = serializers.CharField(source="payment.status", read_only=True)

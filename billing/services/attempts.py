@@ -232,6 +232,7 @@ def _charge_saved_card(attempt: Attempt, *, actor) -> Attempt:
             payment.refresh_from_db()
             if payment.status != Payment.Status.PENDING:
                 return attempt
+    # Real time on purpose: when the call really went out (only its presence is ever read).
     attempt.charge_started_at = timezone.now()
     Attempt.objects.filter(pk=attempt.pk).update(charge_started_at=attempt.charge_started_at)
     base = django_settings.PAYOPS_BASE_URL.rstrip("/") + "/payments/return/"

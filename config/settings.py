@@ -280,8 +280,31 @@ SPECTACULAR_SETTINGS = {
         "AppointmentPaymentRequestStatusEnum": "appointments.models.PaymentRequest.Status",
         "AppointmentPaymentRequestKindEnum": "appointments.models.PaymentRequest.Kind",
         "AppointmentEventKindEnum": "appointments.models.AppointmentEvent.Kind",
+        "SubscriptionStatusEnum": "billing.models.Subscription.Status",
+        "SubscriptionCollectionEnum": "billing.models.Subscription.Collection",
+        "BillingPeriodStatusEnum": "billing.models.BillingPeriod.Status",
+        "BillingAttemptStatusEnum": "billing.models.Attempt.Status",
+        "BillingNotificationStatusEnum": "billing.models.Notification.Status",
+        "BillingLanguageEnum": "billing.models.Language",
+        "BillingEffectiveEnum": ["now", "period_end"],
     },
 }
+
+# --- Outgoing mail and SMS (billing reminders) -------------------------------------------------
+# EMAIL_HOST set: SMTP with these settings; unset: the console (development).
+EMAIL_HOST = env.string("EMAIL_HOST", default="")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env.integer("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", default=True)
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", default="payops <noreply@localhost>")
+# A class with send(to, text) (billing.sms); the console one prints the message.
+PAYOPS_SMS_BACKEND = env.string("PAYOPS_SMS_BACKEND", default="billing.sms.ConsoleBackend")
 
 # --- Audit -----------------------------------------------------------------------------------
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

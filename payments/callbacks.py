@@ -36,6 +36,7 @@ from django.utils import timezone
 from core.actors import system_actor
 from core.errors import DomainError
 from payments import services
+from payments.errors import PaymentError
 from payments.models import Payment, ProviderAccount, ProviderCallback
 from payments.providers import registry
 from payments.providers.base import (
@@ -59,11 +60,15 @@ class CallbackOutcome:
 
 
 class Refused(Exception):
-    def __init__(self, code: str, message: str, status_code: int) -> None:
+    """A verified callback refused before anything was applied (a ``PaymentError`` code)."""
+
+    def __init__(
+        self, error: PaymentError, message: str, *, status_code: int | None = None
+    ) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = error.code
         self.message = message
-        self.status_code = status_code
+        self.status_code = status_code or error.status
 
 
 STALE_PROCESSING_AFTER = timedelta(minutes=5)
@@ -225,7 +230,7 @@ def callback_receive(
     *, provider: str, request: CallbackRequest, remote_addr: str | None = None
 ) -> CallbackOutcome:
     if provider not in Payment.Provider.values:
-        raise Refused("unknown_provider", "Unknown provider.", 404)
+        raise Refused(PaymentError.UNKNOWN_PROVIDER, "Unknown provider.", status_code=404)
     actor = system_actor(f"callback.{provider}")
     # 1. Verify before anything is written.
     try:
@@ -393,7 +398,7 @@ def _find_payment(provider: str, account: ProviderAccount, parsed: ParsedCallbac
         qs = qs.filter(organization_id=account.organization_id)
     payment = qs.first()
     if payment is None:
-        raise Refused("unknown_order", f"No {provider} payment {parsed.order_number!r}.", 404)
+        raise Refused(PaymentError.UNKNOWN_ORDER, f"No {provider} payment {parsed.order_number!r}.")
     return payment
 
 
@@ -403,25 +408,28 @@ def _check_claims(parsed: ParsedCallback, payment: Payment) -> None:
         and payment.provider_reference
         and parsed.provider_reference != payment.provider_reference
     ):
-        raise Refused("reference_mismatch", "The callback names another gateway order.", 400)
+        raise Refused(
+            PaymentError.REFERENCE_MISMATCH,
+            "The callback names another gateway order.",
+            status_code=400,
+        )
     if parsed.currency is not None and parsed.currency != payment.currency:
         raise Refused(
-            "currency_mismatch",
+            PaymentError.CURRENCY_MISMATCH,
             f"The callback says {parsed.currency}, the payment is in {payment.currency}.",
-            400,
         )
     if parsed.amount is not None and parsed.amount != payment.amount:
         raise Refused(
-            "amount_mismatch",
+            PaymentError.AMOUNT_MISMATCH,
             f"The callback says {parsed.amount}, the payment is {payment.amount}.",
-            400,
+            status_code=400,
         )
 
 
 def _apply(adapter, parsed: ParsedCallback, payment: Payment, *, actor) -> Payment:
     if parsed.is_precheck:
         if payment.status != Payment.Status.PENDING:
-            raise Refused("payment_not_pending", "The payment is no longer pending.", 409)
+            raise Refused(PaymentError.PAYMENT_NOT_PENDING, "The payment is no longer pending.")
         return payment
     if adapter.capabilities.status_lookup:
         status = adapter.status(
@@ -436,7 +444,9 @@ def _apply(adapter, parsed: ParsedCallback, payment: Payment, *, actor) -> Payme
             claimed_amount=parsed.amount,
         )
     if parsed.status is None:
-        raise Refused("unverifiable", "The callback carries no proof and there is no lookup.", 400)
+        raise Refused(
+            PaymentError.UNVERIFIABLE, "The callback carries no proof and there is no lookup."
+        )
     return services.payment_apply_status(
         payment=payment,
         status=parsed.status,

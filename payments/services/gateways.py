@@ -1,0 +1,40 @@
+"""The gateway adapter of a payment, and the rule that gateway calls run outside transactions."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+
+from payments.errors import PaymentError
+from payments.models import Payment
+
+logger = logging.getLogger("payops.payments")
+
+
+def adapter_for_payment(payment: Payment, *, http=None):
+    from payments.providers import registry
+    from payments.selectors import provider_account_get
+
+    if payment.provider == Payment.Provider.SANDBOX:
+        return registry.sandbox_adapter(http=http)
+    account = provider_account_get(organization=payment.organization, provider=payment.provider)
+    if account is None:
+        raise PaymentError.PROVIDER_NOT_CONFIGURED.error(
+            f"The organisation has no active {payment.provider} account."
+        )
+    return registry.adapter_for_account(account, http=http)
+
+
+def adapter_class_capabilities(provider: str):
+    from payments.providers import registry
+
+    try:
+        return registry.adapter_class(provider).capabilities
+    except (registry.UnknownProvider, ImportError, AttributeError):
+        return None
+
+
+def in_outer_transaction() -> bool:
+    """True when the caller holds a transaction open (test-case wrappers do not count)."""
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)

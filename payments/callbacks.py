@@ -229,21 +229,14 @@ def _finish(row: ProviderCallback, *, status: str, http_status: int, error: str 
 def callback_receive(
     *, provider: str, request: CallbackRequest, remote_addr: str | None = None
 ) -> CallbackOutcome:
+    """Handle one provider callback (the steps in the module docstring)."""
     if provider not in Payment.Provider.values:
         raise Refused(PaymentError.UNKNOWN_PROVIDER, "Unknown provider.", status_code=404)
-    actor = system_actor(f"callback.{provider}")
     # 1. Verify before anything is written.
     try:
         account, adapter, parsed = _verify(provider, request)
     except CallbackRejected as exc:
-        row = _store(provider, request, remote_addr, status=ProviderCallback.Status.REJECTED)
-        row.http_status = exc.status_code
-        row.handler_error = str(exc)
-        row.processed_at = timezone.now()
-        row.save()
-        logger.warning("%s callback rejected: %s", provider, exc)
-        return CallbackOutcome(row, CallbackAnswer(status_code=exc.status_code, body=str(exc)))
-
+        return _rejected(provider, request, remote_addr, exc)
     # 2. Store and claim the event id.
     row = _store(
         provider,
@@ -257,21 +250,42 @@ def callback_receive(
     )
     claimed = _claim(row)
     if claimed is not None:
-        # Another copy of this event holds the key: processed (answer as accepted, the
-        # gateway may stop) or still processing (answer 409, the gateway retries later).
-        row.pk = None
-        row._state.adding = True
-        row.dedup_key = None
-        row.status = ProviderCallback.Status.DUPLICATE
-        row.http_status = 200 if claimed == ProviderCallback.Status.PROCESSED else 409
-        row.handler_error = "" if row.http_status == 200 else "the first copy is still processing"
-        row.processed_at = timezone.now()
-        row.save()
-        if row.http_status == 200:
-            return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True))
-        return CallbackOutcome(row, CallbackAnswer(409, "Already being processed; retry later."))
-
+        return _duplicate(row, claimed, adapter, parsed)
     # 3-5. Check, confirm, apply.
+    return _process(row, account, adapter, parsed, actor=system_actor(f"callback.{provider}"))
+
+
+def _rejected(provider: str, request, remote_addr, exc: CallbackRejected) -> CallbackOutcome:
+    """Step 1 failed: store the callback as ``rejected`` and answer 4xx."""
+    row = _store(provider, request, remote_addr, status=ProviderCallback.Status.REJECTED)
+    row.http_status = exc.status_code
+    row.handler_error = str(exc)
+    row.processed_at = timezone.now()
+    row.save()
+    logger.warning("%s callback rejected: %s", provider, exc)
+    return CallbackOutcome(row, CallbackAnswer(status_code=exc.status_code, body=str(exc)))
+
+
+def _duplicate(row: ProviderCallback, claimed: str, adapter, parsed) -> CallbackOutcome:
+    """Another copy of this event holds the key: processed (answer as accepted, the gateway
+    may stop) or still processing (answer 409, the gateway retries later)."""
+    row.pk = None
+    row._state.adding = True
+    row.dedup_key = None
+    row.status = ProviderCallback.Status.DUPLICATE
+    row.http_status = 200 if claimed == ProviderCallback.Status.PROCESSED else 409
+    row.handler_error = "" if row.http_status == 200 else "the first copy is still processing"
+    row.processed_at = timezone.now()
+    row.save()
+    if row.http_status == 200:
+        return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True))
+    return CallbackOutcome(row, CallbackAnswer(409, "Already being processed; retry later."))
+
+
+def _process(row: ProviderCallback, account, adapter, parsed, *, actor) -> CallbackOutcome:
+    """Steps 3-5 for a claimed callback; whatever happens, the row is finished (its key kept
+    only when processed) and the gateway gets its answer."""
+    provider = row.provider
     payment = None
     try:
         payment = _find_payment(provider, account, parsed)
@@ -286,7 +300,10 @@ def callback_receive(
             payment=payment,
         )
         logger.warning("%s callback refused: %s", provider, exc.message)
-        if payment is not None and exc.code in {"amount_mismatch", "currency_mismatch"}:
+        if payment is not None and exc.code in {
+            PaymentError.AMOUNT_MISMATCH.code,
+            PaymentError.CURRENCY_MISMATCH.code,
+        }:
             _raise_rejected(payment, exc, actor=actor)
         answer = adapter.answer_callback(parsed, accepted=False)
         return CallbackOutcome(

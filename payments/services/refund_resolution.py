@@ -72,9 +72,36 @@ def refund_resolve(*, refund: Refund, actor, adapter=None) -> Refund:
             PaymentError.REFUND_UNRESOLVABLE,
             f"{payment.get_provider_display()} has no status lookup: resolve by hand.",
         )
+    snapshot = _refund_snapshot(payment)
+    refunded_at_gateway, reference = _refund_lookup(adapter, payment)
+    settled = _refund_settle(
+        refund=refund,
+        snapshot=snapshot,
+        refunded_at_gateway=refunded_at_gateway,
+        reference=reference,
+        actor=actor,
+    )
+    if settled is not None:
+        return settled
+    snapshot_refunded, snapshot_pending = snapshot
+    pending = sum(snapshot_pending.values(), Decimal("0"))
+    raise RefundUnresolved(
+        PaymentError.REFUND_OUTCOME_AMBIGUOUS,
+        f"The gateway reports {money_text(refunded_at_gateway, refund.currency)} refunded; "
+        f"payops has {money_text(snapshot_refunded, refund.currency)} succeeded and "
+        f"{money_text(pending, refund.currency)} pending: an operator must decide.",
+    )
+
+
+def _refund_snapshot(payment) -> tuple[Decimal, dict[int, Decimal]]:
+    """(succeeded total, pending refunds) read under the payment's lock, before the lookup."""
     with transaction.atomic():
-        snapshot_refunded = payment_lock(payment).refunded_amount
-        snapshot_pending = refund_pending_amounts(payment_id=payment.pk)
+        refunded = payment_lock(payment).refunded_amount
+        return refunded, refund_pending_amounts(payment_id=payment.pk)
+
+
+def _refund_lookup(adapter, payment) -> tuple[Decimal, str]:
+    """The gateway's refunded total of the order and its reference (no lock held)."""
     try:
         status = adapter.status(
             provider_reference=payment.provider_reference or "",
@@ -88,43 +115,48 @@ def refund_resolve(*, refund: Refund, actor, adapter=None) -> Refund:
         raise RefundUnresolved(
             PaymentError.REFUND_UNRESOLVABLE, "The gateway's answer carries no refunded amount."
         )
+    return status.refunded_amount, status.provider_reference
+
+
+@transaction.atomic
+def _refund_settle(
+    *, refund: Refund, snapshot, refunded_at_gateway: Decimal, reference: str, actor
+) -> Refund | None:
+    """Record the lookup's outcome under the locks; None when the answer is ambiguous.
+
+    Returned pending unchanged when anything changed since the snapshot (the answer is stale)."""
+    snapshot_refunded, snapshot_pending = snapshot
     pending = sum(snapshot_pending.values(), Decimal("0"))
-    delta = status.refunded_amount - snapshot_refunded
-    with transaction.atomic():
-        # Lock order as in refund_complete: the refund, then the payment.
-        locked = refund_lock(refund)
-        current = payment_lock(payment)
-        if locked.status != Refund.Status.PENDING:
-            return locked
-        if (
-            current.refunded_amount != snapshot_refunded
-            or refund_pending_amounts(payment_id=payment.pk) != snapshot_pending
-        ):
-            logger.info("refund %s: refunds changed during the lookup; next run", refund.pk)
-            return locked
-        if delta == 0:
-            return refund_complete(
-                refund=locked,
-                succeeded=False,
-                actor=actor,
-                code="not_at_gateway",
-                message="The gateway reports no refund beyond those already recorded.",
-                method="lookup",
-            )
-        if delta == pending or (delta == refund.amount and pending == refund.amount):
-            return refund_complete(
-                refund=locked,
-                succeeded=True,
-                actor=actor,
-                provider_reference=locked.provider_reference or status.provider_reference,
-                method="lookup",
-            )
-    raise RefundUnresolved(
-        PaymentError.REFUND_OUTCOME_AMBIGUOUS,
-        f"The gateway reports {money_text(status.refunded_amount, refund.currency)} refunded; "
-        f"payops has {money_text(snapshot_refunded, refund.currency)} succeeded and "
-        f"{money_text(pending, refund.currency)} pending: an operator must decide.",
-    )
+    delta = refunded_at_gateway - snapshot_refunded
+    # Lock order as in refund_complete: the refund, then the payment.
+    locked = refund_lock(refund)
+    current = payment_lock(refund.payment_id)
+    if locked.status != Refund.Status.PENDING:
+        return locked
+    if (
+        current.refunded_amount != snapshot_refunded
+        or refund_pending_amounts(payment_id=current.pk) != snapshot_pending
+    ):
+        logger.info("refund %s: refunds changed during the lookup; next run", refund.pk)
+        return locked
+    if delta == 0:
+        return refund_complete(
+            refund=locked,
+            succeeded=False,
+            actor=actor,
+            code="not_at_gateway",
+            message="The gateway reports no refund beyond those already recorded.",
+            method="lookup",
+        )
+    if delta == pending or (delta == refund.amount and pending == refund.amount):
+        return refund_complete(
+            refund=locked,
+            succeeded=True,
+            actor=actor,
+            provider_reference=locked.provider_reference or reference,
+            method="lookup",
+        )
+    return None
 
 
 def refund_flag_stuck(*, refund: Refund, actor, reason: str):

@@ -16,7 +16,7 @@ from payments.errors import PaymentError
 from payments.events import money_text, payment_announce, payment_event_record
 from payments.locks import payment_lock, refund_lock
 from payments.models import Payment, PaymentEvent, Refund
-from payments.providers.base import ProviderError
+from payments.providers.base import ProviderError, RefundResult
 from payments.services import gateways
 from payments.services.gateways import adapter_class_capabilities, in_outer_transaction
 
@@ -124,22 +124,7 @@ def payment_refund(
        unknown (gateway unreachable mid-call, or a crash while recording) the refund stays
        pending (reserved): ``refund_resolve`` (the janitor, or an operator) looks it up later.
     """
-    if not isinstance(amount, Decimal):
-        raise TypeError("Money amounts are Decimal, never float.")
-    if not reason or not reason.strip():
-        raise CoreError.REASON_REQUIRED.error(
-            "A refund needs a reason.", fields={"reason": ["This field is required."]}
-        )
-    currency = payment.currency
-    if amount <= 0 or amount != round_money(amount, currency):
-        raise PaymentError.INVALID_AMOUNT.error(
-            "The refund amount must be positive, in the currency's units.",
-            fields={"amount": ["Must be a positive amount."]},
-        )
-    if in_outer_transaction():
-        raise PaymentError.REFUND_IN_TRANSACTION.error(
-            "payment_refund calls the gateway and must not run inside a transaction."
-        )
+    _refund_request_check(payment=payment, amount=amount, reason=reason)
     refund, created = refund_reserve(
         payment=payment,
         amount=amount,
@@ -149,27 +134,8 @@ def payment_refund(
     )
     if not created:
         return refund
-    payment = refund.payment
-    ended = True
     try:
-        try:
-            adapter = adapter or gateways.adapter_for_payment(payment)
-            result = adapter.refund(
-                provider_reference=payment.provider_reference or "",
-                amount=amount,
-                currency=currency,
-                refund_id=refund_gateway_id(refund),
-            )
-        except ProviderError as exc:
-            # A timeout after sending: the gateway may still be working on it, so the refund
-            # counts as in flight until REFUND_STUCK_AFTER (see refund_in_flight).
-            ended = exc.code != "transport_indeterminate"
-            raise
-        finally:
-            if ended:
-                # The gateway answered: from now on a lookup may settle the refund.
-                refund.call_ended_at = timezone.now()
-                Refund.objects.filter(pk=refund.pk).update(call_ended_at=refund.call_ended_at)
+        result = _refund_call(refund=refund, adapter=adapter)
     except ProviderError as exc:
         if exc.code == "transport_indeterminate":
             logger.error("refund %s outcome unknown: %s", refund.pk, exc)
@@ -183,6 +149,56 @@ def payment_refund(
         return refund_complete(
             refund=refund, succeeded=False, actor=actor, code=exc.code, message=exc.message
         )
+    return _refund_record(refund=refund, result=result, actor=actor)
+
+
+def _refund_request_check(*, payment: Payment, amount: Decimal, reason: str) -> None:
+    """Refuse a refund request before anything is written (step 0 of ``payment_refund``)."""
+    if not isinstance(amount, Decimal):
+        raise TypeError("Money amounts are Decimal, never float.")
+    if not reason or not reason.strip():
+        raise CoreError.REASON_REQUIRED.error(
+            "A refund needs a reason.", fields={"reason": ["This field is required."]}
+        )
+    if amount <= 0 or amount != round_money(amount, payment.currency):
+        raise PaymentError.INVALID_AMOUNT.error(
+            "The refund amount must be positive, in the currency's units.",
+            fields={"amount": ["Must be a positive amount."]},
+        )
+    if in_outer_transaction():
+        raise PaymentError.REFUND_IN_TRANSACTION.error(
+            "payment_refund calls the gateway and must not run inside a transaction."
+        )
+
+
+def _refund_call(*, refund: Refund, adapter=None) -> RefundResult:
+    """Ask the gateway (outside any transaction and lock); stamp ``call_ended_at`` once it
+    answered (a result or an error), not after a timeout after sending: the gateway may still
+    be working on it, so the refund counts as in flight until REFUND_STUCK_AFTER (see
+    ``refund_in_flight``)."""
+    payment = refund.payment
+    ended = True
+    try:
+        adapter = adapter or gateways.adapter_for_payment(payment)
+        return adapter.refund(
+            provider_reference=payment.provider_reference or "",
+            amount=refund.amount,
+            currency=payment.currency,
+            refund_id=refund_gateway_id(refund),
+        )
+    except ProviderError as exc:
+        ended = exc.code != "transport_indeterminate"
+        raise
+    finally:
+        if ended:
+            # The gateway answered: from now on a lookup may settle the refund.
+            refund.call_ended_at = timezone.now()
+            Refund.objects.filter(pk=refund.pk).update(call_ended_at=refund.call_ended_at)
+
+
+def _refund_record(*, refund: Refund, result: RefundResult, actor) -> Refund:
+    """Record the gateway's answer; if recording fails the refund stays pending (reserved) and
+    keeps the gateway's answer for ``refund_resolve`` and the operator."""
     try:
         return refund_complete(
             refund=refund,
@@ -193,8 +209,6 @@ def payment_refund(
             message=result.message,
         )
     except Exception:
-        # The gateway answered but recording failed: the refund stays pending (reserved) and
-        # keeps the gateway's answer for refund_resolve and the operator.
         logger.exception("refund %s: recording the gateway's answer failed", refund.pk)
         Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
             provider_reference=result.provider_reference[:128],

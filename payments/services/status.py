@@ -17,6 +17,7 @@ from payments.events import payment_announce, payment_event_record
 from payments.locks import payment_lock
 from payments.models import Payment, PaymentEvent
 from payments.providers.base import ProviderState, StatusResult
+from payments.providers.cards import mask_pan
 from payments.services.late import late_payment_record
 
 logger = logging.getLogger("payops.payments")
@@ -190,7 +191,6 @@ def payment_verify_manually(*, payment: Payment, actor, comment: str, reference:
 
 
 def _copy_card_details(payment: Payment, status: StatusResult) -> list[str]:
-    from payments.providers.bpc import mask_pan
 
     changed = []
     values = {

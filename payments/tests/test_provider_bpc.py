@@ -17,7 +17,8 @@ from payments.providers.base import (
     ProviderError,
     ProviderState,
 )
-from payments.providers.bpc import BpcAdapter, callback_checksum, checksum_string, mask_pan
+from payments.providers.bpc import BpcAdapter, callback_checksum, checksum_string
+from payments.providers.cards import mask_pan
 
 RECORDED = Path(__file__).parent / "recorded" / "bpc"
 KEY = "callback-key-for-tests"

@@ -30,6 +30,105 @@ def payment_event_record(
     )
 
 
+def payment_created_record(payment: Payment, *, actor) -> PaymentEvent:
+    """``created``: the payment and its amount."""
+    return payment_event_record(
+        payment,
+        kind=PaymentEvent.Kind.CREATED,
+        actor=actor,
+        amount=payment.amount,
+        currency=payment.currency,
+    )
+
+
+def payment_order_registered_record(payment: Payment, *, actor) -> PaymentEvent:
+    """``order_registered``: the gateway's reference of the order."""
+    return payment_event_record(
+        payment,
+        kind=PaymentEvent.Kind.ORDER_REGISTERED,
+        actor=actor,
+        from_status=payment.status,
+        reference=payment.provider_reference or "",
+    )
+
+
+def payment_late_record(payment: Payment, *, status, method: str, actor) -> PaymentEvent:
+    """``late_payment``: the gateway says paid, the payment already expired or was declined
+    (the amount is the gateway's)."""
+    return payment_event_record(
+        payment,
+        kind=PaymentEvent.Kind.LATE_PAYMENT,
+        actor=actor,
+        from_status=payment.status,
+        amount=status.amount,
+        currency=status.currency,
+        method=method,
+        reference=status.provider_reference or payment.provider_reference or "",
+        data={"gateway_state": str(status.state), "paid_at": status.paid_at},
+    )
+
+
+def payment_state_record(
+    payment: Payment,
+    *,
+    kind: str,
+    actor,
+    from_status: str,
+    method: str,
+    reference: str,
+    comment: str = "",
+    data: dict | None = None,
+) -> PaymentEvent:
+    """``verified`` / ``declined`` / ``expired`` (the payment's new state and its amount),
+    announced to the domains and the webhook outbox as ``payment.<kind>``."""
+    event = payment_event_record(
+        payment,
+        kind=kind,
+        actor=actor,
+        from_status=from_status,
+        amount=payment.amount,
+        currency=payment.currency,
+        method=method,
+        reference=reference,
+        comment=comment,
+        data=data or {},
+    )
+    payment_announce(payment, kind, actor=actor)
+    return event
+
+
+def refund_event_record(
+    payment: Payment,
+    refund: Refund,
+    *,
+    kind: str,
+    actor,
+    from_status: str,
+    method: str = "",
+    comment: str = "",
+    data: dict | None = None,
+) -> PaymentEvent:
+    """``refund_requested`` / ``refund_failed`` / ``refund_succeeded`` / ``refund_corrected``:
+    the refund, its amount and reference. A refund that moved money (succeeded, corrected) is
+    announced as ``payment.refunded``."""
+    event = payment_event_record(
+        payment,
+        kind=kind,
+        actor=actor,
+        from_status=from_status,
+        refund=refund,
+        amount=refund.amount,
+        currency=refund.currency,
+        method=method,
+        reference=refund.provider_reference,
+        comment=comment,
+        data=data or {},
+    )
+    if kind in (PaymentEvent.Kind.REFUND_SUCCEEDED, PaymentEvent.Kind.REFUND_CORRECTED):
+        payment_announce(payment, "refunded", actor=actor, refund=refund)
+    return event
+
+
 def payment_webhook_data(payment: Payment, refund: Refund | None = None) -> dict:
     """The ``data`` of a ``payment.*`` webhook (with the refund, for ``payment.refunded``)."""
     data = {

@@ -106,13 +106,7 @@ class AmeriaAdapter:
     """Ameriabank vPOS 3.1. Config: base_url (test host default), client_id, username, password."""
 
     name: ClassVar[str] = "ameria"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        status_lookup=True,
-        refunds=True,
-        partial_refunds=True,
-        tokenized_recurring=True,
-        currencies=("AMD", "EUR", "USD", "RUB"),
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities.full_api("AMD", "EUR", "USD", "RUB")
 
     def __init__(self, *, config: dict, http: httpx.Client | None = None) -> None:
         missing = [key for key in ("client_id", "username", "password") if not config.get(key)]

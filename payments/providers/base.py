@@ -57,6 +57,16 @@ class Capabilities:
     tokenized_recurring: bool
     currencies: tuple[str, ...] = ("AMD",)
 
+    @classmethod
+    def full_api(cls, *currencies: str) -> Capabilities:
+        """A gateway with lookups, (partial) refunds and stored cards (the BPC family, Ameria)."""
+        return cls(True, True, True, True, currencies)
+
+    @classmethod
+    def callback_only(cls, *currencies: str) -> Capabilities:
+        """A gateway whose signed callback is the only proof (``CallbackOnly``)."""
+        return cls(False, False, False, False, currencies)
+
 
 @dataclass(frozen=True)
 class OrderRequest:

@@ -138,13 +138,7 @@ class BpcAdapter:
     """The BPC REST protocol, as run by ArCa and the Armenian banks behind it."""
 
     name: ClassVar[str] = "arca"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        status_lookup=True,
-        refunds=True,
-        partial_refunds=True,
-        tokenized_recurring=True,
-        currencies=("AMD", "USD", "EUR", "RUB"),
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities.full_api("AMD", "USD", "EUR", "RUB")
 
     def __init__(self, *, config: dict, http: httpx.Client | None = None) -> None:
         missing = [key for key in ("username", "password") if not config.get(key)]

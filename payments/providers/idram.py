@@ -133,13 +133,7 @@ class IdramAdapter(CallbackOnly):
     """
 
     name: ClassVar[str] = "idram"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        status_lookup=False,
-        refunds=False,
-        partial_refunds=False,
-        tokenized_recurring=False,
-        currencies=(CURRENCY,),
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities.callback_only(CURRENCY)
     no_api: ClassVar[str] = NO_API
     no_api_remedies: ClassVar[dict[str, str]] = {
         "status lookup": "that is what payops records.",

@@ -163,13 +163,7 @@ class TelcellAdapter(CallbackOnly):
     """
 
     name: ClassVar[str] = "telcell"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        status_lookup=False,
-        refunds=False,
-        partial_refunds=False,
-        tokenized_recurring=False,
-        currencies=(CURRENCY,),
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities.callback_only(CURRENCY)
     no_api: ClassVar[str] = NO_API
     no_api_remedies: ClassVar[dict[str, str]] = {
         "status lookup": "the signed RESULT_URL call is the proof.",

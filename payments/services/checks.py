@@ -77,10 +77,7 @@ def payment_final_check(*, payment: Payment, actor, adapter=None) -> Payment:
         adapter = adapter or gateways.adapter_for_payment(payment)
         if not adapter.capabilities.status_lookup:
             return payment
-        status = adapter.status(
-            provider_reference=payment.provider_reference or "",
-            order_number=payment.order_number,
-        )
+        status = gateways.gateway_status(adapter, payment)
     except (ProviderError, DomainError) as exc:
         logger.warning("final lookup of expired payment %s failed: %s", payment.pk, exc)
         Payment.objects.filter(pk=payment.pk).update(last_check_error=str(exc)[:255])
@@ -112,10 +109,7 @@ def payment_check_status(*, payment: Payment, actor, adapter=None, method: str =
         adapter = adapter or gateways.adapter_for_payment(payment)
         if not adapter.capabilities.status_lookup:
             raise NotImplementedError
-        status = adapter.status(
-            provider_reference=payment.provider_reference or "",
-            order_number=payment.order_number,
-        )
+        status = gateways.gateway_status(adapter, payment)
     except NotImplementedError:
         if overdue:
             return _expire_if_still_pending(

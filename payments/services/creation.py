@@ -14,10 +14,13 @@ from django.utils import timezone
 from core.audit import save_audited
 from core.money import CURRENCIES, round_money
 from payments.errors import PaymentError
-from payments.events import payment_event_record
+from payments.events import (
+    payment_created_record,
+    payment_order_registered_record,
+)
 from payments.janitor import BACKOFF_SECONDS
 from payments.locks import payment_lock
-from payments.models import Payment, PaymentEvent
+from payments.models import Payment
 from payments.providers.base import OrderRequest, ProviderError
 from payments.services import gateways
 
@@ -79,15 +82,7 @@ def payment_create(
         _save_with_numeric_order_number(payment, actor=actor)
     else:
         save_audited(payment, actor=actor, reason="payment created")
-    PaymentEvent.objects.create(
-        organization=organization,
-        payment=payment,
-        kind=PaymentEvent.Kind.CREATED,
-        to_status=payment.status,
-        amount=amount,
-        currency=currency,
-        actor=actor,
-    )
+    payment_created_record(payment, actor=actor)
     return payment
 
 
@@ -181,11 +176,5 @@ def _record_order(*, payment: Payment, created, actor) -> Payment:
         reason="order registered",
         update_fields=["provider_reference", "payment_url", "updated_at"],
     )
-    payment_event_record(
-        payment,
-        kind=PaymentEvent.Kind.ORDER_REGISTERED,
-        actor=actor,
-        from_status=payment.status,
-        reference=payment.provider_reference or "",
-    )
+    payment_order_registered_record(payment, actor=actor)
     return payment

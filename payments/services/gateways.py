@@ -8,6 +8,7 @@ from django.db import connection
 
 from payments.errors import PaymentError
 from payments.models import Payment
+from payments.providers.base import StatusResult
 
 logger = logging.getLogger("payops.payments")
 
@@ -38,3 +39,11 @@ def adapter_class_capabilities(provider: str):
 def in_outer_transaction() -> bool:
     """True when the caller holds a transaction open (test-case wrappers do not count)."""
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def gateway_status(adapter, payment: Payment) -> StatusResult:
+    """The gateway's status lookup of the payment's order (no lock may be held)."""
+    return adapter.status(
+        provider_reference=payment.provider_reference or "",
+        order_number=payment.order_number,
+    )

@@ -11,7 +11,11 @@ from django.utils import timezone
 from core.audit import save_audited
 from core.fsm import transition_apply
 from payments.errors import PaymentError
-from payments.events import money_text, payment_announce, payment_event_record
+from payments.events import (
+    money_text,
+    payment_late_record,
+    payment_state_record,
+)
 from payments.locks import payment_lock
 from payments.models import Payment, PaymentEvent
 from payments.providers.base import ProviderError, ProviderState, StatusResult
@@ -31,17 +35,7 @@ def late_payment_record(payment: Payment, *, status: StatusResult, method: str, 
     from exceptionqueue.services import exception_raise
 
     if not payment.events.filter(kind=PaymentEvent.Kind.LATE_PAYMENT).exists():
-        payment_event_record(
-            payment,
-            kind=PaymentEvent.Kind.LATE_PAYMENT,
-            actor=actor,
-            from_status=payment.status,
-            amount=status.amount,
-            currency=status.currency,
-            method=method,
-            reference=status.provider_reference or payment.provider_reference or "",
-            data={"gateway_state": str(status.state), "paid_at": status.paid_at},
-        )
+        payment_late_record(payment, status=status, method=method, actor=actor)
     logger.error(
         "payment %s is %s but the gateway says paid (%s)",
         payment.order_number,
@@ -95,10 +89,7 @@ def payment_reinstate(*, payment: Payment, actor, comment: str, adapter=None) ->
     adapter = adapter or gateways.adapter_for_payment(payment)
     if adapter.capabilities.status_lookup:
         try:
-            status = adapter.status(
-                provider_reference=payment.provider_reference or "",
-                order_number=payment.order_number,
-            )
+            status = gateways.gateway_status(adapter, payment)
         except ProviderError as exc:
             raise PaymentError.PROVIDER_ERROR.error(
                 f"The gateway lookup failed: {exc}", status_code=503
@@ -143,19 +134,16 @@ def _reinstate(*, payment: Payment, actor, comment: str) -> Payment:
     payment.verification_method = Payment.VerificationMethod.MANUAL
     payment.next_check_at = None
     save_audited(payment, actor=actor, reason="reinstated after a late payment")
-    payment_event_record(
+    payment_state_record(
         payment,
         kind=PaymentEvent.Kind.VERIFIED,
         actor=actor,
         from_status=source,
-        amount=payment.amount,
-        currency=payment.currency,
         method=Payment.VerificationMethod.MANUAL,
         reference=late.reference,
         comment=comment.strip(),
         data={"reinstated": True, "late_payment_event": late.pk},
     )
-    payment_announce(payment, "verified", actor=actor)
     exception_clear(
         organization=payment.organization,
         dedup_key=f"late_payment:payment:{payment.pk}",

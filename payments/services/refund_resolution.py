@@ -10,14 +10,16 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from payments.errors import PaymentError
-from payments.events import money_text
+from payments.events import (
+    money_text,
+)
 from payments.locks import payment_lock, refund_lock
 from payments.models import Refund
 from payments.providers.base import ProviderError
 from payments.selectors import refund_in_flight, refund_pending_amounts
 from payments.services import gateways
 from payments.services.gateways import in_outer_transaction
-from payments.services.refunds import refund_complete
+from payments.services.refunds import refund_case_raise, refund_complete
 
 logger = logging.getLogger("payops.payments")
 
@@ -103,10 +105,7 @@ def _refund_snapshot(payment) -> tuple[Decimal, dict[int, Decimal]]:
 def _refund_lookup(adapter, payment) -> tuple[Decimal, str]:
     """The gateway's refunded total of the order and its reference (no lock held)."""
     try:
-        status = adapter.status(
-            provider_reference=payment.provider_reference or "",
-            order_number=payment.order_number,
-        )
+        status = gateways.gateway_status(adapter, payment)
     except ProviderError as exc:
         raise RefundUnresolved(
             PaymentError.REFUND_LOOKUP_FAILED, f"The gateway lookup failed: {exc}"
@@ -161,23 +160,12 @@ def _refund_settle(
 
 def refund_flag_stuck(*, refund: Refund, actor, reason: str):
     """List a refund whose outcome could not be settled for operators (one case per refund)."""
-    from exceptionqueue.services import exception_raise
-
-    payment = refund.payment
-    return exception_raise(
-        organization=payment.organization,
-        kind="refund_stuck",
-        dedup_key=f"refund_stuck:refund:{refund.pk}",
-        message=(
-            f"Refund {refund.pk} of {money_text(refund.amount, refund.currency)} {refund.currency} "
-            f"on payment {payment.order_number} is pending with an unknown outcome: {reason}"
-        ),
+    return refund_case_raise(
+        refund=refund,
         actor=actor,
-        subject=refund,
-        branch=payment.branch,
-        amount=refund.amount,
-        currency=refund.currency,
-        details={"refund": refund.pk, "order_number": payment.order_number, "reason": reason},
+        dedup_key=f"refund_stuck:refund:{refund.pk}",
+        situation=f"is pending with an unknown outcome: {reason}",
+        reason=reason,
     )
 
 

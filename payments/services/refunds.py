@@ -13,7 +13,10 @@ from core.errors import CoreError, DomainError
 from core.fsm import transition_apply
 from core.money import round_money
 from payments.errors import PaymentError
-from payments.events import money_text, payment_announce, payment_event_record
+from payments.events import (
+    money_text,
+    refund_event_record,
+)
 from payments.locks import payment_lock, refund_lock
 from payments.models import Payment, PaymentEvent, Refund
 from payments.providers.base import ProviderError, RefundResult
@@ -87,14 +90,12 @@ def refund_reserve(
             idempotency_key=idempotency_key or None,
         )
         save_audited(refund, actor=actor, reason="refund requested")
-        payment_event_record(
+        refund_event_record(
             payment,
+            refund,
             kind=PaymentEvent.Kind.REFUND_REQUESTED,
             actor=actor,
             from_status=payment.status,
-            refund=refund,
-            amount=amount,
-            currency=payment.currency,
             comment=reason,
         )
         return refund, True
@@ -265,16 +266,13 @@ def refund_complete(
         refund.failure_code = code[:64]
         refund.failure_message = message[:500]
         save_audited(refund, actor=actor, reason="refund failed")
-        payment_event_record(
+        refund_event_record(
             payment,
+            refund,
             kind=PaymentEvent.Kind.REFUND_FAILED,
             actor=actor,
             from_status=payment.status,
-            refund=refund,
-            amount=refund.amount,
-            currency=refund.currency,
             method=method,
-            reference=refund.provider_reference,
             data={"code": code, "message": message[:500]},
         )
         return refund
@@ -300,20 +298,16 @@ def _apply_refund_success(
     else:
         transition_apply(payment, "mark_partially_refunded", what="payment")
     save_audited(payment, actor=actor, reason=f"refund {refund.pk} succeeded")
-    payment_event_record(
+    refund_event_record(
         payment,
+        refund,
         kind=kind,
         actor=actor,
         from_status=source,
-        refund=refund,
-        amount=refund.amount,
-        currency=refund.currency,
         method=method,
-        reference=refund.provider_reference,
         comment=refund.reason,
-        data=data or {},
+        data=data,
     )
-    payment_announce(payment, "refunded", actor=actor, refund=refund)
 
 
 def _refund_correct_to_succeeded(
@@ -366,17 +360,28 @@ def _refund_correct_to_succeeded(
 
 def refund_conflict(*, refund: Refund, actor, reason: str) -> None:
     """A gateway answer contradicts a settled refund and cannot be applied: log and list it."""
+    logger.error("refund %s (%s): %s", refund.pk, refund.status, reason)
+    refund_case_raise(
+        refund=refund,
+        actor=actor,
+        dedup_key=f"refund_conflict:refund:{refund.pk}",
+        situation=f"is {refund.status} in payops: {reason}.",
+        reason=reason,
+    )
+
+
+def refund_case_raise(*, refund: Refund, actor, dedup_key: str, situation: str, reason: str):
+    """List a refund for operators as a ``refund_stuck`` case (one per ``dedup_key``)."""
     from exceptionqueue.services import exception_raise
 
     payment = refund.payment
-    logger.error("refund %s (%s): %s", refund.pk, refund.status, reason)
-    exception_raise(
+    return exception_raise(
         organization=payment.organization,
         kind="refund_stuck",
-        dedup_key=f"refund_conflict:refund:{refund.pk}",
+        dedup_key=dedup_key,
         message=(
             f"Refund {refund.pk} of {money_text(refund.amount, refund.currency)} {refund.currency} "
-            f"on payment {payment.order_number} is {refund.status} in payops: {reason}."
+            f"on payment {payment.order_number} {situation}"
         ),
         actor=actor,
         subject=refund,

@@ -13,7 +13,9 @@ from core.audit import save_audited
 from core.errors import DomainError
 from core.fsm import transition_apply
 from payments.errors import PaymentError
-from payments.events import payment_announce, payment_event_record
+from payments.events import (
+    payment_state_record,
+)
 from payments.locks import payment_lock
 from payments.models import Payment, PaymentEvent
 from payments.providers.base import ProviderState, StatusResult
@@ -114,19 +116,16 @@ def _verify(
     payment.next_check_at = None
     changed = _copy_card_details(payment, status) if status else []
     save_audited(payment, actor=actor, reason=f"verified ({method})")
-    payment_event_record(
+    payment_state_record(
         payment,
         kind=PaymentEvent.Kind.VERIFIED,
         actor=actor,
         from_status=source,
-        amount=payment.amount,
-        currency=payment.currency,
         method=method,
         reference=reference or payment.provider_reference or "",
         comment=comment,
         data={"approval_code": payment.approval_code, "rrn": payment.rrn, "changed": changed},
     )
-    payment_announce(payment, "verified", actor=actor)
     return payment
 
 
@@ -140,19 +139,16 @@ def finish_unpaid(
         _copy_card_details(payment, status)
     kind = payment.status  # "declined" or "expired"
     save_audited(payment, actor=actor, reason=f"{kind} ({method})")
-    payment_event_record(
+    payment_state_record(
         payment,
         kind=kind,
         actor=actor,
         from_status=source,
-        amount=payment.amount,
-        currency=payment.currency,
         method=method,
         reference=payment.provider_reference or "",
         comment=comment,
         data={"action_code": payment.action_code} if payment.action_code else {},
     )
-    payment_announce(payment, kind, actor=actor)
     return payment
 
 

@@ -46,6 +46,7 @@ from payments.providers.base import (
     ParsedCallback,
     ProviderError,
 )
+from payments.services.cases import payment_case_raise
 
 logger = logging.getLogger("payops.callbacks")
 
@@ -391,18 +392,11 @@ def _claim(row: ProviderCallback) -> str | None:
 
 
 def _raise_rejected(payment: Payment, exc: Refused, *, actor) -> None:
-    from exceptionqueue.services import exception_raise
-
-    exception_raise(
-        organization=payment.organization,
+    payment_case_raise(
+        payment=payment,
         kind="callback_rejected",
-        dedup_key=f"callback_rejected:payment:{payment.pk}",
         message=f"A signed {payment.provider} callback was refused: {exc.message}",
         actor=actor,
-        subject=payment,
-        branch=payment.branch,
-        amount=payment.amount,
-        currency=payment.currency,
         details={"order_number": payment.order_number, "code": exc.code},
     )
 

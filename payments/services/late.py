@@ -20,6 +20,7 @@ from payments.locks import payment_lock
 from payments.models import Payment, PaymentEvent
 from payments.providers.base import ProviderError, ProviderState, StatusResult
 from payments.services import gateways
+from payments.services.cases import payment_case_raise
 
 logger = logging.getLogger("payops.payments")
 
@@ -32,7 +33,6 @@ def late_payment_record(payment: Payment, *, status: StatusResult, method: str, 
     reinstatement). Recorded once as a ``late_payment`` event and listed as a ``late_payment``
     exception case; the caller answers the gateway as accepted so it stops retrying.
     """
-    from exceptionqueue.services import exception_raise
 
     if not payment.events.filter(kind=PaymentEvent.Kind.LATE_PAYMENT).exists():
         payment_late_record(payment, status=status, method=method, actor=actor)
@@ -42,20 +42,15 @@ def late_payment_record(payment: Payment, *, status: StatusResult, method: str, 
         payment.status,
         method,
     )
-    exception_raise(
-        organization=payment.organization,
+    payment_case_raise(
+        payment=payment,
         kind="late_payment",
-        dedup_key=f"late_payment:payment:{payment.pk}",
         message=(
             f"Payment {payment.order_number} is {payment.status} in payops, but the gateway "
             f"reports it paid ({money_text(status.amount, status.currency)} {status.currency}): "
             "refund it at the gateway or verify it by hand."
         ),
         actor=actor,
-        subject=payment,
-        branch=payment.branch,
-        amount=payment.amount,
-        currency=payment.currency,
         details={
             "order_number": payment.order_number,
             "status": payment.status,

@@ -18,8 +18,9 @@ from payments.models import Refund
 from payments.providers.base import ProviderError
 from payments.selectors import refund_in_flight, refund_pending_amounts
 from payments.services import gateways
+from payments.services.cases import refund_case_raise
 from payments.services.gateways import in_outer_transaction
-from payments.services.refunds import refund_case_raise, refund_complete
+from payments.services.refunds import refund_complete
 
 logger = logging.getLogger("payops.payments")
 

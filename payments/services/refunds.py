@@ -21,6 +21,7 @@ from payments.locks import payment_lock, refund_lock
 from payments.models import Payment, PaymentEvent, Refund
 from payments.providers.base import ProviderError, RefundResult
 from payments.services import gateways
+from payments.services.cases import refund_case_raise
 from payments.services.gateways import adapter_class_capabilities, in_outer_transaction
 
 logger = logging.getLogger("payops.payments")
@@ -367,26 +368,4 @@ def refund_conflict(*, refund: Refund, actor, reason: str) -> None:
         dedup_key=f"refund_conflict:refund:{refund.pk}",
         situation=f"is {refund.status} in payops: {reason}.",
         reason=reason,
-    )
-
-
-def refund_case_raise(*, refund: Refund, actor, dedup_key: str, situation: str, reason: str):
-    """List a refund for operators as a ``refund_stuck`` case (one per ``dedup_key``)."""
-    from exceptionqueue.services import exception_raise
-
-    payment = refund.payment
-    return exception_raise(
-        organization=payment.organization,
-        kind="refund_stuck",
-        dedup_key=dedup_key,
-        message=(
-            f"Refund {refund.pk} of {money_text(refund.amount, refund.currency)} {refund.currency} "
-            f"on payment {payment.order_number} {situation}"
-        ),
-        actor=actor,
-        subject=refund,
-        branch=payment.branch,
-        amount=refund.amount,
-        currency=refund.currency,
-        details={"refund": refund.pk, "order_number": payment.order_number, "reason": reason},
     )

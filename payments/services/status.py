@@ -20,6 +20,7 @@ from payments.locks import payment_lock
 from payments.models import Payment, PaymentEvent
 from payments.providers.base import ProviderState, StatusResult
 from payments.providers.cards import mask_pan
+from payments.services.cases import payment_case_raise
 from payments.services.late import late_payment_record
 
 logger = logging.getLogger("payops.payments")
@@ -221,19 +222,13 @@ def _parse_paid_at(value: str):
 
 def raise_amount_mismatch(exc: AmountMismatch, *, actor) -> None:
     """List the mismatch for operators, in its own transaction (it must outlive a refusal)."""
-    from exceptionqueue.services import exception_raise
 
     payment = exc.payment
     logger.error("amount mismatch: %s", exc.message)
-    exception_raise(
-        organization=payment.organization,
+    payment_case_raise(
+        payment=payment,
         kind="amount_mismatch",
-        dedup_key=f"amount_mismatch:payment:{payment.pk}",
         message=exc.message,
         actor=actor,
-        subject=payment,
-        branch=payment.branch,
-        amount=payment.amount,
-        currency=payment.currency,
         details=exc.details,
     )

@@ -32,6 +32,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVie
         "refunds": [
             CoreError.REASON_REQUIRED,
             PaymentError.INVALID_AMOUNT,
+            PaymentError.AMOUNT_OUT_OF_RANGE,
             PaymentError.PAYMENT_NOT_REFUNDABLE,
             PaymentError.PARTIAL_REFUND_NOT_SUPPORTED,
             PaymentError.REFUND_EXCEEDS_PAYMENT,

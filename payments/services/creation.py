@@ -23,6 +23,7 @@ from payments.locks import payment_lock
 from payments.models import Payment
 from payments.providers.base import OrderRequest, ProviderError
 from payments.services import gateways
+from payments.services.gateways import gateway_amount_check
 
 logger = logging.getLogger("payops.payments")
 
@@ -60,6 +61,7 @@ def payment_create(
     amount = round_money(amount, currency)
     if amount <= 0:
         raise PaymentError.INVALID_AMOUNT.error("The amount must be positive.")
+    gateway_amount_check(amount, currency)
     if window_seconds is None:
         from payments.selectors import provider_account_get
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from django.db import connection
 
+from core.money import check_amount_bound
 from payments.errors import PaymentError
 from payments.models import Payment
 from payments.providers.base import StatusResult
@@ -47,3 +49,14 @@ def gateway_status(adapter, payment: Payment) -> StatusResult:
         provider_reference=payment.provider_reference or "",
         order_number=payment.order_number,
     )
+
+
+def gateway_amount_check(amount: Decimal, currency: str) -> Decimal:
+    """Refuse an amount beyond what the gateways' integer minor units carry
+    (``core.money.max_amount``): 400 ``invalid`` on the field ``amount``."""
+    try:
+        return check_amount_bound(amount, currency)
+    except ValueError as exc:
+        raise PaymentError.AMOUNT_OUT_OF_RANGE.error(
+            str(exc), fields={"amount": [str(exc)]}
+        ) from None

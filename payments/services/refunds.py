@@ -22,7 +22,11 @@ from payments.models import Payment, PaymentEvent, Refund
 from payments.providers.base import ProviderError, RefundResult
 from payments.services import gateways
 from payments.services.cases import refund_case_raise
-from payments.services.gateways import adapter_class_capabilities, in_outer_transaction
+from payments.services.gateways import (
+    adapter_class_capabilities,
+    gateway_amount_check,
+    in_outer_transaction,
+)
 
 logger = logging.getLogger("payops.payments")
 
@@ -167,6 +171,7 @@ def _refund_request_check(*, payment: Payment, amount: Decimal, reason: str) -> 
             "The refund amount must be positive, in the currency's units.",
             fields={"amount": ["Must be a positive amount."]},
         )
+    gateway_amount_check(amount, payment.currency)
     if in_outer_transaction():
         raise PaymentError.REFUND_IN_TRANSACTION.error(
             "payment_refund calls the gateway and must not run inside a transaction."

@@ -29,6 +29,11 @@ class PaymentError(ErrorCode):
         "The organisation has no active account for this gateway.",
     )
     BASE_URL_REFUSED = ("base_url_refused", 400, "payops must not send credentials to this URL.")
+    CONFIG_REFUSED = (
+        "config_refused",
+        400,
+        "An account's config may not name a host: the gateway URL is its checked base_url.",
+    )
     # The gateway's word about a payment.
     ORDER_MISMATCH = ("order_mismatch", 409, "The gateway's answer is about another order.")
     REFERENCE_MISMATCH = (

@@ -13,7 +13,12 @@ audit rows. The public names are re-exported here, so ``from payments.services i
 - ``sandbox``: the sandbox round trip.
 """
 
-from payments.services.accounts import GATEWAY_HOSTS, provider_account_check_base_url
+from payments.services.accounts import (
+    GATEWAY_HOSTS,
+    provider_account_check,
+    provider_account_check_base_url,
+    provider_account_check_config,
+)
 from payments.services.checks import payment_check_status, payment_final_check
 from payments.services.creation import (
     gateway_validity_seconds,
@@ -61,7 +66,9 @@ __all__ = [
     "payment_register_order",
     "payment_reinstate",
     "payment_verify_manually",
+    "provider_account_check",
     "provider_account_check_base_url",
+    "provider_account_check_config",
     "raise_amount_mismatch",
     "refund_complete",
     "refund_flag_stuck",

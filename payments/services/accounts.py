@@ -51,3 +51,30 @@ def provider_account_check_base_url(*, provider: str, url: str) -> None:
         ssrf.check_url(url, allow_private=settings.DEBUG)
     except ssrf.UnsafeUrl as exc:
         raise PaymentError.BASE_URL_REFUSED.error(exc.message) from None
+
+
+def provider_account_check_config(*, config: dict | None) -> None:
+    """Refuse a ``config`` holding a key that names a host (``base_url``, ``payment_url``,
+    ``callback_url``, ...) or a URL value: the gateway URL is the checked ``base_url`` column
+    only, so ``config`` cannot point the account's credentials at another host."""
+    from payments.providers.registry import config_host_keys
+
+    if config is not None and not isinstance(config, dict):
+        raise PaymentError.CONFIG_REFUSED.error(
+            "config must be a JSON object.", fields={"config": ["Must be a JSON object."]}
+        )
+    refused = config_host_keys(config)
+    if refused:
+        message = (
+            f"config may not name a host ({', '.join(refused)}): set the gateway URL in "
+            "base_url, where it is checked."
+        )
+        raise PaymentError.CONFIG_REFUSED.error(message, fields={"config": [message]})
+
+
+def provider_account_check(*, provider: str, base_url: str, config: dict | None) -> None:
+    """Every rule about where an account's credentials may go: the ``base_url`` column
+    (``provider_account_check_base_url``) and no host in ``config``."""
+    provider_account_check_config(config=config)
+    if base_url:
+        provider_account_check_base_url(provider=provider, url=base_url)

@@ -19,8 +19,11 @@ The order of work for each callback (``callback_receive``):
    change nothing.
 
 A failed, refused or crashed callback (any exception) releases its ``dedup_key`` and is answered
-non-2xx, so the gateway's retry is handled anew; a copy arriving while the first is still
-processing is answered 409 (retry later), and a claim stuck in ``processing`` for more than
+non-2xx, so the gateway's retry is handled anew; so does a callback processed with no effect
+(the lookup still said unpaid), so the same event after payment is looked up again; a copy of a
+processed event is still checked against the payment (amount, currency, order) before it is
+answered as accepted; a copy arriving while the first is still processing is answered 409
+(retry later), and a claim stuck in ``processing`` for more than
 five minutes (its worker died) is taken over by the next copy.
 """
 
@@ -181,8 +184,21 @@ def _store(provider: str, request: CallbackRequest, remote_addr: str | None, **f
     )
 
 
-def _finish(row: ProviderCallback, *, status: str, http_status: int, error: str = "", payment=None):
+def _finish(
+    row: ProviderCallback,
+    *,
+    status: str,
+    http_status: int,
+    error: str = "",
+    payment=None,
+    keep_key: bool = False,
+):
     """Record how the callback ended, only while the row is still ours.
+
+    Only a callback processed with an effect (``keep_key``: the payment's state moved) keeps its
+    ``dedup_key``: a refused, failed or no-effect one (say the lookup still said unpaid) leaves
+    the key free, so the gateway's later copy of the same event is handled anew (looked up, its
+    claims checked) instead of being answered as a duplicate (issue 9 #8).
 
     A claim stuck in ``processing`` may have been taken over (``_claim``: marked failed, its
     key released and claimed by a newer copy); its late worker must then neither write the old
@@ -194,8 +210,8 @@ def _finish(row: ProviderCallback, *, status: str, http_status: int, error: str 
     row.http_status = http_status
     row.handler_error = error
     row.processed_at = timezone.now()
-    if status != ProviderCallback.Status.PROCESSED:
-        row.dedup_key = None  # a refused or failed event may be handled again when retried
+    if status != ProviderCallback.Status.PROCESSED or not keep_key:
+        row.dedup_key = None  # the event may be handled again when it comes again
     if payment is not None:
         row.payment = payment
         row.organization_id = payment.organization_id
@@ -251,7 +267,7 @@ def callback_receive(
     )
     claimed = _claim(row)
     if claimed is not None:
-        return _duplicate(row, claimed, adapter, parsed)
+        return _duplicate(row, claimed, account, adapter, parsed)
     # 3-5. Check, confirm, apply.
     return _process(row, account, adapter, parsed, actor=system_actor(f"callback.{provider}"))
 
@@ -267,12 +283,17 @@ def _rejected(provider: str, request, remote_addr, exc: CallbackRejected) -> Cal
     return CallbackOutcome(row, CallbackAnswer(status_code=exc.status_code, body=str(exc)))
 
 
-def _duplicate(row: ProviderCallback, claimed: str, adapter, parsed) -> CallbackOutcome:
+def _duplicate(row: ProviderCallback, claimed: str, account, adapter, parsed) -> CallbackOutcome:
     """Another copy of this event holds the key: processed (answer as accepted, the gateway
-    may stop) or still processing (answer 409, the gateway retries later)."""
+    may stop, once this copy's own claims pass the amount check) or still processing (answer
+    409, the gateway retries later)."""
     row.pk = None
     row._state.adding = True
     row.dedup_key = None
+    if claimed == ProviderCallback.Status.PROCESSED:
+        refused = _duplicate_refused(row, account, adapter, parsed)
+        if refused is not None:
+            return refused
     row.status = ProviderCallback.Status.DUPLICATE
     row.http_status = 200 if claimed == ProviderCallback.Status.PROCESSED else 409
     row.handler_error = "" if row.http_status == 200 else "the first copy is still processing"
@@ -283,15 +304,51 @@ def _duplicate(row: ProviderCallback, claimed: str, adapter, parsed) -> Callback
     return CallbackOutcome(row, CallbackAnswer(409, "Already being processed; retry later."))
 
 
+def _duplicate_refused(row: ProviderCallback, account, adapter, parsed) -> CallbackOutcome | None:
+    """A copy of a processed event claiming another amount, currency or order is refused as
+    any callback would be (and listed), never answered as accepted unchecked."""
+    payment = None
+    try:
+        payment = _find_payment(row.provider, account, parsed)
+        _check_claims(parsed, payment)
+    except Refused as exc:
+        row.status = ProviderCallback.Status.REJECTED
+        row.http_status = exc.status_code
+        row.handler_error = f"{exc.code}: {exc.message}"
+        row.processed_at = timezone.now()
+        if payment is not None:
+            row.payment = payment
+            row.organization_id = payment.organization_id
+        row.save()
+        return _refused(row, exc, adapter, parsed, payment)
+    return None
+
+
+def _refused(row, exc: Refused, adapter, parsed, payment) -> CallbackOutcome:
+    """Log, list a refused signed amount or currency for operators, answer the refusal."""
+    logger.warning("%s callback refused: %s", row.provider, exc.message)
+    if payment is not None and exc.code in {
+        PaymentError.AMOUNT_MISMATCH.code,
+        PaymentError.CURRENCY_MISMATCH.code,
+    }:
+        _raise_rejected(payment, exc, actor=system_actor(f"callback.{row.provider}"))
+    answer = adapter.answer_callback(parsed, accepted=False)
+    return CallbackOutcome(
+        row, CallbackAnswer(exc.status_code, exc.message, answer.content_type), payment
+    )
+
+
 def _process(row: ProviderCallback, account, adapter, parsed, *, actor) -> CallbackOutcome:
     """Steps 3-5 for a claimed callback; whatever happens, the row is finished (its key kept
-    only when processed) and the gateway gets its answer."""
+    only when it moved the payment) and the gateway gets its answer."""
     provider = row.provider
     payment = None
     try:
         payment = _find_payment(provider, account, parsed)
         _check_claims(parsed, payment)
+        before = payment.status
         payment = _apply(adapter, parsed, payment, actor=actor)
+        changed = payment.status != before
     except Refused as exc:
         _finish(
             row,
@@ -300,16 +357,7 @@ def _process(row: ProviderCallback, account, adapter, parsed, *, actor) -> Callb
             error=f"{exc.code}: {exc.message}",
             payment=payment,
         )
-        logger.warning("%s callback refused: %s", provider, exc.message)
-        if payment is not None and exc.code in {
-            PaymentError.AMOUNT_MISMATCH.code,
-            PaymentError.CURRENCY_MISMATCH.code,
-        }:
-            _raise_rejected(payment, exc, actor=actor)
-        answer = adapter.answer_callback(parsed, accepted=False)
-        return CallbackOutcome(
-            row, CallbackAnswer(exc.status_code, exc.message, answer.content_type), payment
-        )
+        return _refused(row, exc, adapter, parsed, payment)
     except services.AmountMismatch as exc:
         _finish(
             row,
@@ -348,7 +396,13 @@ def _process(row: ProviderCallback, account, adapter, parsed, *, actor) -> Callb
         except Exception:  # the database itself is gone: a stale claim is taken over later
             logger.exception("%s callback: could not release the dedup key", provider)
         return CallbackOutcome(row, CallbackAnswer(503, "Try again later."), payment)
-    _finish(row, status=ProviderCallback.Status.PROCESSED, http_status=200, payment=payment)
+    _finish(
+        row,
+        status=ProviderCallback.Status.PROCESSED,
+        http_status=200,
+        payment=payment,
+        keep_key=changed,
+    )
     return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True), payment)
 
 

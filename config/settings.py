@@ -143,6 +143,9 @@ REDIS_URL = env.redis_url("REDIS_URL")
 BROKER_DIR = VAR_DIR / "broker"
 
 if REDIS_URL:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Longer than any task may run (CELERY_TASK_TIME_LIMIT) so a running task is never
@@ -150,7 +153,18 @@ if REDIS_URL:
         "visibility_timeout": 3600,
     }
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # The cache only carries the rate limit, which fails open: a dead or silent Redis
+            # must cost a request a quarter of a second at most, once (no retry), not the OS's
+            # connect timeout times redis-py's retries.
+            "OPTIONS": {
+                "socket_connect_timeout": 0.25,
+                "socket_timeout": 0.25,
+                "retry": Retry(NoBackoff(), 0),
+            },
+        }
     }
 else:
     # Embedded broker: kombu's filesystem transport, so a real worker and beat run with no Redis.
@@ -203,7 +217,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"api_client": PAYOPS_API_RATE},
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["core.api.filters.PayopsFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.PayopsAutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -230,7 +244,7 @@ SPECTACULAR_SETTINGS = {
         "ProviderCallbackStatusEnum": "payments.models.ProviderCallback.Status",
         "PaymentEventKindEnum": "payments.models.PaymentEvent.Kind",
         "PayoutStatusEnum": "payouts.models.Payout.Status",
-        "PayoutTransitionTargetEnum": ["processing", "completed", "cancelled"],
+        "PayoutTransitionTargetEnum": ["processing", "completed", "cancelled", "reversed"],
         "PayoutPeriodStatusEnum": "payouts.models.PayoutPeriod.Status",
         "PayoutPeriodKindEnum": "payouts.models.PayoutPeriod.Kind",
         "PayoutLineKindEnum": "payouts.models.PayoutLine.Kind",

@@ -4,16 +4,80 @@
   POST outright (it would save the whole old row, state included, even with revert disabled).
 - ``OrganizationScopedAdmin``: staff who are not superusers see only the rows of the
   organisations they are members of.
+- Every model admin page renders in the organisation's local time zone (``admin_timezone``), and
+  the header names it; a page whose fields are all read-only shows no Save buttons.
+- ``admin_refusal``: a refusal (403, 409 ...) explained in the admin's layout, never a bare
+  "403 Forbidden".
 """
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
+
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
+
+
+def admin_timezone(user) -> zoneinfo.ZoneInfo:
+    """The time zone the admin shows ``user``: their organisations' zone (the first by name when
+    they differ), else the project's ``TIME_ZONE``."""
+    if user is not None and user.is_authenticated:
+        zones = sorted({o.timezone for o in member_organizations(user).only("timezone")})
+        if zones:
+            try:
+                return zoneinfo.ZoneInfo(zones[0])
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                pass
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def in_admin_timezone(view):
+    """Run ``view`` and render its template in the user's organisation time zone (rendered here,
+    inside the override, so no date slips out in another zone)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        with timezone.override(admin_timezone(getattr(request, "user", None))):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+        return response
+
+    return wrapper
+
+
+def admin_refusal(
+    request, model_admin, reason: str, *, title: str = "Not allowed", status=403, links=()
+):
+    """A refusal in the admin's layout: what was refused and why (and where to go instead)."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": title,
+        "reason": reason,
+        "links": list(links),
+    }
+    return TemplateResponse(request, "admin/payops_refused.html", context, status=status)
+
+
+def actor_label(user) -> str:
+    """One name per actor: an API client's service user is shown as the client's name."""
+    if user is None:
+        return "—"
+    # The reverse one-to-one raises RelatedObjectDoesNotExist (an AttributeError) when absent.
+    client = getattr(user, "api_client", None)
+    if client is not None:
+        return f"API client {client.name}"
+    return user.get_username()
 
 
 class AuditedAdmin(SimpleHistoryAdmin):
@@ -42,6 +106,28 @@ class AuditedAdmin(SimpleHistoryAdmin):
 
     def revert_disabled(self, request, obj=None):
         return True
+
+    @property
+    def urls(self):
+        # Every page of this model admin (custom views included) in the organisation's zone.
+        patterns = self.get_urls()
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = in_admin_timezone(pattern.callback)
+        return patterns
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # A page whose fields are all read-only (and no editable inline) offers no Save.
+        adminform = context.get("adminform")
+        editable_inlines = any(
+            formset.has_change_permission or formset.has_add_permission
+            for formset in context.get("inline_admin_formsets", [])
+        )
+        if change and adminform is not None and not adminform.form.fields and not editable_inlines:
+            context.update(
+                show_save=False, show_save_and_continue=False, show_save_and_add_another=False
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 def member_organizations(user):
@@ -100,6 +186,10 @@ __all__ = [
     "AuditedAdmin",
     "OrganizationScopedAdmin",
     "OrganizationScopedMixin",
+    "actor_label",
     "admin",
+    "admin_refusal",
+    "admin_timezone",
+    "in_admin_timezone",
     "member_organizations",
 ]

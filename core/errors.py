@@ -103,6 +103,8 @@ class CoreError(ErrorCode):
     PERIOD_CLOSED = ("period_closed", 409, "The period this change falls in is closed.")
     PERMISSION_DENIED = ("permission_denied", 403, "Your role does not allow this.")
     NOT_FOUND = ("not_found", 404, "Not found.")
+    RESERVED_USERNAME = ("reserved_username", 400, "This username is reserved for system users.")
+    INVALID_USER = ("invalid_user", 400, "The username or password is not acceptable.")
     CLOCK_NEEDS_OFFSET = (
         "invalid",
         400,

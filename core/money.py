@@ -155,7 +155,8 @@ def allocate(total: Decimal, weights: Sequence[Decimal | int], currency: str) ->
 
     Each part is first rounded down to the minor unit; the minor units left over go one each to
     the parts with the largest remainders (ties: the earlier part). The parts add back to
-    ``total`` exactly.
+    ``total`` exactly. A negative total is split as its absolute value and negated, so its parts
+    mirror the positive split and each carries the total's sign.
     """
     if not weights:
         raise ValueError("allocate needs at least one weight.")
@@ -163,6 +164,7 @@ def allocate(total: Decimal, weights: Sequence[Decimal | int], currency: str) ->
     if any(w < 0 for w in weights) or sum(weights) == 0:
         raise ValueError("Weights must be non-negative and not all zero.")
     total_minor = to_minor(round_money(total, currency), currency)
+    sign, total_minor = (-1 if total_minor < 0 else 1), abs(total_minor)
     weight_sum = sum(weights)
     raw = [Decimal(total_minor) * w / weight_sum for w in weights]
     parts = [int(r.to_integral_value(rounding=ROUND_DOWN)) for r in raw]
@@ -170,7 +172,7 @@ def allocate(total: Decimal, weights: Sequence[Decimal | int], currency: str) ->
     order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - parts[i]), i))
     for i in order[:leftover]:
         parts[i] += 1
-    return [from_minor(p, currency) for p in parts]
+    return [from_minor(sign * p, currency) for p in parts]
 
 
 def AmountField(**kwargs) -> models.DecimalField:

@@ -1,6 +1,9 @@
 """Operators work the exception queue here: filter, acknowledge in bulk, resolve with a note.
 
-Every change goes through ``exceptionqueue.services``; the admin itself edits nothing.
+The list opens on what needs a person (open and acknowledged cases). A case whose decision lives
+elsewhere (its subject's admin says so through ``exception_case_decision(request, case)``, e.g. a
+payout's refund drift) links to that decision and offers no bare resolve. Every change goes
+through ``exceptionqueue.services``; the admin itself edits nothing.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.exceptions import NotRegistered
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -16,7 +20,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from core.admin_base import OrganizationScopedAdmin
+from core.admin_base import OrganizationScopedAdmin, actor_label, admin_refusal
 from core.errors import DomainError
 from exceptionqueue import services
 from exceptionqueue.models import ExceptionCase, ExceptionCaseEvent
@@ -50,13 +54,30 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 class ActiveFilter(admin.SimpleListFilter):
-    """Default view: what still needs a person (open and acknowledged)."""
+    """Default view: what still needs a person (open and acknowledged); "All" is a choice."""
 
     title = "state"
     parameter_name = "state"
+    DEFAULT = "active"
 
     def lookups(self, request, model_admin):
-        return [("active", "Needs a person (open, acknowledged)"), ("closed", "Closed")]
+        return [
+            ("active", "Needs a person (open, acknowledged)"),
+            ("closed", "Closed"),
+            ("all", "All"),
+        ]
+
+    def value(self):
+        value = super().value()
+        return value if value in ("active", "closed", "all") else self.DEFAULT
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
     def queryset(self, request, queryset):
         if self.value() == "active":
@@ -82,8 +103,12 @@ class ExceptionCaseEventInline(admin.TabularInline):
     model = ExceptionCaseEvent
     extra = 0
     can_delete = False
-    fields = ["occurred_at", "action", "from_status", "to_status", "actor", "comment", "request_id"]
+    fields = ["occurred_at", "action", "from_status", "to_status", "who", "comment", "request_id"]
     readonly_fields = fields
+
+    @admin.display(description="actor")
+    def who(self, event):
+        return actor_label(event.actor)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -100,10 +125,9 @@ class ExceptionCaseAdmin(OrganizationScopedAdmin):
         "severity",
         "status",
         "organization",
-        "branch",
+        "branch_code",
         "subject_link",
         "amount_display",
-        "occurrences",
         "blocking",
         "age",
     ]
@@ -136,12 +160,12 @@ class ExceptionCaseAdmin(OrganizationScopedAdmin):
                 "fields": [
                     "dedup_key",
                     "occurrences",
-                    "raised_by",
+                    "raised_by_label",
                     "created_at",
                     "last_seen_at",
-                    "acknowledged_by",
+                    "acknowledged_by_label",
                     "acknowledged_at",
-                    "closed_by",
+                    "closed_by_label",
                     "closed_at",
                     "resolution_note",
                     "auto_resolved",
@@ -155,6 +179,48 @@ class ExceptionCaseAdmin(OrganizationScopedAdmin):
 
     def has_add_permission(self, request):
         return False  # cases are raised by the domains, through exception_raise
+
+    def get_list_display(self, request):
+        # The organisation column only for someone who sees several.
+        columns = list(super().get_list_display(request))
+        if self.get_queryset(request).values("organization").distinct().count() <= 1:
+            columns.remove("organization")
+        return columns
+
+    @admin.display(description="branch", ordering="branch__code")
+    def branch_code(self, obj: ExceptionCase):
+        return obj.branch.code if obj.branch_id else "\u2014"
+
+    @admin.display(description="raised by")
+    def raised_by_label(self, obj: ExceptionCase):
+        return actor_label(obj.raised_by)
+
+    @admin.display(description="acknowledged by")
+    def acknowledged_by_label(self, obj: ExceptionCase):
+        return actor_label(obj.acknowledged_by) if obj.acknowledged_by_id else "\u2014"
+
+    @admin.display(description="closed by")
+    def closed_by_label(self, obj: ExceptionCase):
+        return actor_label(obj.closed_by) if obj.closed_by_id else "\u2014"
+
+    def case_decision(self, request, case: ExceptionCase):
+        """``(label, url)`` when the subject's admin says the case is decided there, else None."""
+        if case.subject_type_id is None:
+            return None
+        model = case.subject_type.model_class()
+        try:
+            subject_admin = self.admin_site.get_model_admin(model)
+        except NotRegistered:
+            return None
+        decide = getattr(subject_admin, "exception_case_decision", None)
+        return decide(request, case) if decide is not None else None
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        case = self.get_object(request, object_id)
+        if case is not None and case.is_active:
+            extra_context["decision"] = self.case_decision(request, case)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -227,8 +293,17 @@ class ExceptionCaseAdmin(OrganizationScopedAdmin):
 
     def acknowledge_view(self, request, object_id):
         case = self._get_case_or_404(request, object_id)
-        if request.method != "POST" or not self.has_change_permission(request, case):
+        if request.method != "POST":
             raise PermissionDenied
+        if not self.has_change_permission(request, case):
+            return admin_refusal(
+                request,
+                self,
+                "You may not acknowledge exception cases: it needs the permission to change "
+                "exception cases (the Operator and Accountant roles hold it).",
+                title=f"Exception #{case.pk}",
+                links=[("Back to the case", self._change_url(case))],
+            )
         try:
             services.exception_acknowledge(case=case, actor=request.user)
             self.message_user(request, "Acknowledged.", messages.SUCCESS)
@@ -239,7 +314,25 @@ class ExceptionCaseAdmin(OrganizationScopedAdmin):
     def resolve_view(self, request, object_id):
         case = self._get_case_or_404(request, object_id)
         if not self.has_change_permission(request, case):
-            raise PermissionDenied
+            return admin_refusal(
+                request,
+                self,
+                "You may not resolve exception cases: it needs the permission to change "
+                "exception cases (the Operator and Accountant roles hold it).",
+                title=f"Exception #{case.pk}",
+                links=[("Back to the case", self._change_url(case))],
+            )
+        decision = self.case_decision(request, case) if case.is_active else None
+        if decision is not None:
+            return admin_refusal(
+                request,
+                self,
+                "This case is resolved by its decision, not by a note: "
+                f"{case.get_kind_display()} closes when the decision is made.",
+                title=f"Exception #{case.pk}",
+                status=409,
+                links=[decision, ("Back to the case", self._change_url(case))],
+            )
         form = ResolutionForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             service = (

@@ -71,6 +71,22 @@ def exception_kind(code: str) -> ExceptionKind:
         raise LookupError(f"No app registered the exception kind {code!r}.") from None
 
 
+_close_guards: dict[str, list] = {}
+
+
+def register_close_guard(kind: ExceptionKind, guard) -> None:
+    """``guard(case)`` runs before a person resolves or dismisses a case of ``kind`` and raises a
+    ``DomainError`` when the case is resolved elsewhere (by a decision in the domain that raised
+    it, which clears the case itself). Automatic clears do not run it."""
+    guards = _close_guards.setdefault(str(kind), [])
+    if guard not in guards:
+        guards.append(guard)
+
+
+def close_guards(kind: str) -> list:
+    return list(_close_guards.get(str(kind), ()))
+
+
 def kind_choices() -> list[tuple[str, str]]:
     """``(code, label)`` of every registered kind, for the model field, filters and forms."""
     return sorted(((str(kind), kind.label) for kind in _registered.values()), key=lambda c: c[1])

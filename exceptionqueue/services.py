@@ -17,7 +17,7 @@ from django_fsm import TransitionNotAllowed
 from core.audit import save_audited
 from core.errors import DomainError
 from core.models import Branch, Organization
-from exceptionqueue.kinds import exception_kind
+from exceptionqueue.kinds import close_guards, exception_kind
 from exceptionqueue.models import ExceptionCase, ExceptionCaseEvent
 
 logger = logging.getLogger(__name__)
@@ -210,6 +210,9 @@ def exception_acknowledge(*, case: ExceptionCase | int, actor, note: str = "") -
 def _close(case, *, method: str, action: str, actor, note: str, auto: bool = False):
     case = _locked(case)
     source = case.status
+    if not auto:  # a person closing it: the raising domain may say it is resolved elsewhere
+        for guard in close_guards(case.kind):
+            guard(case)
     _move(case, method, actor=actor, note=note)
     case.closed_by = actor
     case.closed_at = timezone.now()

@@ -1,24 +1,46 @@
-"""Admin: payments (read-only; a guarded "look up status now" and manual verification with
-audit), refunds, callbacks with their history, gateway accounts. Every change goes through
-payments.services."""
+"""Admin: payments (read-only; a guarded "look up status now", manual verification with audit and
+a refund form on the payment page), refunds, callbacks with their history, gateway accounts.
+Every change goes through payments.services.
+
+Domains add what they know about a payment through ``register_payment_admin`` (a list filter, and
+lines naming what the payment is for on its page): the kernel names no domain."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 
-from core.admin_base import OrganizationScopedAdmin
+from core.admin_base import OrganizationScopedAdmin, actor_label, admin_refusal
 from core.audit import save_audited
 from core.errors import DomainError
 from payments import services
 from payments.models import Payment, PaymentEvent, ProviderAccount, ProviderCallback, Refund
+from payments.selectors import payment_pending_refund_amount, payment_refundable_amount
 
 LOOKUP_COOLDOWN = timedelta(seconds=30)
+
+# Registered by domains (see ``register_payment_admin``).
+_list_filters: list = []
+_describers: list[Callable[[Payment], list[tuple[str, str, str | None]]]] = []
+
+
+def register_payment_admin(*, list_filter=None, describe=None) -> None:
+    """A domain adds a list filter to the payments list, and/or ``describe(payment)`` returning
+    ``(label, text, url or None)`` rows the payment page shows (e.g. its recipient and payout)."""
+    if list_filter is not None and list_filter not in _list_filters:
+        _list_filters.append(list_filter)
+    if describe is not None and describe not in _describers:
+        _describers.append(describe)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -35,8 +57,12 @@ class ReadOnlyInline(admin.TabularInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ["amount", "currency", "status", "reason", "provider_reference", "actor", "created_at"]
+    fields = ["amount", "currency", "status", "reason", "provider_reference", "who", "created_at"]
     readonly_fields = fields
+
+    @admin.display(description="actor")
+    def who(self, refund):
+        return actor_label(refund.actor)
 
 
 class PaymentEventInline(ReadOnlyInline):
@@ -50,17 +76,32 @@ class PaymentEventInline(ReadOnlyInline):
         "amount",
         "method",
         "reference",
-        "actor",
+        "who",
         "comment",
     ]
     readonly_fields = fields
     show_change_link = False
+
+    @admin.display(description="actor")
+    def who(self, event):
+        return actor_label(event.actor)
 
 
 class CallbackInline(ReadOnlyInline):
     model = ProviderCallback
     fields = ["received_at", "status", "http_status", "event_id", "handler_error"]
     readonly_fields = fields
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(max_digits=20, decimal_places=2, min_value=0)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Why the money goes back (kept in the audit trail; required).",
+    )
+    # One key per form shown: a double submit finds the first refund instead of a second one.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
 
 class ManualVerificationForm(forms.Form):
@@ -72,18 +113,18 @@ class ManualVerificationForm(forms.Form):
 
 @admin.register(Payment)
 class PaymentAdmin(OrganizationScopedAdmin):
+    change_form_template = "payments/admin/payment_change_form.html"
     list_display = [
         "order_number",
-        "organization",
-        "branch",
+        "branch_code",
         "provider",
         "purpose",
-        "amount",
-        "currency",
+        "amount_display",
         "status",
         "verified_at",
         "created_at",
     ]
+    list_select_related = ["branch"]
     list_filter = ["status", "provider", "purpose", "currency", "organization"]
     search_fields = ["order_number", "provider_reference", "approval_code", "rrn"]
     date_hierarchy = "created_at"
@@ -102,6 +143,101 @@ class PaymentAdmin(OrganizationScopedAdmin):
 
     def has_lookup_permission(self, request):
         return request.user.has_perm("payments.lookup_payment")
+
+    def has_refund_permission(self, request):
+        return request.user.has_perm("payments.refund_payment")
+
+    def get_list_filter(self, request):
+        return [*super().get_list_filter(request), *_list_filters]
+
+    @admin.display(description="branch", ordering="branch__code")
+    def branch_code(self, payment):
+        return payment.branch.code if payment.branch_id else "\u2014"
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, payment):
+        return f"{payment.amount} {payment.currency}"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        payment = self.get_object(request, object_id)
+        if payment is not None:
+            extra_context["payment_relations"] = [
+                row for describe in _describers for row in describe(payment)
+            ]
+            if self.has_refund_permission(request) and payment.status in REFUNDABLE:
+                extra_context["refund_url"] = reverse(
+                    "admin:payments_payment_refund", args=[payment.pk]
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="payments_payment_refund",
+            ),
+            *super().get_urls(),
+        ]
+
+    def refund_view(self, request, object_id: int):
+        """Refund part or all of a payment through ``payment_refund``; the permission is checked
+        on every request, the refundable amount shown, the service's refusal shown in its words."""
+        payment = self.get_object(request, str(object_id))
+        if payment is None:
+            raise Http404
+        back = [
+            ("Back to the payment", reverse("admin:payments_payment_change", args=[payment.pk]))
+        ]
+        if not self.has_refund_permission(request):
+            return admin_refusal(
+                request,
+                self,
+                "You may not refund payments: it needs the permission \u201cCan refund a "
+                "payment\u201d (payments.refund_payment), which the Operator role holds and "
+                "yours does not.",
+                title=f"Refund {payment.order_number}",
+                links=back,
+            )
+        refundable = payment_refundable_amount(payment=payment)
+        initial = {"amount": refundable, "idempotency_key": uuid.uuid4().hex}
+        form = RefundForm(request.POST if request.method == "POST" else None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = services.payment_refund(
+                    payment=payment,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                    idempotency_key=f"admin:{form.cleaned_data['idempotency_key']}",
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                for field, field_messages in (exc.fields or {}).items():
+                    for message in field_messages:
+                        form.add_error(field if field in form.fields else None, message)
+            else:
+                level = messages.SUCCESS if refund.status == "succeeded" else messages.WARNING
+                self.message_user(
+                    request,
+                    f"Refund of {refund.amount} {refund.currency} on {payment.order_number}: "
+                    f"{refund.status}"
+                    + (f" ({refund.failure_message})" if refund.failure_message else "")
+                    + ".",
+                    level,
+                )
+                return redirect("admin:payments_payment_change", payment.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": payment,
+            "title": f"Refund {payment.order_number}",
+            "form": form,
+            "refundable": refundable,
+            "pending": payment_pending_refund_amount(payment=payment),
+        }
+        return TemplateResponse(request, "payments/admin/refund.html", context)
 
     def has_verify_permission(self, request):
         return request.user.has_perm("payments.verify_payment_manually")
@@ -186,6 +322,9 @@ class PaymentAdmin(OrganizationScopedAdmin):
                 "opts": self.model._meta,
             },
         )
+
+
+REFUNDABLE = (Payment.Status.VERIFIED, Payment.Status.PARTIALLY_REFUNDED)
 
 
 class ReinstateForm(forms.Form):

@@ -45,13 +45,14 @@ class PayoutsConfig(AppConfig):
     role_permissions = ROLE_PERMISSIONS
 
     def ready(self) -> None:
-        from exceptionqueue.kinds import register_exception_kinds
+        from exceptionqueue.kinds import register_close_guard, register_exception_kinds
         from payments import hooks
         from payouts import services
-        from payouts.exception_kinds import KINDS
+        from payouts.exception_kinds import KINDS, REFUND_DRIFT
         from webhooks.registry import register_event_types
 
         register_exception_kinds(*KINDS)
+        register_close_guard(REFUND_DRIFT, services.drift_case_close_guard)
         hooks.subscribe(services.on_payment_change)
         register_event_types(
             "payout.requested",
@@ -70,33 +71,3 @@ class PayoutsConfig(AppConfig):
         from payouts.demo import seed_demo
 
         seed_demo(stdout=stdout)
-        self._seed_demo_case(stdout)
-
-    @staticmethod
-    def _seed_demo_case(stdout) -> None:
-        """One open case per demo organisation, so the queue is not empty on first look."""
-        from decimal import Decimal
-
-        from core.actors import system_actor
-        from core.models import Organization
-        from exceptionqueue.services import exception_raise
-        from payouts.exception_kinds import REFUND_DRIFT
-
-        actor = system_actor("seed-demo")
-        organization = Organization.objects.filter(slug="yerevan-cafe").first()
-        if organization is None:
-            return
-        branch = organization.branches.filter(code="cascade").first()
-        case = exception_raise(
-            organization=organization,
-            kind=REFUND_DRIFT,
-            dedup_key="demo:refund_drift:cascade",
-            message="Demo: a 1500.00 AMD refund was made after the payout of the Cascade team "
-            "was requested; decide whether to deduct it from the next payout.",
-            actor=actor,
-            branch=branch,
-            amount=Decimal("1500.00"),
-            currency="AMD",
-            details={"demo": True},
-        )
-        stdout.write(f"exception queue: demo case #{case.pk} ({case.status})")

@@ -1,5 +1,8 @@
 """Demo data for Smart QR payouts (idempotent): a cafe with waiters, a team pool, the company, a
-donation project, a month of QR payments, a closed week with its payouts built (one completed)."""
+donation project, a month of QR payments, a closed week with its payouts built (one completed),
+and (with the sandbox gateway) one real refund drift: a payout of this week in processing whose
+payment was then partly refunded, so the queue holds a ``refund_drift`` case about that payout,
+decided on the payout's drift form."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from core.actors import system_actor
@@ -110,3 +115,58 @@ def seed_demo(*, stdout) -> None:
                 payout=first, actor=actor, method="bank_transfer", reference="DEMO-TRX-0001"
             )
     stdout.write(f"payouts: {len(codes)} recipients with Smart QR codes in {ORG}")
+    if settings.PAYOPS_SANDBOX:
+        # A refund never runs inside a transaction (the gateway is called between two): after
+        # the seeder's transaction commits.
+        this_monday = last_monday + dt.timedelta(days=7)
+        transaction.on_commit(
+            lambda: seed_drift(
+                organization=organization,
+                qr=codes[DRIFT_RECIPIENT],
+                start=this_monday,
+                actor=actor,
+                stdout=stdout,
+            )
+        )
+
+
+DRIFT_RECIPIENT = "cafe-w-mariam"
+
+
+def seed_drift(*, organization, qr: QrCode, start: dt.date, actor, stdout) -> None:
+    """A real refund drift, through the services: Mariam is paid 3000.00 AMD through the sandbox
+    today, her payout of this week (``start`` .. today) starts processing, then 1500.00 of the
+    payment is refunded. The payout is held (``drift_hold``) and the ``refund_drift`` case names
+    it; deciding the drift on the payout resolves the case. Skipped once her payout exists."""
+    from payments.services import payment_refund
+
+    recipient = qr.recipient
+    if Payout.objects.filter(recipient=recipient, period_start=start).exists():
+        return
+    payment = services.sandbox_qr_payment(
+        qr_code=qr, amount=Decimal("3000.00"), currency="AMD", outcome="approved", actor=actor
+    )
+    if payment.status != payment.Status.VERIFIED:
+        stdout.write(f"payouts: demo drift skipped (sandbox payment {payment.status})")
+        return
+    today = timezone.localtime(payment.verified_at, organization.tz).date()
+    payout = services.payout_request(
+        recipient=recipient,
+        currency="AMD",
+        period_start=start,
+        period_end=today,
+        actor=actor,
+        comment="demo: this week's payout",
+    )
+    services.payout_process(payout=payout, actor=actor, method="bank_transfer")
+    payment_refund(
+        payment=payment,
+        amount=Decimal("1500.00"),
+        reason="demo: the customer was charged twice",
+        actor=actor,
+    )
+    payout.refresh_from_db()
+    stdout.write(
+        f"payouts: demo refund drift on payout #{payout.pk} "
+        f"({'held' if payout.drift_hold else 'not held'})"
+    )

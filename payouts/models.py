@@ -104,6 +104,10 @@ class QrPayment(models.Model):
     # "<api client id>:<Idempotency-Key>" of the request that started it: a retry of that
     # request finds this payment instead of starting a second order at the gateway.
     idempotency_key = models.CharField(max_length=300, null=True, blank=True)
+    # What that request asked for (QR code, amount, currency, provider), hashed: the same key
+    # with other parameters is refused (422 ``idempotency_key_reused``), even after the API's
+    # 24 h Idempotency-Key rows are purged. Empty on rows from before it was kept.
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -228,6 +232,12 @@ class Payout(FSMModelMixin, models.Model):
         CANCELLED = "cancelled", "Cancelled"
         REVERSED = "reversed", "Reversed (corrected)"
 
+    class Method(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        CASH = "cash", "Cash"
+        CARD = "card", "Card"
+        WALLET = "wallet", "Wallet (Idram, Telcell)"
+
     ACTIVE_STATUSES = (Status.REQUESTED, Status.PROCESSING)
     # Statuses whose lines hold their payments (a payment is in at most one of these).
     HOLDING_STATUSES = (Status.REQUESTED, Status.PROCESSING, Status.COMPLETED)
@@ -250,7 +260,7 @@ class Payout(FSMModelMixin, models.Model):
     payment_count = models.PositiveIntegerField(default=0)
     fee_percentage = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
     fee_fixed = AmountField(default=Decimal("0.00"))
-    method = models.CharField(max_length=50, blank=True)
+    method = models.CharField(max_length=50, blank=True, choices=Method.choices)
     reference = models.CharField(max_length=200, blank=True)
     drift_hold = models.BooleanField(
         default=False,

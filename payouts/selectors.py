@@ -1,11 +1,29 @@
-"""Reads of Smart QR payouts."""
+"""Reads of Smart QR payouts (functions that change nothing)."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Sum
 
 from core.models import Organization
-from payouts.models import Payout, PayoutPeriod, Recipient
+from core.money import round_money
+from payments.models import Payment
+from payouts.fees import fee_compute
+from payouts.models import (
+    FeePolicy,
+    Payout,
+    PayoutAdjustment,
+    PayoutAdjustmentVoid,
+    PayoutLine,
+    PayoutPeriod,
+    Recipient,
+)
+
+Line = PayoutLine.Kind
+NO_FEE = (Decimal("0"), Decimal("0.00"))
 
 
 def recipient_list(*, organization: Organization) -> QuerySet[Recipient]:
@@ -28,3 +46,220 @@ def payout_list(*, organization: Organization) -> QuerySet[Payout]:
 
 def period_list(*, organization: Organization) -> QuerySet[PayoutPeriod]:
     return PayoutPeriod.objects.filter(organization=organization)
+
+
+def local_window(organization: Organization, start: dt.date, end: dt.date):
+    """Inclusive local dates -> the half-open aware window [start 00:00, end+1 00:00)."""
+    tz = organization.tz
+    return (
+        dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+    )
+
+
+def eligible_payments(
+    *, organization: Organization, start: dt.date, end: dt.date, recipient=None, currency=None
+) -> QuerySet:
+    """Verified QR payments in the local date range that no holding payout line holds yet,
+    with something left after refunds (annotated ``available``)."""
+    window_start, window_end = local_window(organization, start, end)
+    held = PayoutLine.objects.filter(payment=OuterRef("pk"), kind=Line.PAYMENT, active=True)
+    qs = (
+        Payment.objects.filter(
+            organization=organization,
+            qr_payment__isnull=False,
+            status__in=Payment.SETTLED_STATUSES,
+            verified_at__gte=window_start,
+            verified_at__lt=window_end,
+            amount__gt=F("refunded_amount"),
+        )
+        .annotate(available=F("amount") - F("refunded_amount"))
+        .filter(~Exists(held))
+    )
+    if recipient is not None:
+        qs = qs.filter(qr_payment__recipient=recipient)
+    if currency is not None:
+        qs = qs.filter(currency=currency)
+    return qs
+
+
+def period_has_leftovers(*, period: PayoutPeriod) -> bool:
+    """A closed, built period has eligible payments that no holding payout holds."""
+    return eligible_payments(
+        organization=period.organization, start=period.start_date, end=period.end_date
+    ).exists()
+
+
+def fee_policy_terms(*, organization: Organization, currency: str) -> tuple[Decimal, Decimal]:
+    """``(percentage, fixed)`` of the organisation's fee policy in ``currency`` (none: no fee)."""
+    policy = FeePolicy.objects.filter(organization=organization, currency=currency).first()
+    if policy is None:
+        return NO_FEE
+    return policy.percentage, policy.fixed
+
+
+def fee_policy_terms_by_currency(*, organization: Organization) -> dict[str, tuple]:
+    """currency -> ``(percentage, fixed)`` for every fee policy of the organisation."""
+    return {
+        p.currency: (p.percentage, p.fixed)
+        for p in FeePolicy.objects.filter(organization=organization)
+    }
+
+
+def pending_adjustments(*, organization, recipient_ids=None, currency=None) -> QuerySet:
+    """Adjustments not applied by a holding payout line and not voided (oldest first)."""
+    applied = PayoutLine.objects.filter(
+        adjustment=OuterRef("pk"), kind=Line.ADJUSTMENT, active=True
+    )
+    voided = PayoutAdjustmentVoid.objects.filter(adjustment=OuterRef("pk"))
+    qs = PayoutAdjustment.objects.filter(organization=organization).filter(
+        ~Exists(applied), ~Exists(voided)
+    )
+    if recipient_ids is not None:
+        qs = qs.filter(recipient_id__in=recipient_ids)
+    if currency is not None:
+        qs = qs.filter(currency=currency)
+    return qs.order_by("id")
+
+
+def closed_period_overlapping(
+    *, organization: Organization, start: dt.date, end: dt.date
+) -> PayoutPeriod | None:
+    """The first closed accounting period that overlaps the inclusive range, if any."""
+    return (
+        PayoutPeriod.objects.filter(
+            organization=organization,
+            status=PayoutPeriod.Status.CLOSED,
+            start_date__lte=end,
+            end_date__gte=start,
+        )
+        .order_by("start_date")
+        .first()
+    )
+
+
+def active_payouts_overlapping(*, organization: Organization, start: dt.date, end: dt.date):
+    """Active payouts of the organisation whose range overlaps the inclusive range."""
+    return Payout.objects.filter(
+        organization=organization,
+        status__in=Payout.ACTIVE_STATUSES,
+        period_start__lte=end,
+        period_end__gte=start,
+    )
+
+
+def applied_adjustments(payout: Payout) -> list[PayoutAdjustment]:
+    """The carried adjustments an active line of ``payout`` applies (oldest first)."""
+    return list(
+        PayoutAdjustment.objects.filter(
+            lines__payout=payout, lines__active=True, lines__kind=Line.ADJUSTMENT
+        ).order_by("id")
+    )
+
+
+def payouts_applying(adjustment_ids: list[int]) -> list[int]:
+    """Ids of the payouts whose active lines apply any of the given adjustments."""
+    return sorted(
+        set(
+            PayoutLine.objects.filter(
+                adjustment_id__in=adjustment_ids, kind=Line.ADJUSTMENT, active=True
+            ).values_list("payout_id", flat=True)
+        )
+    )
+
+
+def payout_drift_by_payment(payout: Payout) -> dict[int, tuple]:
+    """payment id -> (payment, drift): what the payout includes for it beyond what is left after
+    refunds, minus what was already carried to later payouts."""
+    lines = payout.lines.filter(active=True, kind__in=[Line.PAYMENT, Line.REFUND])
+    included: dict[int, Decimal] = defaultdict(Decimal)
+    for payment_id, amount in lines.values_list("payment_id", "amount"):
+        included[payment_id] += amount
+    carried: dict[int, Decimal] = defaultdict(Decimal)
+    for payment_id, amount in payout.carried_adjustments.filter(void__isnull=True).values_list(
+        "payment_id", "amount"
+    ):
+        carried[payment_id] += amount
+    out = {}
+    for payment in Payment.objects.filter(pk__in=list(included)):
+        drift = (
+            included[payment.pk] + carried[payment.pk] - (payment.amount - payment.refunded_amount)
+        )
+        if drift > 0:
+            out[payment.pk] = (payment, drift)
+    return out
+
+
+def payout_held_by_drift(*, organization_id: int, payout_id) -> Payout | None:
+    """The processing payout ``payout_id`` if its completion is held by refund drift."""
+    if not str(payout_id or "").isdigit():
+        return None
+    return Payout.objects.filter(
+        pk=int(payout_id),
+        organization_id=organization_id,
+        status=Payout.Status.PROCESSING,
+        drift_hold=True,
+    ).first()
+
+
+# --- figures for the admin (periods, lists, drift decisions) -------------------------------------
+
+
+def payout_totals(*, payouts: QuerySet[Payout]) -> list[dict]:
+    """Per currency, over the payouts that hold their payments (requested, processing,
+    completed; cancelled and reversed ones pay nothing): ``currency``, ``payouts``, ``payments``,
+    ``gross``, ``fee``, ``net``."""
+    return list(
+        payouts.filter(status__in=Payout.HOLDING_STATUSES)
+        .order_by()
+        .values("currency")
+        .annotate(
+            payouts=Count("id"),
+            payments=Sum("payment_count"),
+            gross=Sum("gross"),
+            fee=Sum("fee"),
+            net=Sum("net"),
+        )
+        .order_by("currency")
+    )
+
+
+def payout_status_counts(*, payouts: QuerySet[Payout]) -> dict[str, int]:
+    """status -> number of payouts, every status listed (0 when none)."""
+    counts = dict(payouts.order_by().values_list("status").annotate(n=Count("id")))
+    return {status: counts.get(status, 0) for status in Payout.Status.values}
+
+
+def period_figures(*, period: PayoutPeriod) -> dict:
+    """What a period page shows: its payouts, their totals by currency and counts by status."""
+    payouts = Payout.objects.filter(accounting_period=period).select_related("recipient", "branch")
+    return {
+        "payouts": payouts.order_by("recipient__name", "currency", "pk"),
+        "totals": payout_totals(payouts=payouts),
+        "status_counts": payout_status_counts(payouts=payouts),
+    }
+
+
+def payout_drift_preview(*, payout: Payout) -> dict:
+    """What each drift decision would do to a held payout: the refunded amounts per payment
+    (``payout_drift_by_payment``, the same figures the decision uses), and the gross, fee and net
+    after ``recalculate`` (``carry`` keeps them and deducts the total from the recipient's next
+    payout). A read: the decision itself is ``payouts.services.payout_drift_decide``."""
+    drift = payout_drift_by_payment(payout)
+    refunds = [
+        {"payment": payment, "amount": amount} for _, (payment, amount) in sorted(drift.items())
+    ]
+    total = sum((r["amount"] for r in refunds), Decimal(0))
+    gross = max(round_money(payout.gross - total, payout.currency), Decimal(0))
+    fee, net = fee_compute(
+        gross=gross,
+        currency=payout.currency,
+        percentage=payout.fee_percentage,
+        fixed=payout.fee_fixed,
+    )
+    return {
+        "refunds": refunds,
+        "total": total,
+        "recalculate": {"gross": gross, "fee": fee, "net": net},
+        "carry": {"gross": payout.gross, "fee": payout.fee, "net": payout.net},
+    }

@@ -47,10 +47,10 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 def claim(*, client: ApiClient, key: str, method: str, path: str, body: bytes) -> IdempotencyKey:
     """Claim ``key`` for this request, or raise Replay / ApiError for the cases above."""
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
         raise ApiError(
             "invalid_idempotency_key",
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters, none of them NUL.",
             400,
         )
     now = timezone.now()

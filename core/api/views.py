@@ -6,10 +6,12 @@ from contextlib import nullcontext
 
 from django.db import transaction
 from rest_framework import generics, mixins, viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from core.api import idempotency
 from core.api.errors import ApiError
+from core.api.filters import NUL, refuse_nul_query
 
 
 class IdempotentPostMixin:
@@ -130,11 +132,26 @@ class OrganizationScopedMixin:
         return self.scope(super().get_queryset())
 
 
-class PayopsAPIView(IdempotentPostMixin, OrganizationScopedMixin, generics.GenericAPIView):
+class CheckedInputMixin:
+    """Values SQL cannot hold are refused before the view runs (``core.api.filters``): a query
+    parameter with a NUL byte is 400 on that parameter; a URL naming an object with one, 404."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        refuse_nul_query(request.query_params)
+        if any(NUL in str(value) for value in kwargs.values()):
+            raise NotFound("Not found.")
+
+
+class PayopsAPIView(
+    IdempotentPostMixin, CheckedInputMixin, OrganizationScopedMixin, generics.GenericAPIView
+):
     pass
 
 
-class PayopsViewSet(IdempotentPostMixin, OrganizationScopedMixin, viewsets.GenericViewSet):
+class PayopsViewSet(
+    IdempotentPostMixin, CheckedInputMixin, OrganizationScopedMixin, viewsets.GenericViewSet
+):
     pass
 
 

@@ -103,3 +103,41 @@ def test_an_app_grants_its_own_role_permissions(db):
     assert not operator.permissions.filter(codename="change_feepolicy").exists()
     assert accountant.permissions.filter(codename="add_recipient").exists()
     assert accountant.permissions.filter(codename="close_payoutperiod").exists()
+
+
+def test_membership_users_are_people_not_system_jobs_or_api_clients(admin_client, organization):
+    from core.actors import system_actor
+    from core.services import api_client_create
+
+    system_actor("seed-demo")
+    client, _ = api_client_create(organization=organization, name="pos", actor=system_actor("t"))
+    person = get_user_model().objects.create_user("lilit", password="pw", is_staff=True)
+    page = admin_client.get("/admin/core/membership/add/")
+    users = list(page.context["adminform"].form.fields["user"].queryset)
+    assert person in users
+    assert client.user not in users
+    assert not [u for u in users if u.username.startswith("system.")]
+
+
+def test_an_api_client_has_one_name_in_the_admin(admin_client, organization):
+    from core.actors import system_actor
+    from core.admin_base import actor_label
+    from core.services import api_client_create
+
+    client, _ = api_client_create(organization=organization, name="pos", actor=system_actor("t"))
+    assert actor_label(client.user) == "API client pos"
+    page = admin_client.get(f"/admin/core/apiclient/{client.pk}/change/").content.decode()
+    assert "API client pos" in page
+    assert client.user.username not in page  # not a second name (api.<org>.<hash>)
+    assert 'name="_save"' not in page  # every field read-only: no Save button
+
+
+def test_admin_pages_show_the_organisations_time_zone(client, organization):
+    organization.timezone = "Asia/Tbilisi"
+    organization.save()
+    user = get_user_model().objects.create_user("ani", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_branch"]))
+    Membership.objects.create(user=user, organization=organization)
+    client.force_login(user)
+    page = client.get("/admin/core/branch/").content.decode()
+    assert "Times: Asia/Tbilisi" in page

@@ -27,7 +27,7 @@ def test_healthz_is_503_when_the_broker_is_down(client, db, monkeypatch):
     monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:9/0")
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["broker"] == "error"
+    assert response.json()["broker"] == "down"
     assert response.json()["status"] == "error"
     assert response.json()["database"] == "ok"
 

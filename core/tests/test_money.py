@@ -1,3 +1,4 @@
+import random
 from decimal import Decimal
 
 import pytest
@@ -101,3 +102,32 @@ def test_every_currency_has_a_bound_the_gateways_can_carry():
             check_amount_bound(limit + Decimal("0.01"), currency)
         with pytest.raises(ValueError, match="at most"):
             check_amount_bound(-limit - Decimal("0.01"), currency)
+
+
+def test_allocate_adds_back_for_negative_zero_and_positive_totals():
+    """Property: for any total (negative included) and any weights, the parts add back exactly,
+    each part carries the total's sign, and the split of ``-t`` mirrors the split of ``t``."""
+    rng = random.Random(20261130)
+    for _ in range(3000):
+        minor = rng.choice([0, rng.randint(-10, 10), rng.randint(-(10**12) + 1, 10**12 - 1)])
+        total = from_minor(minor, "AMD")
+        weights = [
+            rng.choice([0, rng.randint(1, 9), Decimal(rng.randint(1, 10**6)) / 1000])
+            for _ in range(rng.randint(1, 6))
+        ]
+        if not any(weights):
+            weights[0] = 1
+        parts = allocate(total, weights, "AMD")
+        assert sum(parts) == total, (total, weights, parts)
+        assert all(p <= 0 for p in parts) if minor < 0 else all(p >= 0 for p in parts)
+        assert allocate(-total, weights, "AMD") == [-p for p in parts]
+
+
+def test_allocate_negative_total_example():
+    assert allocate(Decimal("-10.00"), [1, 1, 1], "AMD") == [
+        Decimal("-3.34"),
+        Decimal("-3.33"),
+        Decimal("-3.33"),
+    ]
+    # A zero part of a negative split is a plain zero, never "-0.00".
+    assert [str(p) for p in allocate(Decimal("-0.01"), [1, 1], "AMD")] == ["-0.01", "0.00"]

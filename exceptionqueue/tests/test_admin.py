@@ -135,3 +135,43 @@ def test_staff_see_only_their_organisations(
     client.force_login(operator)
     response = client.get(reverse(CHANGELIST))
     assert list(response.context["cl"].result_list) == [mine]
+
+
+def test_the_queue_opens_on_what_needs_a_person(admin_client, organization, system_user):
+    from exceptionqueue.services import exception_acknowledge, exception_resolve
+
+    open_case = make(organization, system_user, "open")
+    seen = exception_acknowledge(case=make(organization, system_user, "seen"), actor=system_user)
+    done = exception_resolve(
+        case=make(organization, system_user, "done"), actor=system_user, note="ok"
+    )
+    first = admin_client.get(reverse(CHANGELIST))
+    assert {c.pk for c in first.context["cl"].result_list} == {open_case.pk, seen.pk}
+    every = admin_client.get(reverse(CHANGELIST) + "?state=all")
+    assert {c.pk for c in every.context["cl"].result_list} == {open_case.pk, seen.pk, done.pk}
+    closed = admin_client.get(reverse(CHANGELIST) + "?state=closed")
+    assert [c.pk for c in closed.context["cl"].result_list] == [done.pk]
+
+
+def test_a_read_only_case_page_offers_no_save(admin_client, organization, system_user):
+    case = make(organization, system_user, "a")
+    page = admin_client.get(reverse("admin:exceptionqueue_exceptioncase_change", args=[case.pk]))
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+    assert b'name="_continue"' not in page.content
+
+
+def test_resolve_without_the_permission_is_explained(client, organization, system_user):
+    from django.contrib.auth.models import User
+
+    case = make(organization, system_user, "a")
+    user = User.objects.create_user("viewer", password="x", is_staff=True)
+    Membership.objects.create(user=user, organization=organization)
+    user.user_permissions.add(Permission.objects.get(codename="view_exceptioncase"))
+    client.force_login(user)
+    url = reverse("admin:exceptionqueue_exceptioncase_resolve", args=[case.pk])
+    response = client.post(url, {"outcome": "resolve", "note": "x"})
+    assert response.status_code == 403
+    assert b"permission to change exception cases" in response.content
+    case.refresh_from_db()
+    assert case.status == "open"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
 from core import money
+from core.api.filters import bounded_day, bounded_moment
 from payments import hooks
 from payments.models import Payment
 
@@ -33,17 +33,16 @@ BUILT_IN = [
 
 
 def _moment(value: str, *, name: str, tz, end: bool) -> dt.datetime:
+    """The moment in UTC, bounded by ``core.api.filters`` (400 on ``name`` when out of range)."""
     try:
         if len(value) == 10:
-            day = dt.date.fromisoformat(value)
+            day = bounded_day(dt.date.fromisoformat(value), name)
             moment = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
-            return moment + dt.timedelta(days=1) if end else moment
+            return bounded_moment(moment + dt.timedelta(days=1) if end else moment, name)
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         raise ValidationError({name: ["Not an ISO date or date-time."]}) from None
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=tz)
-    return moment
+    return bounded_moment(moment, name, default_tz=tz)
 
 
 def _apply_registered(registered, queryset, name: str, value: str):

@@ -106,3 +106,64 @@ def test_resolve_action_leaves_a_refund_in_flight_pending(admin_client, organiza
     assert refund.status == Refund.Status.PENDING
     assert "still pending" in response.content.decode()
     assert not ExceptionCase.objects.filter(kind="refund_stuck").exists()
+
+
+# --- issue 9: refunds on the payment page ---------------------------------------------------------
+
+
+@pytest.fixture
+def paid_payment(organization, branch, system_user):
+    from payments.services import sandbox_pay
+    from payments.tests.factories import make_payment
+
+    payment = make_payment(organization=organization, branch=branch, amount="2500.00")
+    return sandbox_pay(payment=payment, outcome="approved", actor=system_user)
+
+
+def refund_url(payment):
+    return reverse("admin:payments_payment_refund", args=[payment.pk])
+
+
+def test_operator_refunds_from_the_payment_page(client, organization, paid_payment):
+    from payments.models import Refund
+
+    assert paid_payment.status == "verified"
+    client.force_login(staff(organization, "view_payment", "refund_payment"))
+    page = client.get(reverse("admin:payments_payment_change", args=[paid_payment.pk]))
+    assert refund_url(paid_payment).encode() in page.content
+    form = client.get(refund_url(paid_payment))
+    assert form.status_code == 200
+    assert b"Refundable now" in form.content
+    assert b"2500.00 AMD" in form.content
+    key = form.context["form"].initial["idempotency_key"]
+    no_reason = client.post(
+        refund_url(paid_payment), {"amount": "1000.00", "reason": "", "idempotency_key": key}
+    )
+    assert no_reason.status_code == 200
+    assert b"A refund needs a reason." in no_reason.content  # the service's words
+    data = {"amount": "1000.00", "reason": "charged twice", "idempotency_key": key}
+    assert client.post(refund_url(paid_payment), data).status_code == 302
+    assert client.post(refund_url(paid_payment), data).status_code == 302  # a double submit
+    refund = Refund.objects.get(payment=paid_payment)  # one refund, not two
+    assert (refund.amount, refund.status, refund.actor.username) == (1000, "succeeded", "clerk")
+    paid_payment.refresh_from_db()
+    assert paid_payment.status == "partially_refunded"
+    again = client.get(refund_url(paid_payment))
+    assert again.context["refundable"] == 1500
+
+
+def test_refund_without_the_permission_is_refused_with_the_reason(
+    client, organization, paid_payment
+):
+    from payments.models import Refund
+
+    client.force_login(staff(organization, "view_payment"))  # an accountant's view
+    page = client.get(reverse("admin:payments_payment_change", args=[paid_payment.pk]))
+    assert refund_url(paid_payment).encode() not in page.content
+    response = client.post(
+        refund_url(paid_payment), {"amount": "100.00", "reason": "x", "idempotency_key": "k"}
+    )
+    assert response.status_code == 403
+    assert b"payments.refund_payment" in response.content  # why, in the admin's layout
+    assert b'id="header"' in response.content
+    assert not Refund.objects.exists()

@@ -245,7 +245,7 @@ class PayoutRequestSerializer(StrictSerializer):
 
 
 class PayoutTransitionSerializer(StrictSerializer):
-    to = serializers.ChoiceField(choices=["processing", "completed", "cancelled"])
+    to = serializers.ChoiceField(choices=["processing", "completed", "cancelled", "reversed"])
     method = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
     reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)

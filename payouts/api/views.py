@@ -14,10 +14,11 @@ from rest_framework.response import Response
 from core.api.errors import error_body
 from core.api.schema import error
 from core.api.views import PayopsAPIView, PayopsViewSet
-from core.errors import DomainError
+from core.errors import CoreError, DomainError
 from core.selectors import branch_get_by_code
 from payouts import selectors, services
 from payouts.api import serializers as s
+from payouts.errors import PayoutError as E
 from payouts.models import Payout, PayoutLine, PayoutPeriod, QrCode, Recipient
 
 
@@ -27,15 +28,21 @@ def _refusal(exc: DomainError) -> Response:
     return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
 
 
+def _input(serializer_class, request) -> dict:
+    """The request body checked by ``serializer_class`` (400 with field errors)."""
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
 def _invalid_reference(field: str, message: str) -> DomainError:
-    return DomainError(
-        "invalid", "The request has invalid fields.", status_code=400, fields={field: [message]}
-    )
+    return E.INVALID.error("The request has invalid fields.", fields={field: [message]})
 
 
 class RecipientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = s.RecipientSerializer
     filterset_fields = ["scope", "is_active", "external_ref"]
+    error_codes = {"create": [E.INVALID, E.UNKNOWN_BRANCH, E.INVALID_SCOPE, E.DUPLICATE_RECIPIENT]}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # OpenAPI generation: no organisation
@@ -44,9 +51,7 @@ class RecipientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsV
 
     @extend_schema(request=s.RecipientCreateSerializer, responses={201: s.RecipientSerializer})
     def create(self, request):
-        data = s.RecipientCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = _input(s.RecipientCreateSerializer, request)
         branch = branch_get_by_code(organization=request.organization, code=values["branch"])
         if branch is None:
             raise _invalid_reference("branch", "No branch with this code.")
@@ -64,6 +69,18 @@ class RecipientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsV
 class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = s.QrCodeSerializer
     filterset_fields = ["recipient", "code", "is_active"]
+    error_codes = {
+        "create": [E.INVALID, E.RECIPIENT_INACTIVE],
+        "payments": [
+            E.INVALID,
+            E.PROVIDER_REQUIRED,
+            E.UNSUPPORTED_CURRENCY,
+            E.SANDBOX_DISABLED,
+            E.PROVIDER_NOT_CONFIGURED,
+            E.QR_CODE_INACTIVE,
+            E.IDEMPOTENCY_KEY_REUSED,
+        ],
+    }
 
     @property
     def idempotency_atomic(self) -> bool:
@@ -76,10 +93,9 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
 
     @extend_schema(request=s.QrCodeCreateSerializer, responses={201: s.QrCodeSerializer})
     def create(self, request):
-        data = s.QrCodeCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = _input(s.QrCodeCreateSerializer, request)
         recipient = selectors.recipient_get(
-            organization=request.organization, pk=data.validated_data["recipient"]
+            organization=request.organization, pk=values["recipient"]
         )
         if recipient is None:
             raise _invalid_reference("recipient", "No such recipient.")
@@ -90,7 +106,6 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         request=s.QrCheckoutSerializer,
         responses={
             201: s.QrCheckoutResultSerializer,
-            409: error("`provider_not_configured`, `qr_code_inactive`."),
             502: error("`provider_error` (the gateway refused the order)."),
         },
     )
@@ -99,9 +114,7 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         """Start a payment through this Smart QR at the organisation's gateway: a pending payment
         linked to the QR, its order registered; pay at ``payment_url``."""
         qr = self.get_object()
-        data = s.QrCheckoutSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = _input(s.QrCheckoutSerializer, request)
         payment = services.qr_checkout_start(
             qr_code=qr,
             amount=values["amount"],
@@ -127,19 +140,14 @@ class SandboxQrPaymentView(PayopsAPIView):
     # The round trip goes through a gateway (in process or over HTTP): the pending payment
     # commits before the order is registered, as a real checkout does.
     idempotency_atomic = False
+    error_codes = [E.INVALID, E.SANDBOX_DISABLED, E.QR_CODE_INACTIVE, E.IDEMPOTENCY_KEY_REUSED]
 
     @extend_schema(
-        request=s.SandboxQrPaymentSerializer,
-        responses={201: s.QrPaymentResultSerializer, 404: error("`sandbox_disabled`.")},
+        request=s.SandboxQrPaymentSerializer, responses={201: s.QrPaymentResultSerializer}
     )
     def post(self, request):
-        from django.conf import settings
-
-        if not settings.PAYOPS_SANDBOX:
-            raise DomainError("sandbox_disabled", "The sandbox gateway is off.", status_code=404)
-        data = s.SandboxQrPaymentSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        services.sandbox_check()
+        values = _input(s.SandboxQrPaymentSerializer, request)
         qr = (
             QrCode.objects.filter(organization=request.organization, code=values["qr_code"])
             .select_related("recipient__branch", "recipient__organization")
@@ -161,6 +169,26 @@ class SandboxQrPaymentView(PayopsAPIView):
 class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = s.PayoutSerializer
     filterset_fields = ["status", "recipient", "currency", "accounting_period"]
+    error_codes = {
+        "create": [
+            E.INVALID,
+            E.INVALID_PERIOD,
+            E.UNSUPPORTED_CURRENCY,
+            E.DUPLICATE_ACTIVE_PAYOUT,
+            CoreError.PERIOD_CLOSED,
+            E.RECIPIENT_INACTIVE,
+            E.NO_VERIFIED_PAYMENTS,
+        ],
+        "transitions": [
+            E.INVALID_TRANSITION,
+            E.REFERENCE_REQUIRED,
+            CoreError.REASON_REQUIRED,
+            CoreError.TRANSITION_NOT_ALLOWED,
+            E.REFUND_DRIFT_UNRESOLVED,
+            E.CARRIED_ADJUSTMENT_APPLIED,
+        ],
+        "drift_decisions": [E.INVALID_DECISION, E.NO_DRIFT_TO_DECIDE],
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -182,16 +210,10 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
 
     @extend_schema(
         request=s.PayoutRequestSerializer,
-        responses={
-            201: s.PayoutDetailSerializer,
-            409: error("`duplicate_active_payout`, `period_closed`, `recipient_inactive`."),
-            422: error("`no_verified_payments` (listed in exceptions/)."),
-        },
+        responses={201: s.PayoutDetailSerializer},
     )
     def create(self, request):
-        data = s.PayoutRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = _input(s.PayoutRequestSerializer, request)
         recipient = selectors.recipient_get(
             organization=request.organization, pk=values["recipient"]
         )
@@ -212,43 +234,41 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
 
     @extend_schema(
         request=s.PayoutTransitionSerializer,
-        responses={
-            200: s.PayoutDetailSerializer,
-            400: error("`reference_required` (completed without method and reference)."),
-            409: error("`transition_not_allowed`, `refund_drift_unresolved`."),
-        },
+        responses={200: s.PayoutDetailSerializer},
     )
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):
         payout = self.get_object()
-        data = s.PayoutTransitionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = _input(s.PayoutTransitionSerializer, request)
         try:
-            payout = services.payout_transition(
-                payout=payout, actor=request.user, **data.validated_data
-            )
+            payout = services.payout_transition(payout=payout, actor=request.user, **values)
         except DomainError as exc:
             return _refusal(exc)
         return self._detail(payout)
 
     @extend_schema(
         request=s.DriftDecisionSerializer,
-        responses={200: s.PayoutDetailSerializer, 409: error("`no_drift_to_decide`.")},
+        responses={200: s.PayoutDetailSerializer},
     )
     @action(detail=True, methods=["post"], url_path="drift-decisions")
     def drift_decisions(self, request, pk=None):
         payout = self.get_object()
-        data = s.DriftDecisionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        payout = services.payout_drift_decide(
-            payout=payout, actor=request.user, **data.validated_data
-        )
+        values = _input(s.DriftDecisionSerializer, request)
+        payout = services.payout_drift_decide(payout=payout, actor=request.user, **values)
         return self._detail(payout)
 
 
 class PayoutPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = s.PayoutPeriodSerializer
     filterset_fields = ["status", "kind"]
+    error_codes = {
+        "create": [E.INVALID_PERIOD, E.PERIOD_OVERLAP],
+        "transitions": [
+            E.INVALID_TRANSITION,
+            CoreError.TRANSITION_NOT_ALLOWED,
+            E.PERIOD_BLOCKED,
+        ],
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -257,29 +277,22 @@ class PayoutPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payo
 
     @extend_schema(
         request=s.PayoutPeriodCreateSerializer,
-        responses={201: s.PayoutPeriodSerializer, 409: error("`period_overlap`.")},
+        responses={201: s.PayoutPeriodSerializer},
     )
     def create(self, request):
-        data = s.PayoutPeriodCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = _input(s.PayoutPeriodCreateSerializer, request)
         period = services.period_create(
-            organization=request.organization, actor=request.user, **data.validated_data
+            organization=request.organization, actor=request.user, **values
         )
         return Response(s.PayoutPeriodSerializer(period).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=s.PayoutPeriodTransitionSerializer,
-        responses={
-            200: s.PayoutPeriodSerializer,
-            409: error("`transition_not_allowed`, `period_blocked`."),
-        },
+        responses={200: s.PayoutPeriodSerializer},
     )
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):
         period = self.get_object()
-        data = s.PayoutPeriodTransitionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        period = services.period_transition(
-            period=period, actor=request.user, **data.validated_data
-        )
+        values = _input(s.PayoutPeriodTransitionSerializer, request)
+        period = services.period_transition(period=period, actor=request.user, **values)
         return Response(s.PayoutPeriodSerializer(period).data)

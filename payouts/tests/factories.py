@@ -62,3 +62,14 @@ def refund(payment, amount: str, actor=None):
 
 def today(organization) -> dt.date:
     return timezone.localtime(timezone.now(), organization.tz).date()
+
+
+def request(recipient, actor, start, end=None, currency="AMD"):
+    """``payout_request`` for a range (one day unless ``end``)."""
+    return services.payout_request(
+        recipient=recipient,
+        currency=currency,
+        period_start=start,
+        period_end=end or start,
+        actor=actor,
+    )

@@ -351,3 +351,71 @@ def test_a_retry_after_a_crash_finds_the_first_sandbox_payment(api, qr, monkeypa
     assert retry.json()["status"] == "verified"
     assert calls == [retry.json()["id"], retry.json()["id"]]  # the same payment, twice
     assert QrPayment.objects.count() == 1
+
+
+def test_a_key_reused_after_the_purge_never_answers_another_recipients_payment(
+    api, organization, branch, qr, actor
+):
+    """Issue 9 #3: once the 24 h Idempotency-Key rows are purged, the payment's own key is the
+    only guard: a key reused on another QR code (or with a corrected amount) is 422, never the
+    first recipient's payment."""
+    from core.models import IdempotencyKey
+    from payouts import services
+
+    other = services.recipient_create(
+        organization=organization, scope="team", name="Bar", branch=branch, actor=actor
+    )
+    other_qr = services.qr_code_create(recipient=other, actor=actor)
+    url = "/api/v1/sandbox/qr-payments/"
+    body = {"qr_code": qr.code, "amount": "2500.00", "currency": "AMD", "outcome": "approved"}
+    first = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == 201
+    IdempotencyKey.objects.all().delete()  # the 24 h purge
+    for changed in ({"qr_code": other_qr.code}, {"amount": "2400.00"}):
+        reused = api.post(url, {**body, **changed}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+        assert reused.status_code == 422, reused.json()
+        assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    IdempotencyKey.objects.all().delete()
+    again = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
+    assert not other.payments.exists()
+
+
+def test_a_completed_payout_is_reversed_over_the_api(api, recipient, qr):
+    """Issue 9: reversal had no API. ``to: reversed`` needs a comment (400 ``reason_required``)
+    and calls ``payout_reverse``; only a completed payout is reversed."""
+    paid(qr, "800.00")
+    day = today(recipient.organization)
+    payout = api.post("/api/v1/payouts/", payout_body(recipient, day), format="json").json()
+    url = f"/api/v1/payouts/{payout['id']}/transitions/"
+    early = api.post(url, {"to": "reversed", "reference": "R", "comment": "c"}, format="json")
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "transition_not_allowed")
+    assert api.post(url, {"to": "processing"}, format="json").status_code == 200
+    done = {"to": "completed", "method": "bank_transfer", "reference": "TRX-1"}
+    assert api.post(url, done, format="json").status_code == 200
+    bare = api.post(url, {"to": "reversed", "reference": "BOUNCE-1"}, format="json")
+    assert (bare.status_code, bare.json()["error"]["code"]) == (400, "reason_required")
+    assert "comment" in bare.json()["error"]["fields"]
+    assert Payout.objects.get().status == "completed"
+    body = {"to": "reversed", "reference": "BOUNCE-1", "comment": "the bank returned it"}
+    response = api.post(url, body, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "reversed"
+    reversed_payout = Payout.objects.get()
+    assert reversed_payout.reversal.reference == "BOUNCE-1"
+    assert reversed_payout.events.order_by("pk").last().kind == "reversed"
+    assert not reversed_payout.lines.filter(active=True).exists()
+    assert not ExceptionCase.objects.filter(kind="completed_without_reference").exists()
+
+
+def test_the_schema_documents_the_payout_error_codes_from_the_catalogue(api):
+    from django.test import Client
+
+    schema = Client().get("/api/schema/?format=json").json()
+    transitions = schema["paths"]["/api/v1/payouts/{id}/transitions/"]["post"]["responses"]
+    assert "`reason_required`" in transitions["400"]["description"]
+    assert "`refund_drift_unresolved`" in transitions["409"]["description"]
+    sandbox = schema["paths"]["/api/v1/sandbox/qr-payments/"]["post"]["responses"]
+    assert "`idempotency_key_reused`" in sandbox["422"]["description"]
+    targets = schema["components"]["schemas"]["PayoutTransitionTargetEnum"]["enum"]
+    assert "reversed" in targets

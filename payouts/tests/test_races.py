@@ -278,7 +278,9 @@ def test_build_writes_lines_only_for_the_payments_it_locked(recipient, qr, actor
     )
     services.period_transition(period=period, to="closed", actor=actor)
     held, release, results = threading.Event(), threading.Event(), {}
-    real = services._lock_pending_adjustments
+    from payouts import locks
+
+    real = locks.adjustments_lock
 
     def after_the_rows_were_read(**kwargs):
         held.set()
@@ -286,7 +288,7 @@ def test_build_writes_lines_only_for_the_payments_it_locked(recipient, qr, actor
         return real(**kwargs)
 
     def build():
-        with mock.patch.object(services, "_lock_pending_adjustments", after_the_rows_were_read):
+        with mock.patch.object(locks, "adjustments_lock", after_the_rows_were_read):
             return services.payout_period_build(period=period, actor=actor)
 
     one = in_thread(build, results, "build")

@@ -1,0 +1,84 @@
+"""Query and body values are checked before they reach SQL: 400 with the field, never a 500.
+
+PostgreSQL refuses a NUL byte in text and an offset beyond ±15:59 (Python allows ±23:59), and
+Python overflows a day added to 9999-12-31: each used to be a 500 for a well-formed request.
+So every query parameter of every API view is refused when it holds a NUL byte
+(``refuse_nul_query``), every date-time a filter or a body carries is normalised to UTC and
+bounded to ``EARLIEST``..``LATEST`` (``bounded_moment``, ``bounded_day``), and
+``PayopsFilterBackend`` (the default filter backend) applies those bounds to every FilterSet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django_filters import utils
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
+
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
+NUL = "\x00"
+NUL_MESSAGE = "Null characters are not allowed."
+RANGE_MESSAGE = f"Out of range: dates are from {EARLIEST.date()} to {LATEST.date()} (UTC)."
+
+
+def out_of_range(name: str) -> ValidationError:
+    return ValidationError({name: [RANGE_MESSAGE]})
+
+
+def bounded_moment(moment: dt.datetime, name: str, *, default_tz=dt.UTC) -> dt.datetime:
+    """``moment`` in UTC (a naive one read in ``default_tz``), or 400 on ``name`` when it falls
+    outside ``EARLIEST``..``LATEST`` or cannot be converted."""
+    try:
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            moment = moment.replace(tzinfo=default_tz)
+        utc = moment.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        raise out_of_range(name) from None
+    if not EARLIEST <= utc <= LATEST:
+        raise out_of_range(name)
+    return utc
+
+
+def bounded_day(day: dt.date, name: str) -> dt.date:
+    if not EARLIEST.date() <= day <= LATEST.date():
+        raise out_of_range(name)
+    return day
+
+
+def bounded(value, name: str):
+    """A cleaned filter or body value, with dates and date-times bounded (others unchanged)."""
+    if isinstance(value, dt.datetime):
+        return bounded_moment(value, name)
+    if isinstance(value, dt.date):
+        return bounded_day(value, name)
+    return value
+
+
+def refuse_nul_query(query_params) -> None:
+    """400 naming every query parameter whose name or value holds a NUL byte."""
+    bad = sorted(
+        {
+            name
+            for name, values in query_params.lists()
+            if NUL in name or any(NUL in value for value in values)
+        }
+    )
+    if bad:
+        raise ValidationError({name.replace(NUL, "\\x00"): [NUL_MESSAGE] for name in bad})
+
+
+class PayopsFilterBackend(DjangoFilterBackend):
+    """django-filter's backend with every date and date-time filter bounded (see above)."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid() and self.raise_exception:
+            raise utils.translate_validation(filterset.errors)
+        cleaned = filterset.form.cleaned_data
+        for name, value in cleaned.items():
+            cleaned[name] = bounded(value, name)
+        return filterset.qs

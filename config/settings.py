@@ -249,6 +249,8 @@ SPECTACULAR_SETTINGS = {
         "PayoutPeriodKindEnum": "payouts.models.PayoutPeriod.Kind",
         "PayoutLineKindEnum": "payouts.models.PayoutLine.Kind",
         "PayoutEventKindEnum": "payouts.models.PayoutEvent.Kind",
+        # The registered kinds (exceptionqueue.kinds), whichever apps registered them.
+        "ExceptionKindEnum": "exceptionqueue.kinds.kind_choices",
         "ExceptionStatusEnum": "exceptionqueue.models.ExceptionCase.Status",
         "ExceptionSeverityEnum": "exceptionqueue.models.ExceptionCase.Severity",
         "ExceptionEventActionEnum": "exceptionqueue.models.ExceptionCaseEvent.Action",

@@ -16,8 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import save_audited, with_history
-from core.errors import CoreError
+from core.errors import CoreError, RequestError
 from core.models import Organization, TestClock
+
+NEEDS_OFFSET = "A test clock time needs its UTC offset (ISO 8601, e.g. 2026-12-01T09:00:00+04:00)."
 
 
 def clock_now(organization: Organization | int | None = None) -> dt.datetime:
@@ -45,7 +47,7 @@ def test_clock_advance(*, organization: Organization, now: dt.datetime, actor) -
     if not settings.PAYOPS_SANDBOX:
         raise CoreError.NOT_FOUND.error("The sandbox is off.")
     if timezone.is_naive(now):
-        raise CoreError.CLOCK_NEEDS_OFFSET.error()
+        raise RequestError.INVALID.error(NEEDS_OFFSET)
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
     clock = TestClock.objects.filter(organization=organization).first()
     if clock is None:

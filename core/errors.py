@@ -3,13 +3,13 @@
 Each app lists its rule codes once, in ``<app>/errors.py``, as an ``ErrorCode`` enum: the stable
 snake_case code integrators switch on, the HTTP status the API answers with, and a sentence::
 
-    class PayoutError(ErrorCode):
-        DUPLICATE_ACTIVE_PAYOUT = (
-            "duplicate_active_payout", 409, "An active payout already covers this scope."
+    class WebhookError(ErrorCode):
+        ENDPOINT_DISABLED = (
+            "endpoint_disabled", 409, "Enable the endpoint before replaying to it."
         )
 
-    raise PayoutError.DUPLICATE_ACTIVE_PAYOUT.error()                  # the catalogue's sentence
-    raise PayoutError.DUPLICATE_ACTIVE_PAYOUT.error("Payout #12 ...")  # a more precise one
+    raise WebhookError.ENDPOINT_DISABLED.error()                       # the catalogue's sentence
+    raise WebhookError.ENDPOINT_DISABLED.error("Endpoint #3 is ...")   # a more precise one
 
 Statuses: 409 conflict with the current state, 422 a well-formed request that cannot be carried
 out, 400 a rule about the input, 403 not allowed, 404 not found. The OpenAPI schema documents each
@@ -105,9 +105,53 @@ class CoreError(ErrorCode):
     NOT_FOUND = ("not_found", 404, "Not found.")
     RESERVED_USERNAME = ("reserved_username", 400, "This username is reserved for system users.")
     INVALID_USER = ("invalid_user", 400, "The username or password is not acceptable.")
-    CLOCK_NEEDS_OFFSET = (
-        "invalid",
-        400,
-        "A test clock time needs its UTC offset (ISO 8601, e.g. 2026-12-01T09:00:00+04:00).",
-    )
     CLOCK_BACKWARDS = ("clock_backwards", 409, "A test clock only moves forward.")
+    DUPLICATE_BRANCH = ("duplicate_branch", 409, "A branch with this code already exists.")
+
+
+class RequestError(ErrorCode):
+    """Codes about the request itself (its form, authentication, rate, idempotency), which the
+    API layer answers for every endpoint (``core.api.errors``, ``core.api.idempotency``). The
+    messages sent are DRF's or more precise ones; the sentences here document the codes."""
+
+    INVALID = ("invalid", 400, "The request has invalid fields (see `fields`).")
+    UNKNOWN_FIELD = ("unknown_field", 400, "Unknown field(s) in the request body.")
+    MALFORMED_REQUEST = ("malformed_request", 400, "The request body could not be parsed.")
+    BAD_REQUEST = ("bad_request", 400, "The request was refused.")
+    INVALID_IDEMPOTENCY_KEY = (
+        "invalid_idempotency_key",
+        400,
+        "Idempotency-Key must be 1 to 255 characters.",
+    )
+    NOT_AUTHENTICATED = ("not_authenticated", 401, "No token was given.")
+    AUTHENTICATION_FAILED = ("authentication_failed", 401, "The token is invalid or revoked.")
+    METHOD_NOT_ALLOWED = ("method_not_allowed", 405, "This method is not allowed here.")
+    NOT_ACCEPTABLE = ("not_acceptable", 406, "No answer in the format asked for.")
+    REQUEST_TOO_LARGE = (
+        "request_too_large",
+        413,
+        "The request body is larger than payops accepts.",
+    )
+    UNSUPPORTED_MEDIA_TYPE = ("unsupported_media_type", 415, "Send JSON.")
+    THROTTLED = ("throttled", 429, "Too many requests for this client (see Retry-After).")
+    IDEMPOTENCY_IN_PROGRESS = (
+        "idempotency_in_progress",
+        409,
+        "A request with this Idempotency-Key is still being processed; retry later.",
+    )
+    IDEMPOTENCY_NOT_REPLAYABLE = (
+        "idempotency_not_replayable",
+        409,
+        "The first answer to this Idempotency-Key held a secret shown only once; it is not "
+        "replayed. Rotate the secret to get a new one.",
+    )
+    IDEMPOTENCY_KEY_REUSED = (
+        "idempotency_key_reused",
+        422,
+        "This Idempotency-Key was used with another request body or endpoint.",
+    )
+    SERVER_ERROR = (
+        "server_error",
+        500,
+        "Something went wrong on our side; it has been logged.",
+    )

@@ -24,6 +24,11 @@ def _task(task):
         return task
     from config.celery import app
 
+    if task not in app.tasks:
+        # Outside a worker nothing imports the apps' tasks modules (autodiscovery runs when a
+        # worker starts): import them now, once, so a name queued before its module was
+        # imported is found.
+        app.loader.import_default_modules()
     return app.tasks[task]
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from core import roles
 from core.actors import SYSTEM_PREFIX
 from core.audit import save_audited
-from core.errors import CoreError, DomainError
+from core.errors import CoreError
 from core.models import ApiClient, Branch, Heartbeat, Membership, Organization
 
 
@@ -33,19 +33,17 @@ def organization_ensure(*, slug: str, name: str, actor, timezone_name: str = "As
 @transaction.atomic
 def branch_create(*, organization: Organization, code: str, name: str, actor) -> Branch:
     if Branch.objects.filter(organization=organization, code=code).exists():
-        raise DomainError(
-            "duplicate_branch",
+        raise CoreError.DUPLICATE_BRANCH.error(
             f"A branch with code {code!r} already exists.",
-            status_code=409,
-            fields={"code": ["A branch with this code already exists."]},
+            fields={"code": [CoreError.DUPLICATE_BRANCH.sentence]},
         )
     branch = Branch(organization=organization, code=code, name=name)
     try:
         with transaction.atomic():
             save_audited(branch, actor=actor, reason="branch created")
     except IntegrityError:  # a concurrent request created the same code
-        raise DomainError(
-            "duplicate_branch", f"A branch with code {code!r} already exists.", status_code=409
+        raise CoreError.DUPLICATE_BRANCH.error(
+            f"A branch with code {code!r} already exists."
         ) from None
     return branch
 

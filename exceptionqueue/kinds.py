@@ -3,13 +3,12 @@
 The kernel names no domain: each app declares its kinds in ``<app>/exception_kinds.py`` and
 registers them in ``AppConfig.ready()``, as it registers its webhook event types::
 
-    REFUND_DRIFT = ExceptionKind(
-        "refund_drift", "Refund after a payout request (drift)", severity="high", blocking=True
-    )
-    register_exception_kinds(REFUND_DRIFT, ...)
+    # webhooks/exception_kinds.py (the kernel's own kind)
+    WEBHOOK_DELIVERY_FAILED = ExceptionKind("webhook_delivery_failed", "Webhook delivery failed")
+    register_exception_kinds(WEBHOOK_DELIVERY_FAILED)  # in WebhooksConfig.ready()
 
 An ``ExceptionKind`` is the code itself (a ``str``), so it goes wherever a kind is expected
-(``exception_raise(kind=REFUND_DRIFT)``, ``filter(kind=REFUND_DRIFT)``), and carries its label,
+(``exception_raise(kind=WEBHOOK_DELIVERY_FAILED)``, ``filter(kind=...)``), and carries its label,
 default severity and whether it blocks the close of the accounting period it falls in (money may
 be wrong). Kinds are stable snake_case codes; adding one needs no migration.
 """

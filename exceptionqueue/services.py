@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterable
 from decimal import Decimal
@@ -12,11 +13,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
-from django_fsm import TransitionNotAllowed
 
 from core.audit import save_audited
 from core.errors import DomainError
+from core.fsm import transition_apply
 from core.models import Branch, Organization
+from exceptionqueue.errors import ExceptionQueueError
 from exceptionqueue.kinds import close_guards, exception_kind
 from exceptionqueue.models import ExceptionCase, ExceptionCaseEvent
 
@@ -27,8 +29,6 @@ Action = ExceptionCaseEvent.Action
 
 def _json_safe(details: dict[str, Any] | None) -> dict[str, Any]:
     """Details as plain JSON (Decimals and dates as strings), so they read back identically."""
-    import json
-
     return json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
 
 
@@ -118,13 +118,7 @@ def exception_raise(
             existing, message=message, amount=amount, details=details, now=now, actor=actor
         )
 
-    local_today = timezone.localtime(now, organization.tz).date()
-    start = _as_date(period_start, organization) or _as_date(
-        details.get("period_start"), organization
-    )
-    end = _as_date(period_end, organization) or _as_date(details.get("period_end"), organization)
-    start = start or end or local_today
-    end = end or start
+    start, end = _case_period(organization, period_start, period_end, details, now=now)
     subject_type = ContentType.objects.get_for_model(subject) if subject is not None else None
     case = ExceptionCase(
         organization=organization,
@@ -159,6 +153,19 @@ def exception_raise(
     return case
 
 
+def _case_period(
+    organization: Organization, period_start, period_end, details: dict, *, now: dt.datetime
+) -> tuple[dt.date, dt.date]:
+    """The period a case falls in: the given dates, else ``details["period_start"/"period_end"]``,
+    else the local date of the raise."""
+    start = _as_date(period_start, organization) or _as_date(
+        details.get("period_start"), organization
+    )
+    end = _as_date(period_end, organization) or _as_date(details.get("period_end"), organization)
+    start = start or end or timezone.localtime(now, organization.tz).date()
+    return start, end or start
+
+
 def _repeat(case, *, message, amount, details, now, actor) -> ExceptionCase:
     case.occurrences += 1
     case.last_seen_at = now
@@ -181,16 +188,10 @@ def _locked(case: ExceptionCase | int) -> ExceptionCase:
     return ExceptionCase.objects.select_for_update().get(pk=pk)
 
 
-def _move(case: ExceptionCase, method: str, *, actor, note: str) -> ExceptionCase:
-    source = case.status
-    try:
-        getattr(case, method)()
-    except TransitionNotAllowed:
-        raise DomainError(
-            "transition_not_allowed",
-            f"An exception that is {source} cannot be {method.rstrip('e')}ed.",
-            status_code=409,
-        ) from None
+def _move(case: ExceptionCase, method: str) -> ExceptionCase:
+    """Apply the transition ``method`` (409 ``transition_not_allowed`` when refused)."""
+    message = f"An exception that is {case.status} cannot be {method.rstrip('e')}ed."
+    transition_apply(case, method, message=message)
     return case
 
 
@@ -199,7 +200,7 @@ def exception_acknowledge(*, case: ExceptionCase | int, actor, note: str = "") -
     """Someone is on it: open -> acknowledged."""
     case = _locked(case)
     source = case.status
-    _move(case, "acknowledge", actor=actor, note=note)
+    _move(case, "acknowledge")
     case.acknowledged_by = actor
     case.acknowledged_at = timezone.now()
     save_audited(case, actor=actor, reason=note or "acknowledged")
@@ -213,7 +214,7 @@ def _close(case, *, method: str, action: str, actor, note: str, auto: bool = Fal
     if not auto:  # a person closing it: the raising domain may say it is resolved elsewhere
         for guard in close_guards(case.kind):
             guard(case)
-    _move(case, method, actor=actor, note=note)
+    _move(case, method)
     case.closed_by = actor
     case.closed_at = timezone.now()
     case.resolution_note = note
@@ -226,11 +227,8 @@ def _close(case, *, method: str, action: str, actor, note: str, auto: bool = Fal
 def _require_note(note: str) -> str:
     note = (note or "").strip()
     if not note:
-        raise DomainError(
-            "resolution_note_required",
-            "Say how the exception was resolved.",
-            status_code=400,
-            fields={"note": ["This field is required."]},
+        raise ExceptionQueueError.RESOLUTION_NOTE_REQUIRED.error(
+            fields={"note": ["This field is required."]}
         )
     return note
 

@@ -133,7 +133,7 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
                 except DomainError as exc:
                     self_form.add_error("url", exc.message)
             try:
-                services._clean_event_types(cleaned.get("event_types") or [])
+                services.event_types_clean(cleaned.get("event_types") or [])
             except DomainError as exc:
                 self_form.add_error("event_types", exc.message)
             return cleaned

@@ -137,6 +137,17 @@ class WebhookDelivery(FSMModelMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.event_id} -> endpoint {self.endpoint_id} ({self.status})"
 
+    @classmethod
+    def first_of(cls, event: WebhookEvent, endpoint: WebhookEndpoint, *, now) -> WebhookDelivery:
+        """The (unsaved) first delivery of ``event`` to ``endpoint``, due ``now``."""
+        return cls(
+            event=event,
+            endpoint=endpoint,
+            organization=event.organization,
+            next_attempt_at=now,
+            created_at=now,
+        )
+
     # Transitions: called by webhooks.services only, under a row lock.
     @transition(field=status, source=Status.PENDING, target=Status.SUCCEEDED)
     def succeed(self) -> None:

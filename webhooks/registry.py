@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import re
 
-EVENT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+# The one definition of an event type (``<resource>.<status>``, lower snake case) and of what an
+# endpoint may subscribe to: a type, ``<resource>.*`` or ``*``.
+_NAME = r"[a-z][a-z0-9_]*"
+EVENT_TYPE_RE = re.compile(rf"^{_NAME}\.{_NAME}$")
+EVENT_PATTERN_RE = re.compile(rf"^(\*|{_NAME}\.(\*|{_NAME}))$")
 
 _registered: set[str] = set()
 

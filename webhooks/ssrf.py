@@ -21,13 +21,16 @@ import httpx
 from django.conf import settings
 
 from core.errors import DomainError
+from webhooks.errors import WebhookError
 
 ALLOWED_SCHEMES = ("http", "https")
 
 
 class UnsafeUrl(DomainError):
-    def __init__(self, message: str, code: str = "webhook_url_refused") -> None:
-        super().__init__(code, message, status_code=400, fields={"url": [message]})
+    """A refused webhook URL: a ``WebhookError.URL_*`` code, 400, the reason on ``url``."""
+
+    def __init__(self, message: str, code: WebhookError = WebhookError.URL_REFUSED) -> None:
+        super().__init__(code.code, message, status_code=code.status, fields={"url": [message]})
 
 
 TEREDO = ipaddress.IPv6Network("2001::/32")
@@ -58,7 +61,7 @@ def resolve(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeUrl(
-            f"The host {host!r} does not resolve ({exc}).", "webhook_url_unresolvable"
+            f"The host {host!r} does not resolve ({exc}).", WebhookError.URL_UNRESOLVABLE
         ) from None
     seen: list[str] = []
     for info in infos:
@@ -78,23 +81,25 @@ def check_url(url: str, *, allow_private: bool | None = None) -> list[str]:
     try:
         parsed = httpx.URL(url)  # what the delivery will use: it must accept the URL too
     except (httpx.InvalidURL, ValueError) as exc:  # idna errors are UnicodeError (ValueError)
-        raise UnsafeUrl(f"The webhook URL is not valid ({exc}).", "webhook_url_invalid") from None
+        raise UnsafeUrl(
+            f"The webhook URL is not valid ({exc}).", WebhookError.URL_INVALID
+        ) from None
     parts = urlsplit(url)
     if parts.scheme not in ALLOWED_SCHEMES:
-        raise UnsafeUrl("Webhook URLs use http or https.", "webhook_url_invalid")
+        raise UnsafeUrl("Webhook URLs use http or https.", WebhookError.URL_INVALID)
     if not parts.hostname:
-        raise UnsafeUrl("The webhook URL has no host.", "webhook_url_invalid")
+        raise UnsafeUrl("The webhook URL has no host.", WebhookError.URL_INVALID)
     if parts.username or parts.password:
-        raise UnsafeUrl("Webhook URLs may not carry credentials.", "webhook_url_invalid")
+        raise UnsafeUrl("Webhook URLs may not carry credentials.", WebhookError.URL_INVALID)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise UnsafeUrl("The webhook URL has an invalid port.", "webhook_url_invalid") from None
+        raise UnsafeUrl("The webhook URL has an invalid port.", WebhookError.URL_INVALID) from None
     # The IDNA (punycode) form the HTTP client sends: ASCII, resolvable, as in the Host header.
     addresses = resolve(parsed.raw_host.decode("ascii"), port)
     if not addresses:
         raise UnsafeUrl(
-            f"The host {parts.hostname!r} does not resolve.", "webhook_url_unresolvable"
+            f"The host {parts.hostname!r} does not resolve.", WebhookError.URL_UNRESOLVABLE
         )
     if not allow_private:
         for address in addresses:

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from core import services
 from core.api.serializers import StrictModelSerializer
 from core.api.views import PayopsViewSet
+from core.errors import CoreError
 from core.models import Branch
 
 
@@ -25,6 +26,7 @@ class BranchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
     queryset = Branch.objects.all()
     serializer_class = BranchSerializer
     filterset_fields = ["code"]
+    error_codes = {"create": [CoreError.DUPLICATE_BRANCH]}
 
     @extend_schema(responses={201: BranchSerializer})
     def create(self, request):

@@ -24,7 +24,7 @@ class ClockSerializer(StrictSerializer):
     def validate_now(self, value):
         raw = parse_datetime(str(self.initial_data.get("now", "")).replace("Z", "+00:00"))
         if raw is None or raw.tzinfo is None:
-            raise serializers.ValidationError(CoreError.CLOCK_NEEDS_OFFSET.sentence)
+            raise serializers.ValidationError(clock.NEEDS_OFFSET)
         return value
 
 

@@ -1,6 +1,9 @@
 """One error format for the whole API.
 
 ``{"error": {"code": "snake_case_code", "message": "a sentence", "fields": {"name": ["..."]}}}``
+
+Every code answered here is a catalogue member (``core.errors.RequestError`` for the request's
+form, authentication, rate and idempotency; ``CoreError`` and the apps' catalogues for rules).
 """
 
 from __future__ import annotations
@@ -11,27 +14,27 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Suspicio
 from django.http import Http404, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 
-from core.errors import DomainError
+from core.errors import CoreError, DomainError, ErrorCode, RequestError
 
 logger = logging.getLogger("payops.api")
 
-_CODES = {
-    exceptions.ParseError: "malformed_request",
-    exceptions.AuthenticationFailed: "authentication_failed",
-    exceptions.NotAuthenticated: "not_authenticated",
-    exceptions.PermissionDenied: "permission_denied",
-    exceptions.NotFound: "not_found",
-    exceptions.MethodNotAllowed: "method_not_allowed",
-    exceptions.NotAcceptable: "not_acceptable",
-    exceptions.UnsupportedMediaType: "unsupported_media_type",
-    exceptions.Throttled: "throttled",
+_CODES: dict[type[exceptions.APIException], ErrorCode] = {
+    exceptions.ParseError: RequestError.MALFORMED_REQUEST,
+    exceptions.AuthenticationFailed: RequestError.AUTHENTICATION_FAILED,
+    exceptions.NotAuthenticated: RequestError.NOT_AUTHENTICATED,
+    exceptions.PermissionDenied: CoreError.PERMISSION_DENIED,
+    exceptions.NotFound: CoreError.NOT_FOUND,
+    exceptions.MethodNotAllowed: RequestError.METHOD_NOT_ALLOWED,
+    exceptions.NotAcceptable: RequestError.NOT_ACCEPTABLE,
+    exceptions.UnsupportedMediaType: RequestError.UNSUPPORTED_MEDIA_TYPE,
+    exceptions.Throttled: RequestError.THROTTLED,
 }
 
 
-UNKNOWN_FIELD = "unknown_field"
+UNKNOWN_FIELD = RequestError.UNKNOWN_FIELD.code
 
 
 def _leaf_codes(codes) -> set[str]:
@@ -43,16 +46,33 @@ def _leaf_codes(codes) -> set[str]:
 
 
 class ApiError(exceptions.APIException):
-    """An API-level error with a stable code (e.g. idempotency conflicts)."""
+    """An API-level error (e.g. an idempotency conflict): a catalogue member, with its sentence
+    or a more precise message."""
 
-    def __init__(self, code: str, message: str, status_code: int) -> None:
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
-        self.error_code = code
+    def __init__(self, member: ErrorCode, message: str | None = None) -> None:
+        super().__init__(detail=message or member.sentence, code=member.code)
+        self.status_code = member.status
+        self.error_code = member.code
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _answer(member: ErrorCode, message: str | None = None, fields: dict | None = None):
+    """A DRF response of ``member``, with its sentence or a more precise message."""
+    return Response(
+        error_body(member.code, message or member.sentence, fields), status=member.status
+    )
+
+
+def _json_answer(member: ErrorCode) -> JsonResponse:
+    """The same as plain Django JSON (outside DRF: 404 and 500 handlers)."""
+    return JsonResponse(
+        error_body(member.code, member.sentence),
+        status=member.status,
+        json_dumps_params={"separators": (",", ":")},
+    )
 
 
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
@@ -75,12 +95,9 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
 
 def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
-        return Response(
-            error_body("request_too_large", "The request body is larger than payops accepts."),
-            status=413,
-        )
+        return _answer(RequestError.REQUEST_TOO_LARGE)
     if isinstance(exc, SuspiciousOperation):
-        return Response(error_body("bad_request", "The request was refused."), status=400)
+        return _answer(RequestError.BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, PermissionDenied):
@@ -94,9 +111,8 @@ def exception_handler(exc, context):
     ):
         fields = _flatten(exc.detail)
         names = ", ".join(sorted(fields))
-        return Response(
-            error_body(UNKNOWN_FIELD, f"Unknown field(s) in the request body: {names}.", fields),
-            status=status.HTTP_400_BAD_REQUEST,
+        return _answer(
+            RequestError.UNKNOWN_FIELD, f"Unknown field(s) in the request body: {names}.", fields
         )
 
     if isinstance(exc, exceptions.ValidationError):
@@ -105,13 +121,14 @@ def exception_handler(exc, context):
         message = non_field[0] if non_field and not fields else "The request has invalid fields."
         if non_field and fields:
             fields["non_field_errors"] = non_field
-        return Response(error_body("invalid", message, fields), status=400)
+        return _answer(RequestError.INVALID, message, fields)
 
     if isinstance(exc, ApiError):
         return Response(error_body(exc.error_code, str(exc.detail)), status=exc.status_code)
 
     if isinstance(exc, exceptions.APIException):
-        code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), None)
+        member = next((m for cls, m in _CODES.items() if isinstance(exc, cls)), None)
+        code = member.code if member is not None else None
         code = code or (exc.default_code if isinstance(exc.default_code, str) else "error")
         message = str(exc.detail) if not isinstance(exc.detail, dict | list) else exc.default_detail
         headers = {}
@@ -125,19 +142,11 @@ def exception_handler(exc, context):
 
 
 def json_server_error(request, *args, **kwargs):
-    return JsonResponse(
-        error_body("server_error", "Something went wrong on our side; it has been logged."),
-        status=500,
-        json_dumps_params={"separators": (",", ":")},
-    )
+    return _json_answer(RequestError.SERVER_ERROR)
 
 
 def json_not_found(request, exception=None):
-    return JsonResponse(
-        error_body("not_found", "Not found."),
-        status=404,
-        json_dumps_params={"separators": (",", ":")},
-    )
+    return _json_answer(CoreError.NOT_FOUND)
 
 
 @csrf_exempt

@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.api.errors import ApiError
+from core.errors import RequestError
 from core.models import ApiClient, IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -49,9 +50,8 @@ def claim(*, client: ApiClient, key: str, method: str, path: str, body: bytes) -
     """Claim ``key`` for this request, or raise Replay / ApiError for the cases above."""
     if not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
         raise ApiError(
-            "invalid_idempotency_key",
+            RequestError.INVALID_IDEMPOTENCY_KEY,
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters, none of them NUL.",
-            400,
         )
     now = timezone.now()
     print_ = fingerprint(method, path, body)
@@ -82,19 +82,11 @@ def claim(*, client: ApiClient, key: str, method: str, path: str, body: bytes) -
                 ).delete()
                 continue
             if existing.fingerprint != print_:
-                raise ApiError(
-                    "idempotency_key_reused",
-                    "This Idempotency-Key was used with another request body or endpoint.",
-                    422,
-                ) from None
+                raise ApiError(RequestError.IDEMPOTENCY_KEY_REUSED) from None
             if existing.state == IdempotencyKey.State.IN_PROGRESS:
-                raise ApiError(
-                    "idempotency_in_progress",
-                    "A request with this Idempotency-Key is still being processed; retry later.",
-                    409,
-                ) from None
+                raise ApiError(RequestError.IDEMPOTENCY_IN_PROGRESS) from None
             raise Replay(existing) from None
-    raise ApiError("idempotency_in_progress", "The Idempotency-Key is contended; retry.", 409)
+    raise ApiError(RequestError.IDEMPOTENCY_IN_PROGRESS, "The Idempotency-Key is contended; retry.")
 
 
 def storable(status: int) -> bool:

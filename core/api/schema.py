@@ -2,7 +2,8 @@
 
 A view lists the catalogue codes it can answer with (``error_codes = [PayoutError.X, ...]``, or a
 dict by viewset action); the schema documents each under its status with the catalogue's sentence
-(``core.errors.ErrorCode``), so codes are written once.
+(``core.errors.ErrorCode``), together with the codes every operation may answer (``RequestError``,
+``CoreError.PERMISSION_DENIED``, ``NOT_FOUND``), so codes are written once.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
+
+from core.errors import CoreError, ErrorCode, RequestError
 
 _ErrorDetail = inline_serializer(
     name="ErrorDetail",
@@ -26,17 +29,36 @@ def error(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=ErrorSerializer, description=description)
 
 
-_COMMON = {
-    "400": error("Invalid input (`invalid`, `unknown_field`, `malformed_request`)."),
-    "401": error("Missing or invalid token."),
-    "403": error("Not allowed."),
-    "404": error("Not found (or belongs to another organisation)."),
-    "429": error("Too many requests for this client (`throttled`)."),
+# What every operation may answer, and what every write may answer besides (idempotency), as
+# catalogue members: each status is documented with its codes' sentences, merged with the codes
+# the view declares.
+_COMMON: tuple[ErrorCode, ...] = (
+    RequestError.INVALID,
+    RequestError.UNKNOWN_FIELD,
+    RequestError.MALFORMED_REQUEST,
+    RequestError.NOT_AUTHENTICATED,
+    RequestError.AUTHENTICATION_FAILED,
+    CoreError.PERMISSION_DENIED,
+    CoreError.NOT_FOUND,
+    RequestError.THROTTLED,
+)
+_WRITE: tuple[ErrorCode, ...] = (
+    RequestError.INVALID_IDEMPOTENCY_KEY,
+    RequestError.IDEMPOTENCY_IN_PROGRESS,
+    RequestError.IDEMPOTENCY_KEY_REUSED,
+)
+# A 409 and a 422 are documented on every write, whether or not the view declares a rule code.
+_WRITE_STATUS_LEAD = {
+    409: "Conflict with the current state.",
+    422: "Cannot be carried out as asked.",
 }
-_POST = {
-    "409": error("Conflict with the current state, or `idempotency_in_progress`."),
-    "422": error("Cannot be carried out as asked, or `idempotency_key_reused`."),
-}
+
+
+def describe(members, *, lead: str = "") -> OpenApiResponse:
+    """One status documented from catalogue members: each code with its sentence."""
+    parts = [lead] if lead else []
+    parts += [f"`{member.code}`: {member.sentence}" for member in members]
+    return error(" ".join(parts))
 
 
 class PayopsAutoSchema(AutoSchema):
@@ -57,29 +79,34 @@ class PayopsAutoSchema(AutoSchema):
             ]
         return params
 
-    def _domain_errors(self) -> dict[str, OpenApiResponse]:
-        """The view's declared catalogue codes (``error_codes``: a list, or a dict by action),
-        documented under their statuses with the catalogue's sentences."""
+    def _declared(self) -> list[ErrorCode]:
+        """The view's catalogue codes (``error_codes``: a list, or a dict by action)."""
         declared = getattr(self.view, "error_codes", None) or ()
         if isinstance(declared, dict):
             declared = declared.get(getattr(self.view, "action", None), ())
-        by_status: dict[int, list] = {}
-        for member in declared:
+        return list(declared)
+
+    def _error_responses(self) -> dict[str, OpenApiResponse]:
+        """Every 4xx this operation may answer, by status, from the catalogues."""
+        members = list(_COMMON)
+        write = self.method in {"POST", "PUT", "PATCH", "DELETE"}
+        if write:
+            members += _WRITE
+        members += [member for member in self._declared() if member not in members]
+        by_status: dict[int, list[ErrorCode]] = {}
+        for member in members:
             by_status.setdefault(member.status, []).append(member)
+        if write:
+            for status in _WRITE_STATUS_LEAD:
+                by_status.setdefault(status, [])
         return {
-            str(status): error(
-                " ".join(f"`{member.code}`: {member.sentence}" for member in members)
-            )
-            for status, members in sorted(by_status.items())
+            str(status): describe(group, lead=_WRITE_STATUS_LEAD.get(status, "") if write else "")
+            for status, group in sorted(by_status.items())
         }
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        extra = dict(_COMMON)
-        if self.method in {"POST", "PUT", "PATCH", "DELETE"}:
-            extra.update(_POST)
-        extra.update(self._domain_errors())
-        for status_code, response in extra.items():
+        for status_code, response in self._error_responses().items():
             if status_code not in responses:
                 responses[status_code] = self._get_response_for_code(response, status_code)
         return responses

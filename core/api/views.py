@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from core.api import idempotency
 from core.api.errors import ApiError
 from core.api.filters import NUL, refuse_nul_query
+from core.errors import RequestError
 
 
 class IdempotentPostMixin:
@@ -98,14 +99,7 @@ class IdempotentPostMixin:
 
     def _replay(self, record) -> Response:
         if not record.replayable:
-            return self.handle_exception(
-                ApiError(
-                    "idempotency_not_replayable",
-                    "The first answer to this Idempotency-Key held a secret shown only once; "
-                    "it is not replayed. Rotate the secret to get a new one.",
-                    409,
-                )
-            )
+            return self.handle_exception(ApiError(RequestError.IDEMPOTENCY_NOT_REPLAYABLE))
         return Response(
             idempotency.replay_data(record),
             status=record.response_status,
@@ -143,6 +137,28 @@ class CheckedInputMixin:
             raise NotFound("Not found.")
 
 
+
+# No docstring: the OpenAPI schema would show it as every view's description.
+class ListDetailMixin:
+    # A list answered with ``serializer_class``, every other action (retrieve, the detail
+    # actions) with ``detail_serializer_class``, whose queryset also prefetches
+    # ``detail_prefetch``. First in the bases: it works on the scoped queryset.
+
+    detail_serializer_class = None
+    detail_prefetch: tuple[str, ...] = ()
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action != "list" and self.detail_prefetch:
+            queryset = queryset.prefetch_related(*self.detail_prefetch)
+        return queryset
+
+    def get_serializer_class(self):
+        if self.action != "list" and self.detail_serializer_class is not None:
+            return self.detail_serializer_class
+        return super().get_serializer_class()
+
+
 class PayopsAPIView(
     IdempotentPostMixin, CheckedInputMixin, OrganizationScopedMixin, generics.GenericAPIView
 ):
@@ -155,4 +171,10 @@ class PayopsViewSet(
     pass
 
 
-__all__ = ["PayopsAPIView", "PayopsViewSet", "mixins"]
+class PayopsReadViewSet(
+    ListDetailMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet
+):
+    pass  # list and retrieve, with a detail serializer (and its own detail actions)
+
+
+__all__ = ["ListDetailMixin", "PayopsAPIView", "PayopsReadViewSet", "PayopsViewSet", "mixins"]

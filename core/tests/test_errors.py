@@ -48,3 +48,21 @@ def test_transition_apply_turns_a_refused_move_into_a_409():
     opened = ExceptionCase(status="open")
     transition_apply(opened, "acknowledge")
     assert opened.status == "acknowledged"
+
+
+def test_the_schema_documents_every_status_from_the_catalogues(client, db):
+    """The common 4xx (request form, auth, idempotency) and the view's declared rule codes are
+    documented together, each with its catalogue sentence."""
+    from core.errors import RequestError
+
+    document = client.get("/api/schema/?format=json").json()
+    create = document["paths"]["/api/v1/branches/"]["post"]["responses"]
+    unauthenticated = create["401"]["description"]
+    assert f"`not_authenticated`: {RequestError.NOT_AUTHENTICATED.sentence}" in unauthenticated
+    conflict = create["409"]["description"]
+    assert "`idempotency_in_progress`" in conflict
+    assert f"`duplicate_branch`: {CoreError.DUPLICATE_BRANCH.sentence}" in conflict
+    assert "`invalid_idempotency_key`" in create["400"]["description"]
+    listing = document["paths"]["/api/v1/branches/"]["get"]["responses"]
+    assert "`throttled`" in listing["429"]["description"]
+    assert "409" not in listing

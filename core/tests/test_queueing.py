@@ -34,3 +34,16 @@ def test_a_task_is_queued_by_its_registered_name(settings):
 
     assert enqueue("core.tasks.heartbeat", [()]) == 1
     assert "core.tasks.heartbeat" in app.tasks
+
+
+def test_a_name_is_found_before_anything_imported_its_tasks_module(monkeypatch):
+    """Outside a worker no autodiscovery has run: queueing by name imports the tasks modules
+    (this failed with NotRegistered when a service queued a task nobody had imported yet)."""
+    import sys
+
+    for name in ("webhooks.tasks.sweep", "webhooks.tasks.deliver"):  # the whole module's
+        monkeypatch.delitem(celery_app.tasks, name)
+    monkeypatch.delitem(sys.modules, "webhooks.tasks")
+    assert "webhooks.tasks.sweep" not in celery_app.tasks
+    task = queueing._task("webhooks.tasks.sweep")
+    assert task.name == "webhooks.tasks.sweep"

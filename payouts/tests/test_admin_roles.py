@@ -186,7 +186,7 @@ def test_accountant_reverses_a_completed_payout_with_a_reason(client, accountant
     assert transition_url(completed, "reversed").encode() in page.content
     no_reason = client.post(transition_url(completed, "reversed"), {"reference": "RET-1"})
     assert no_reason.status_code == 200
-    assert b"A reversal needs a reference and a comment." in no_reason.content
+    assert b"A reversal needs a comment saying why" in no_reason.content
     done = client.post(
         transition_url(completed, "reversed"),
         {"reference": "RET-1", "comment": "the transfer bounced"},

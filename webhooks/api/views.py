@@ -11,8 +11,8 @@ from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from core.api.views import PayopsViewSet
-from core.errors import DomainError
+from core.api.views import PayopsReadViewSet, PayopsViewSet
+from core.errors import CoreError
 from webhooks import registry, services
 from webhooks.api.serializers import (
     DeliveryDetailSerializer,
@@ -29,6 +29,7 @@ from webhooks.api.serializers import (
     ReplayFailedSerializer,
     RotateSecretSerializer,
 )
+from webhooks.errors import WebhookError
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 
@@ -38,6 +39,20 @@ class EndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVi
     # The only POSTs here (create, rotate-secret) answer with a secret shown once: their
     # Idempotency-Key record keeps no body, and a replay answers 409 idempotency_not_replayable.
     idempotency_replayable = False
+    error_codes = {
+        "create": [
+            WebhookError.URL_REFUSED,
+            WebhookError.URL_INVALID,
+            WebhookError.URL_UNRESOLVABLE,
+            WebhookError.INVALID_EVENT_TYPE,
+        ],
+        "partial_update": [
+            WebhookError.URL_REFUSED,
+            WebhookError.URL_INVALID,
+            WebhookError.URL_UNRESOLVABLE,
+            WebhookError.INVALID_EVENT_TYPE,
+        ],
+    }
 
     @extend_schema(responses={200: EventTypesSerializer})
     @action(detail=False, methods=["get"], url_path="event-types")
@@ -95,31 +110,33 @@ class CreatedAtPagination(CursorPagination):
     max_page_size = 200
 
 
-class EventFilter(django_filters.FilterSet):
+class CreatedRangeFilter(django_filters.FilterSet):
+    """``created_from`` (inclusive) and ``created_to`` (exclusive) on ``created_at``."""
+
+    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+
+class EventFilter(CreatedRangeFilter):
     event_type = django_filters.CharFilter()
     subject_type = django_filters.CharFilter()
     subject_id = django_filters.CharFilter()
-    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = WebhookEvent
         fields = ["event_type", "subject_type", "subject_id"]
 
 
-class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+class EventViewSet(PayopsReadViewSet):
+    """The outbox: one event per state transition, with its deliveries."""
+
+    queryset = WebhookEvent.objects.all()
+    pagination_class = CreatedAtPagination
     serializer_class = EventSerializer
     filterset_class = EventFilter
-    pagination_class = CreatedAtPagination
-
-    def get_queryset(self):
-        queryset = WebhookEvent.objects.all()
-        if self.action != "list":
-            queryset = queryset.prefetch_related("deliveries__event")
-        return self.scope(queryset)
-
-    def get_serializer_class(self):
-        return EventSerializer if self.action == "list" else EventDetailSerializer
+    detail_serializer_class = EventDetailSerializer
+    detail_prefetch = ("deliveries__event",)
+    error_codes = {"replay": [CoreError.NOT_FOUND, WebhookError.ENDPOINT_DISABLED]}
 
     @extend_schema(request=EventReplaySerializer, responses={202: ReplayAnswerSerializer})
     @action(detail=True, methods=["post"])
@@ -130,13 +147,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewS
         serializer.is_valid(raise_exception=True)
         endpoint = _endpoint_or_404(request, serializer.validated_data.get("endpoint"))
         deliveries = services.event_replay(event=event, endpoint=endpoint, actor=request.user)
-        return Response(
-            {
-                "replayed": len(deliveries),
-                "deliveries": DeliverySerializer(deliveries, many=True).data,
-            },
-            status=status.HTTP_202_ACCEPTED,
-        )
+        return _replay_answer(deliveries)
 
 
 def _endpoint_or_404(request, endpoint_id):
@@ -146,42 +157,32 @@ def _endpoint_or_404(request, endpoint_id):
         organization=request.organization, pk=endpoint_id
     ).first()
     if endpoint is None:
-        raise DomainError(
-            "not_found",
-            "No such webhook endpoint.",
-            status_code=404,
-            fields={"endpoint": ["No such webhook endpoint."]},
+        raise CoreError.NOT_FOUND.error(
+            "No such webhook endpoint.", fields={"endpoint": ["No such webhook endpoint."]}
         )
     return endpoint
 
 
-class DeliveryFilter(django_filters.FilterSet):
+class DeliveryFilter(CreatedRangeFilter):
     status = django_filters.MultipleChoiceFilter(choices=WebhookDelivery.Status.choices)
     endpoint = django_filters.NumberFilter(field_name="endpoint_id")
     event = django_filters.CharFilter(field_name="event_id")
     event_type = django_filters.CharFilter(field_name="event__event_type")
-    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = WebhookDelivery
         fields = ["status", "endpoint", "event"]
 
 
-class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
+class DeliveryViewSet(PayopsReadViewSet):
     """The delivery log: one row per event and endpoint, with its attempts."""
 
     serializer_class = DeliverySerializer
     filterset_class = DeliveryFilter
-
-    def get_queryset(self):
-        queryset = WebhookDelivery.objects.select_related("event")
-        if self.action != "list":
-            queryset = queryset.prefetch_related("attempt_log")
-        return self.scope(queryset)
-
-    def get_serializer_class(self):
-        return DeliverySerializer if self.action == "list" else DeliveryDetailSerializer
+    queryset = WebhookDelivery.objects.select_related("event")
+    detail_serializer_class = DeliveryDetailSerializer
+    detail_prefetch = ("attempt_log",)
+    error_codes = {"replay_failed": [CoreError.NOT_FOUND, WebhookError.INVALID_RANGE]}
 
     @extend_schema(request=ReplayFailedSerializer, responses={202: ReplayAnswerSerializer})
     @action(detail=False, methods=["post"], url_path="replay-failed")
@@ -197,13 +198,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVi
             endpoint=_endpoint_or_404(request, data.get("endpoint")),
             actor=request.user,
         )
-        return Response(
-            {
-                "replayed": len(deliveries),
-                "deliveries": DeliverySerializer(deliveries, many=True).data,
-            },
-            status=status.HTTP_202_ACCEPTED,
-        )
+        return _replay_answer(deliveries)
 
 
 def _replay_answer(deliveries) -> Response:

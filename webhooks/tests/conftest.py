@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from config.celery import app as celery_app
+from webhooks import ssrf
 
 
 @dataclass
@@ -77,3 +79,16 @@ def eager_celery():
     celery_app.conf.task_always_eager = True
     yield celery_app
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """Any host resolves to a public address (nothing is sent: the URL is refused first)."""
+    real = socket.getaddrinfo
+
+    def fake(host, port, *args, **kwargs):
+        if "☃" in host or host.startswith("xn--"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(ssrf.socket, "getaddrinfo", fake)

@@ -1,41 +1,21 @@
-"""The outbox: one row per transition, written with the change, delivered even if the broker was
-down when the change committed."""
+"""The outbox: one row per transition, written with the change (``services/outbox.py``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
-from django.utils import timezone
-from standardwebhooks import Webhook
+from django.test.utils import CaptureQueriesContext
 
-from config.celery import app as celery_app
 from conftest import run_together
-from core.models import Branch
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEvent
-from webhooks.tests.factories import emit_payment_verified, make_endpoint
+from webhooks.services import event_emit, event_emit_many
+from webhooks.tests.factories import make_endpoint
 
-UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
-
-
-@pytest.fixture
-def celery_conf():
-    """Change Celery settings for one test; they are put back afterwards."""
-    saved = {
-        "broker_url": celery_app.conf.broker_url,
-        "task_always_eager": celery_app.conf.task_always_eager,
-    }
-
-    def change(**values):
-        for name, value in values.items():
-            setattr(celery_app.conf, name, value)
-
-    yield change
-    change(**saved)
+pytestmark = pytest.mark.django_db
 
 
 def _emit(organization, **overrides):
@@ -145,99 +125,6 @@ class TestEmit:
         assert len(callbacks) == 1
 
 
-@pytest.mark.django_db
-def test_broker_down_the_change_commits_and_the_sweeper_sends_it_later(
-    organization, system_user, receiver, celery_conf, django_capture_on_commit_callbacks
-):
-    endpoint = make_endpoint(organization, receiver.url, system_user)
-    celery_conf(task_always_eager=False, broker_url=UNREACHABLE_BROKER)
-    started = time.monotonic()
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        Branch.objects.create(organization=organization, code="new", name="New")  # the change
-        event = emit_payment_verified(organization)
-    assert time.monotonic() - started < 3  # the request is not held up by the dead broker
-    assert Branch.objects.filter(code="new").exists()
-    delivery = WebhookDelivery.objects.get(event=event)
-    assert delivery.status == WebhookDelivery.Status.PENDING
-    assert receiver.requests == []
-    assert services.deliveries_sweep() == 0  # still down: nothing queued, nothing lost
-
-    celery_conf(task_always_eager=True)  # the broker and a worker are back
-    assert services.deliveries_sweep() == 1
-    assert len(receiver.requests) == 1
-    Webhook(endpoint.secret).verify(receiver.requests[0].body, receiver.requests[0].headers)
-    delivery.refresh_from_db()
-    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
-
-
-@pytest.mark.django_db
-def test_sweeper_queues_due_deliveries_once_until_they_are_due_again(
-    organization, system_user, receiver, monkeypatch
-):
-    make_endpoint(organization, receiver.url, system_user)
-    event = emit_payment_verified(organization)
-    delivery = WebhookDelivery.objects.get(event=event)
-    queued: list[list[int]] = []
-    monkeypatch.setattr(
-        services, "enqueue_deliveries", lambda ids, **kw: queued.append(list(ids)) or len(ids)
-    )
-    now = timezone.now() + dt.timedelta(seconds=1)
-    assert services.deliveries_sweep(now=now) == 1
-    assert queued == [[delivery.pk]]
-    assert services.deliveries_sweep(now=now + dt.timedelta(seconds=10)) == 0  # already queued
-    # Lost in the broker: queued again once the lease time has passed.
-    assert services.deliveries_sweep(now=now + services.LEASE + dt.timedelta(seconds=1)) == 1
-
-
-@pytest.mark.postgres
-@pytest.mark.redis
-@pytest.mark.django_db(transaction=True)
-def test_broker_down_then_back_with_a_real_worker(organization, system_user, receiver, celery_conf):
-    """Real Redis, real worker thread: events committed while the broker was unreachable go out
-    once it is back (the beat sweeper's work, run here by hand)."""
-    from celery.contrib.testing.worker import start_worker
-
-    endpoint = make_endpoint(organization, receiver.url, system_user)
-    real_broker = celery_app.conf.broker_url
-    celery_conf(task_always_eager=False, broker_url=UNREACHABLE_BROKER)
-    with transaction.atomic():
-        events = [emit_payment_verified(organization, payment_id=n) for n in (1, 2, 3)]
-    assert WebhookDelivery.objects.filter(status="pending").count() == 3
-    assert receiver.requests == []
-
-    celery_conf(broker_url=real_broker)
-    with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
-    assert services.deliveries_sweep() == 3
-    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=10):
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if WebhookDelivery.objects.filter(status="succeeded").count() == 3:
-                break
-            time.sleep(0.1)
-    connection.close()
-    assert WebhookDelivery.objects.filter(status="succeeded").count() == 3
-    assert sorted(r.headers["webhook-id"] for r in receiver.requests) == sorted(
-        e.id for e in events
-    )
-    for request in receiver.requests:
-        Webhook(endpoint.secret).verify(request.body, request.headers)
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_workers_send_one_attempt(organization, system_user, receiver):
-    make_endpoint(organization, receiver.url, system_user)
-    event = emit_payment_verified(organization)
-    delivery = WebhookDelivery.objects.get(event=event)
-    results = run_together(*[lambda: services.delivery_attempt(delivery_id=delivery.pk)] * 8)
-    assert [r for r in results if isinstance(r, BaseException)] == []
-    assert len([r for r in results if r is not None]) == 1
-    assert len(receiver.requests) == 1
-    delivery.refresh_from_db()
-    assert delivery.attempts == 1
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_emits_of_one_transition_write_one_row(organization, system_user, receiver):
@@ -252,3 +139,46 @@ def test_concurrent_emits_of_one_transition_write_one_row(organization, system_u
     assert len(ids) == 10
     assert WebhookEvent.objects.count() == 1
     assert WebhookDelivery.objects.count() == 1
+
+
+def _item(n: int) -> dict:
+    return {
+        "event_type": "payout.requested",
+        "subject": "payout",
+        "subject_id": n,
+        "data": {"id": n, "status": "requested", "net": Decimal("10.00"), "currency": "AMD"},
+        "dedup": f"event-{n}",
+    }
+
+
+def test_many_events_in_a_few_statements_with_one_delivery_each(
+    organization, system_user, receiver
+):
+    make_endpoint(organization, receiver.url, system_user, ["payout.*"])
+    make_endpoint(organization, receiver.url, system_user, ["payment.*"])  # not listening
+    with CaptureQueriesContext(connection) as few:
+        rows = event_emit_many(organization=organization, events=[_item(n) for n in range(50)])
+    assert len(rows) == 50
+    assert WebhookEvent.objects.count() == 50
+    assert WebhookDelivery.objects.count() == 50  # only the payout.* endpoint
+    with CaptureQueriesContext(connection) as one:
+        event_emit(organization=organization, **_item(999))
+    assert len(few) <= len(one) + 6  # not a few statements per event
+
+
+def test_the_same_ids_as_event_emit_so_nothing_is_written_twice(organization, system_user):
+    single = event_emit(organization=organization, **_item(1))
+    rows = event_emit_many(organization=organization, events=[_item(1), _item(2)])
+    assert rows[0].pk == single.pk
+    assert WebhookEvent.objects.count() == 2
+    again = event_emit_many(organization=organization, events=[_item(1), _item(2)])
+    assert [r.pk for r in again] == [r.pk for r in rows]
+    assert WebhookEvent.objects.count() == 2
+
+
+def test_bodies_are_the_ones_event_emit_writes(organization):
+    many = event_emit_many(organization=organization, events=[_item(7)])[0]
+    WebhookEvent.objects.all().delete()
+    single = event_emit(organization=organization, now=many.created_at, **_item(7))
+    assert single.body == many.body
+    assert single.pk == many.pk

@@ -1,22 +1,34 @@
-"""Delivery to a real HTTP receiver on loopback: signature, retries, Retry-After, 410, SSRF."""
+"""Delivery to a real HTTP receiver on loopback: claim, retries, 410, lease, lost and late
+attempts, the failure case, audit (``services/delivery.py``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from conftest import run_together
 from exceptionqueue.models import ExceptionCase
-from webhooks import services
+from webhooks import services, signing
 from webhooks.exception_kinds import WEBHOOK_DELIVERY_FAILED
-from webhooks.models import WebhookAttempt, WebhookDelivery
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.services import delivery as delivery_module
 from webhooks.tasks import deliver
 from webhooks.tests.factories import emit_payment_verified, make_endpoint
 
 pytestmark = pytest.mark.django_db
+
+
+def _exhaust(delivery, clock):
+    for _ in range(services.MAX_ATTEMPTS):
+        assert services.delivery_attempt(delivery_id=delivery.pk, now=clock) is not None
+        delivery.refresh_from_db()
+        if delivery.status != WebhookDelivery.Status.PENDING:
+            break
+        clock = delivery.next_attempt_at
+    return clock
 
 
 def test_transition_delivers_one_signed_event_that_standardwebhooks_verifies(
@@ -185,50 +197,6 @@ def test_exhaustion_of_a_second_event_keeps_one_case_per_endpoint_and_replay_cle
     assert list(case.events.values_list("action", flat=True)) == ["raised", "auto_resolved"]
 
 
-def test_retry_after_in_seconds_is_honoured_when_longer_than_the_schedule(
-    organization, system_user, receiver
-):
-    make_endpoint(organization, receiver.url, system_user)
-    receiver.answer((503, {"Retry-After": "120"}), (429, {"Retry-After": "1"}))
-    event = emit_payment_verified(organization)
-    delivery = WebhookDelivery.objects.get(event=event)
-    now = timezone.now()
-    services.delivery_attempt(delivery_id=delivery.pk, now=now)
-    delivery.refresh_from_db()
-    assert delivery.next_attempt_at == now + dt.timedelta(seconds=120)
-    assert delivery.attempt_log.get().retry_after_seconds == 120
-    # A Retry-After shorter than the schedule (5 min before attempt 3) does not shorten it.
-    now = delivery.next_attempt_at
-    services.delivery_attempt(delivery_id=delivery.pk, now=now)
-    delivery.refresh_from_db()
-    assert delivery.next_attempt_at == now + dt.timedelta(minutes=5)
-
-
-def test_retry_after_as_an_http_date(organization, system_user, receiver):
-    make_endpoint(organization, receiver.url, system_user)
-    when = timezone.now().replace(microsecond=0) + dt.timedelta(hours=1)
-    from email.utils import format_datetime
-
-    receiver.answer((503, {"Retry-After": format_datetime(when.astimezone(dt.UTC), usegmt=True)}))
-    event = emit_payment_verified(organization)
-    delivery = WebhookDelivery.objects.get(event=event)
-    services.delivery_attempt(delivery_id=delivery.pk)
-    delivery.refresh_from_db()
-    assert abs(delivery.next_attempt_at - when) < dt.timedelta(seconds=5)
-
-
-def test_parse_retry_after():
-    now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    assert services.parse_retry_after("30", now=now) == dt.timedelta(seconds=30)
-    assert services.parse_retry_after(None, now=now) is None
-    assert services.parse_retry_after("soon", now=now) is None
-    assert services.parse_retry_after("999999999", now=now) == services.MAX_RETRY_AFTER
-    assert services.parse_retry_after("Wed, 01 Jan 2025 00:10:00 GMT", now=now) == dt.timedelta(
-        minutes=10
-    )
-    assert services.parse_retry_after("Tue, 31 Dec 2024 00:00:00 GMT", now=now) == dt.timedelta(0)
-
-
 def test_410_disables_the_endpoint_and_fails_its_pending_deliveries(
     organization, system_user, receiver
 ):
@@ -275,106 +243,126 @@ def test_a_claimed_attempt_holds_a_lease_against_a_second_worker(
     event = emit_payment_verified(organization)
     delivery = WebhookDelivery.objects.get(event=event)
     now = timezone.now()
-    claimed = services._claim(delivery.pk, now=now)
+    claimed = delivery_module._claim(delivery.pk, now=now)
     assert claimed is not None
     # A second worker (or the sweeper) finds the lease and does nothing...
-    assert services._claim(delivery.pk, now=now + dt.timedelta(seconds=30)) is None
+    assert delivery_module._claim(delivery.pk, now=now + dt.timedelta(seconds=30)) is None
     # ...until the lease expired (the first worker died mid-request): then it retries.
-    assert services._claim(delivery.pk, now=now + services.LEASE) is not None
+    assert delivery_module._claim(delivery.pk, now=now + services.LEASE) is not None
 
 
-def test_rotation_signs_with_both_secrets_during_the_overlap(
-    organization, system_user, receiver, eager_celery, django_capture_on_commit_callbacks
-):
-    endpoint = make_endpoint(organization, receiver.url, system_user)
-    old_secret = endpoint.secret
-    rotated = services.endpoint_rotate_secret(
-        endpoint=endpoint, actor=system_user, overlap=dt.timedelta(hours=1)
-    )
-    assert rotated.secret != old_secret
-    assert rotated.secret.startswith("whsec_")
-    with django_capture_on_commit_callbacks(execute=True):
-        emit_payment_verified(organization, payment_id=1)
-    request = receiver.requests[-1]
-    assert len(request.headers["webhook-signature"].split(" ")) == 2
-    Webhook(old_secret).verify(request.body, request.headers)
-    Webhook(rotated.secret).verify(request.body, request.headers)
-
-    # After the overlap only the new secret signs.
-    event = emit_payment_verified(organization, payment_id=2)
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_send_one_attempt(organization, system_user, receiver):
+    make_endpoint(organization, receiver.url, system_user)
+    event = emit_payment_verified(organization)
     delivery = WebhookDelivery.objects.get(event=event)
-    later = timezone.now() + dt.timedelta(hours=2)
-    assert services.delivery_attempt(delivery_id=delivery.pk, now=later)
-    request = receiver.requests[-1]
-    assert len(request.headers["webhook-signature"].split(" ")) == 1
-    signed_at = dt.datetime.fromtimestamp(int(request.headers["webhook-timestamp"]), tz=dt.UTC)
-    expected = Webhook(rotated.secret).sign(event.id, signed_at, request.body.decode())
-    assert request.headers["webhook-signature"] == expected
+    results = run_together(*[lambda: services.delivery_attempt(delivery_id=delivery.pk)] * 8)
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert len([r for r in results if r is not None]) == 1
+    assert len(receiver.requests) == 1
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
 
 
-def test_secrets_are_standard_webhooks_secrets(organization, system_user, receiver):
-    import base64
+def test_an_unsendable_url_saved_earlier_fails_after_the_schedule(organization, public_dns):
+    """A row saved before the check existed: every attempt is recorded, then the case is raised."""
+    WebhookEndpoint.objects.create(
+        organization=organization,
+        url="http://☃.net/hook",
+        event_types=["payment.*"],
+        secret=signing.new_secret(),
+        created_at=timezone.now(),
+    )
+    delivery = WebhookDelivery.objects.get(event=emit_payment_verified(organization))
+    _exhaust(delivery, timezone.now())
+    assert delivery.status == WebhookDelivery.Status.FAILED
+    assert delivery.round_attempts == services.MAX_ATTEMPTS
+    assert delivery.attempt_log.count() == services.MAX_ATTEMPTS
+    assert "not valid" in delivery.last_error
+    assert ExceptionCase.objects.get().kind == WEBHOOK_DELIVERY_FAILED
 
+
+def test_a_lost_last_attempt_fails_the_delivery_instead_of_retrying_for_ever(
+    organization, system_user, receiver
+):
+    """Workers that die mid-request (claimed, never recorded) exhaust the schedule too."""
     endpoint = make_endpoint(organization, receiver.url, system_user)
-    raw = base64.b64decode(endpoint.secret.removeprefix("whsec_"))
-    assert 24 <= len(raw) <= 64
-    Webhook(endpoint.secret)  # the library accepts it
+    delivery = WebhookDelivery.objects.get(event=emit_payment_verified(organization))
+    clock = timezone.now()
+    for _ in range(services.MAX_ATTEMPTS):
+        assert delivery_module._claim(delivery.pk, now=clock) is not None  # the worker then dies
+        clock += services.LEASE
+    assert delivery_module._claim(delivery.pk, now=clock) is None
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.FAILED
+    assert delivery.round_attempts == services.MAX_ATTEMPTS
+    log = list(delivery.attempt_log.order_by("attempt"))
+    assert [a.attempt for a in log] == list(range(1, services.MAX_ATTEMPTS + 1))
+    assert {a.error for a in log} == {services.LOST_ATTEMPT_ERROR}
+    case = ExceptionCase.objects.get()
+    assert case.kind == WEBHOOK_DELIVERY_FAILED
+    assert case.subject == endpoint
+    # nothing is due any more: the sweeper leaves it alone
+    assert services.deliveries_due(now=clock + dt.timedelta(days=30)) == []
+    assert receiver.requests == []
 
 
-def test_delivery_time_ssrf_recheck_refuses_without_sending(
-    organization, system_user, receiver, settings
+def test_a_lost_attempt_is_logged_and_the_next_one_proceeds(organization, system_user, receiver):
+    make_endpoint(organization, receiver.url, system_user)
+    delivery = WebhookDelivery.objects.get(event=emit_payment_verified(organization))
+    clock = timezone.now()
+    assert delivery_module._claim(delivery.pk, now=clock) is not None  # attempt 1: worker dies
+    result = services.delivery_attempt(delivery_id=delivery.pk, now=clock + services.LEASE)
+    assert result.status == WebhookDelivery.Status.SUCCEEDED
+    log = list(result.attempt_log.order_by("attempt"))
+    assert [(a.attempt, a.status_code, a.error) for a in log] == [
+        (1, None, services.LOST_ATTEMPT_ERROR),
+        (2, 200, ""),
+    ]
+    assert log[0].started_at == clock
+
+
+def test_a_late_outcome_does_not_overwrite_a_newer_attempt(organization, system_user, receiver):
+    make_endpoint(organization, receiver.url, system_user)
+    delivery = WebhookDelivery.objects.get(event=emit_payment_verified(organization))
+    clock = timezone.now()
+    delivery_module._claim(delivery.pk, now=clock)  # attempt 1, slow
+    delivery_module._claim(delivery.pk, now=clock + services.LEASE)  # attempt 2 after the lease
+    late = services.Outcome(500, 70_000, error="HTTP 500")
+    delivery_module._record(delivery_id=delivery.pk, attempt=1, outcome=late, now=clock)
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.PENDING
+    assert delivery.attempts == 2
+    assert delivery.last_status_code is None
+    assert delivery.next_attempt_at == clock + 2 * services.LEASE  # attempt 2's lease stands
+    ok = services.Outcome(200, 30)
+    delivery_module._record(delivery_id=delivery.pk, attempt=2, outcome=ok, now=clock)
+    # attempt 1 answering even later, after the delivery succeeded: ignored, no error
+    delivery_module._record(delivery_id=delivery.pk, attempt=1, outcome=ok, now=clock)
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+    assert [(a.attempt, a.status_code) for a in delivery.attempt_log.order_by("attempt")] == [
+        (1, None),  # logged as lost when attempt 2 was claimed
+        (2, 200),
+    ]
+
+
+def test_every_history_row_of_a_delivery_names_the_system_actor_and_a_reason(
+    organization, system_user, receiver
 ):
     make_endpoint(organization, receiver.url, system_user)
-    settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE = False  # e.g. the setting was turned off later
-    event = emit_payment_verified(organization)
-    delivery = WebhookDelivery.objects.get(event=event)
-    services.delivery_attempt(delivery_id=delivery.pk)
-    delivery.refresh_from_db()
-    assert receiver.requests == []
-    assert delivery.status == WebhookDelivery.Status.PENDING
-    assert delivery.last_error.startswith("refused:")
-    assert delivery.last_status_code is None
-
-
-def test_unreachable_receiver_is_a_retryable_failure(organization, system_user, settings):
-    import socket
-
-    settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE = True
-    with socket.socket() as s:  # a port with nobody listening
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    make_endpoint(organization, f"http://127.0.0.1:{port}/x", system_user)
-    event = emit_payment_verified(organization)
-    delivery = WebhookDelivery.objects.get(event=event)
-    services.delivery_attempt(delivery_id=delivery.pk)
-    delivery.refresh_from_db()
-    assert delivery.status == WebhookDelivery.Status.PENDING
-    assert "ConnectError" in delivery.last_error
-    assert json.loads(event.body)["type"] == "payment.verified"
-
-
-def test_the_request_goes_to_the_checked_address_with_host_and_sni_kept(
-    organization, system_user, settings, monkeypatch
-):
-    """DNS rebinding: no second lookup between the guard and the connection."""
-    import httpx
-
-    from webhooks import ssrf
-
-    settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE = False
-    monkeypatch.setattr(ssrf, "resolve", lambda host, port: ["2606:2800:220:1::1", "93.184.216.34"])
-    make_endpoint(organization, "https://hooks.example.com:8443/in?x=1", system_user)
-    seen = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(204)
-
-    monkeypatch.setattr(services, "_transport", lambda deadline: httpx.MockTransport(handler))
-    event = emit_payment_verified(organization)
-    services.delivery_attempt(delivery_id=WebhookDelivery.objects.get(event=event).pk)
-    (request,) = seen
-    assert str(request.url) == "https://93.184.216.34:8443/in?x=1"
-    assert request.headers["host"] == "hooks.example.com:8443"
-    assert request.extensions["sni_hostname"] == "hooks.example.com"
-    assert request.content == event.body.encode()
+    receiver.answer(500)
+    delivery = WebhookDelivery.objects.get(event=emit_payment_verified(organization))
+    clock = timezone.now()
+    services.delivery_attempt(delivery_id=delivery.pk, now=clock)
+    services.delivery_attempt(delivery_id=delivery.pk, now=clock + services.SCHEDULE[1])
+    rows = list(delivery.history.filter(history_type="~").order_by("history_id"))
+    assert len(rows) == 4  # claim + outcome, twice
+    assert {row.history_user.username for row in rows} == {"system.webhooks.deliver"}
+    assert [row.history_change_reason.split(":")[0].split(" (")[0] for row in rows] == [
+        "attempt 1 started",
+        "attempt 1",
+        "attempt 2 started",
+        "attempt 2",
+    ]

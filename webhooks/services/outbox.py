@@ -1,0 +1,206 @@
+"""The outbox: one ``WebhookEvent`` row per state transition, written in the caller's transaction,
+with one ``WebhookDelivery`` per enabled endpoint listening to its type."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from typing import Any, NamedTuple
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, models, transaction
+from simple_history.utils import bulk_create_with_history
+
+from core.actors import system_actor
+from core.models import Organization
+from webhooks import registry, selectors
+from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.services.common import DELIVERY_JOB, now_or_current
+from webhooks.services.dispatch import enqueue_deliveries_on_commit
+
+logger = logging.getLogger("webhooks.services")
+
+# Thin payloads: ids, statuses, amounts. These keys would carry personal or medical data.
+FORBIDDEN_DATA_KEYS = frozenset(
+    {
+        "name",
+        "first_name",
+        "last_name",
+        "full_name",
+        "email",
+        "phone",
+        "address",
+        "birth_date",
+        "date_of_birth",
+        "pan",
+        "masked_pan",
+        "card_number",
+        "diagnosis",
+        "treatment",
+        "medical_notes",
+        "patient_name",
+    }
+)
+
+
+def event_id_for(
+    *, organization: Organization, event_type: str, subject: str, subject_id: str, dedup: str
+) -> str:
+    """``msg_`` + 32 hex digits of SHA-256 over the transition: the same transition, the same id."""
+    raw = "\x1f".join([str(organization.pk), event_type, subject, str(subject_id), str(dedup)])
+    return "msg_" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _subject_label(subject: Any) -> str:
+    if isinstance(subject, models.Model):
+        return subject._meta.label_lower
+    if isinstance(subject, type) and issubclass(subject, models.Model):
+        return subject._meta.label_lower
+    return str(subject)
+
+
+def _check_thin(data: Any, path: str = "data") -> None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if str(key).lower() in FORBIDDEN_DATA_KEYS:
+                raise ValueError(
+                    f"Webhook payloads are thin (ids, statuses, amounts): {path}.{key} "
+                    "looks like personal or medical data."
+                )
+            _check_thin(value, f"{path}.{key}")
+    elif isinstance(data, list | tuple):
+        for i, value in enumerate(data):
+            _check_thin(value, f"{path}[{i}]")
+    elif isinstance(data, float):
+        raise TypeError(f"{path}: amounts are Decimal (sent as strings), never float.")
+
+
+def _utc_iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+class Transition(NamedTuple):
+    """What identifies and describes one state transition in the outbox."""
+
+    event_type: str
+    subject: Any  # a model, a model class, or a label
+    subject_id: Any
+    data: dict[str, Any]
+    dedup: Any  # what makes this transition unique
+
+
+def _event_row(
+    organization: Organization, transition: Transition, *, now: dt.datetime
+) -> WebhookEvent:
+    """The (unsaved) outbox row of one transition, with the exact body that will be signed."""
+    event_type, subject, subject_id, data, dedup = transition
+    if not registry.EVENT_TYPE_RE.match(event_type or ""):
+        raise ValueError(f"{event_type!r} is not an event type of the form <resource>.<status>.")
+    if not registry.is_known(event_type):
+        # Still written (the change must not fail over a webhook), but no endpoint can ask for
+        # it: the emitting app should call webhooks.registry.register_event_types.
+        logger.warning("webhook event type %s is not registered", event_type)
+    _check_thin(data)
+    subject_label = _subject_label(subject)
+    clean = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    body = json.dumps(
+        {"type": event_type, "timestamp": _utc_iso(now), "data": clean},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return WebhookEvent(
+        id=event_id_for(
+            organization=organization,
+            event_type=event_type,
+            subject=subject_label,
+            subject_id=str(subject_id),
+            dedup=str(dedup),
+        ),
+        organization=organization,
+        event_type=event_type,
+        subject_type=subject_label,
+        subject_id=str(subject_id),
+        dedup=str(dedup)[:255],
+        data=clean,
+        body=body,
+        created_at=now,
+    )
+
+
+def _deliveries_write(
+    organization: Organization, events: list[WebhookEvent], now: dt.datetime
+) -> None:
+    """One delivery per (event, enabled endpoint listening to its type), queued after commit."""
+    endpoints = list(selectors.endpoints_enabled(organization=organization))
+    deliveries = [
+        WebhookDelivery.first_of(event, endpoint, now=now)
+        for event in events
+        for endpoint in endpoints
+        if endpoint.accepts(event.event_type)
+    ]
+    if not deliveries:
+        return
+    deliveries = bulk_create_with_history(
+        deliveries,
+        WebhookDelivery,
+        default_user=system_actor(DELIVERY_JOB),
+        default_change_reason="queued",
+    )
+    enqueue_deliveries_on_commit([delivery.pk for delivery in deliveries])
+
+
+@transaction.atomic
+def event_emit(
+    *,
+    organization: Organization,
+    event_type: str,
+    subject: Any,
+    subject_id: Any,
+    data: dict[str, Any],
+    dedup: Any,
+    now: dt.datetime | None = None,
+) -> WebhookEvent:
+    """Write one outbox row for a state transition, inside the caller's transaction.
+
+    The row's id is derived from (organization, event_type, subject, subject_id, dedup): calling
+    this twice for one transition returns the first row and writes nothing. One delivery is
+    written per enabled endpoint listening to ``event_type``; they are queued after commit, and
+    the beat sweeper sends any whose fast path was lost (broker down, worker crash).
+    """
+    now = now_or_current(now)
+    transition = Transition(event_type, subject, subject_id, data, dedup)
+    event = _event_row(organization, transition, now=now)
+    existing = selectors.event_find(event_id=event.pk)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            event.save(force_insert=True)
+    except IntegrityError:  # a concurrent emit of the same transition won
+        return WebhookEvent.objects.get(pk=event.pk)
+    _deliveries_write(organization, [event], now)
+    return event
+
+
+@transaction.atomic
+def event_emit_many(
+    *, organization: Organization, events: list[dict[str, Any]], now: dt.datetime | None = None
+) -> list[WebhookEvent]:
+    """``event_emit`` for many transitions of one organisation at once (a period build): a few
+    statements in all instead of a few per event. Each item of ``events`` holds the keyword
+    arguments of ``event_emit`` (event_type, subject, subject_id, data, dedup). Returns the
+    rows in order; transitions already emitted are returned as they were, not written again."""
+    now = now_or_current(now)
+    rows = [_event_row(organization, Transition(**item), now=now) for item in events]
+    existing = WebhookEvent.objects.in_bulk([row.pk for row in rows])
+    fresh = list({row.pk: row for row in rows if row.pk not in existing}.values())
+    try:
+        with transaction.atomic():
+            WebhookEvent.objects.bulk_create(fresh)
+    except IntegrityError:  # a concurrent emit won for some: fall back to one at a time
+        return [event_emit(organization=organization, now=now, **item) for item in events]
+    _deliveries_write(organization, fresh, now)
+    written = {row.pk: row for row in fresh}
+    return [existing.get(row.pk) or written[row.pk] for row in rows]

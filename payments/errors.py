@@ -3,7 +3,8 @@ raise, with its HTTP status and a sentence (``core.errors.ErrorCode``).
 
 Raise ``PaymentError.NAME.error("precise sentence")``; a code answered with another status in
 one place passes ``status_code=`` (a lookup that failed is 503 where a refused order is 502).
-Shared codes (``transition_not_allowed``, ``reason_required``) come from ``core.errors.CoreError``.
+Shared codes come from the kernel: ``core.errors.CoreError`` (``transition_not_allowed``,
+``reason_required``) and ``RequestError`` (``invalid``, ``idempotency_key_reused``).
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ class PaymentError(ErrorCode):
     UNKNOWN_PURPOSE = ("unknown_purpose", 400, "Unknown purpose.")
     UNSUPPORTED_CURRENCY = ("unsupported_currency", 400, "Unsupported currency.")
     INVALID_AMOUNT = ("invalid_amount", 400, "The amount must be positive.")
-    AMOUNT_OUT_OF_RANGE = ("invalid", 400, "The amount is beyond what the gateways can carry.")
     ORDER_NUMBER_EXHAUSTED = ("order_number_exhausted", 409, "Could not draw a free order number.")
     PAYMENT_NOT_PENDING = ("payment_not_pending", 409, "The payment is no longer pending.")
     # The gateway and its account.
     PROVIDER_ERROR = ("provider_error", 502, "The gateway refused or failed the request.")
     PROVIDER_NOT_CONFIGURED = (
         "provider_not_configured",
-        422,
+        409,
         "The organisation has no active account for this gateway.",
     )
     BASE_URL_REFUSED = ("base_url_refused", 400, "payops must not send credentials to this URL.")
@@ -85,11 +85,6 @@ class PaymentError(ErrorCode):
         "refund_exceeds_payment",
         422,
         "The refunds would exceed the payment.",
-    )
-    IDEMPOTENCY_KEY_REUSED = (
-        "idempotency_key_reused",
-        422,
-        "This idempotency key was used for another refund of this payment.",
     )
     REFUND_IN_TRANSACTION = (
         "refund_in_transaction",

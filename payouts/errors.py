@@ -29,14 +29,7 @@ class PayoutError(ErrorCode):
         422,
         "This Idempotency-Key was used for a different payment.",
     )
-    SANDBOX_DISABLED = ("sandbox_disabled", 404, "The sandbox gateway is off.")
-    PROVIDER_NOT_CONFIGURED = (
-        "provider_not_configured",
-        409,
-        "The organisation has no active account at that gateway.",
-    )
     PROVIDER_REQUIRED = ("provider_required", 400, "Name the gateway.")
-    UNSUPPORTED_CURRENCY = ("unsupported_currency", 400, "Unsupported currency.")
     INVALID_FEE_POLICY = (
         "invalid_fee_policy",
         400,

@@ -9,7 +9,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from core.api.views import PayopsViewSet
-from core.errors import CoreError
+from core.errors import CoreError, RequestError
 from payments import selectors, services
 from payments.api.filters import PaymentFilterBackend
 from payments.api.serializers import (
@@ -32,12 +32,11 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVie
         "refunds": [
             CoreError.REASON_REQUIRED,
             PaymentError.INVALID_AMOUNT,
-            PaymentError.AMOUNT_OUT_OF_RANGE,
+            RequestError.INVALID,
             PaymentError.PAYMENT_NOT_REFUNDABLE,
             PaymentError.PARTIAL_REFUND_NOT_SUPPORTED,
             PaymentError.REFUND_EXCEEDS_PAYMENT,
-            PaymentError.IDEMPOTENCY_KEY_REUSED,
-            PaymentError.PROVIDER_NOT_CONFIGURED,
+            RequestError.IDEMPOTENCY_KEY_REUSED,
         ]
     }
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from core.errors import RequestError
 from core.money import check_amount_bound
 from payments.errors import PaymentError
 from payments.models import Payment
@@ -24,7 +25,7 @@ def adapter_for_payment(payment: Payment, *, http=None):
     account = provider_account_get(organization=payment.organization, provider=payment.provider)
     if account is None:
         raise PaymentError.PROVIDER_NOT_CONFIGURED.error(
-            f"The organisation has no active {payment.provider} account."
+            f"The organisation has no active {payment.provider} account.", status_code=422
         )
     return registry.adapter_for_account(account, http=http)
 
@@ -57,6 +58,4 @@ def gateway_amount_check(amount: Decimal, currency: str) -> Decimal:
     try:
         return check_amount_bound(amount, currency)
     except ValueError as exc:
-        raise PaymentError.AMOUNT_OUT_OF_RANGE.error(
-            str(exc), fields={"amount": [str(exc)]}
-        ) from None
+        raise RequestError.INVALID.error(str(exc), fields={"amount": [str(exc)]}) from None

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import save_audited
-from core.errors import CoreError, DomainError
+from core.errors import CoreError, DomainError, RequestError
 from core.fsm import transition_apply
 from core.money import round_money
 from payments.errors import PaymentError
@@ -48,7 +48,7 @@ def refund_reserve(
             ).first()
             if existing is not None:
                 if existing.amount != amount:
-                    raise PaymentError.IDEMPOTENCY_KEY_REUSED.error(
+                    raise RequestError.IDEMPOTENCY_KEY_REUSED.error(
                         "This idempotency key was used for another refund of this payment."
                     )
                 return existing, False

@@ -16,6 +16,7 @@ from core.api.schema import error
 from core.api.views import PayopsAPIView, PayopsViewSet
 from core.errors import CoreError, DomainError
 from core.selectors import branch_get_by_code
+from payments.errors import PaymentError
 from payouts import selectors, services
 from payouts.api import serializers as s
 from payouts.errors import PayoutError as E
@@ -74,9 +75,9 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         "payments": [
             E.INVALID,
             E.PROVIDER_REQUIRED,
-            E.UNSUPPORTED_CURRENCY,
-            E.SANDBOX_DISABLED,
-            E.PROVIDER_NOT_CONFIGURED,
+            PaymentError.UNSUPPORTED_CURRENCY,
+            PaymentError.SANDBOX_DISABLED,
+            PaymentError.PROVIDER_NOT_CONFIGURED,
             E.QR_CODE_INACTIVE,
             E.IDEMPOTENCY_KEY_REUSED,
         ],
@@ -140,7 +141,12 @@ class SandboxQrPaymentView(PayopsAPIView):
     # The round trip goes through a gateway (in process or over HTTP): the pending payment
     # commits before the order is registered, as a real checkout does.
     idempotency_atomic = False
-    error_codes = [E.INVALID, E.SANDBOX_DISABLED, E.QR_CODE_INACTIVE, E.IDEMPOTENCY_KEY_REUSED]
+    error_codes = [
+        E.INVALID,
+        PaymentError.SANDBOX_DISABLED,
+        E.QR_CODE_INACTIVE,
+        E.IDEMPOTENCY_KEY_REUSED,
+    ]
 
     @extend_schema(
         request=s.SandboxQrPaymentSerializer, responses={201: s.QrPaymentResultSerializer}
@@ -173,7 +179,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         "create": [
             E.INVALID,
             E.INVALID_PERIOD,
-            E.UNSUPPORTED_CURRENCY,
+            PaymentError.UNSUPPORTED_CURRENCY,
             E.DUPLICATE_ACTIVE_PAYOUT,
             CoreError.PERIOD_CLOSED,
             E.RECIPIENT_INACTIVE,

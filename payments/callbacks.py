@@ -372,27 +372,14 @@ def _process(row: ProviderCallback, account, adapter, parsed, *, actor) -> Callb
         # The lookup failed (gateway down) or the state refused: the gateway retries, the
         # janitor looks the payment up on its schedule anyway.
         message = exc.message if isinstance(exc, DomainError) else str(exc)
-        _finish(
-            row,
-            status=ProviderCallback.Status.FAILED,
-            http_status=503,
-            error=message,
-            payment=payment,
-        )
         logger.warning("%s callback failed: %s", provider, message)
-        return CallbackOutcome(row, CallbackAnswer(503, "Try again later."), payment)
+        return _failed(row, message, payment)
     except Exception as exc:
         # Anything else (a deadlock, a dropped connection, a bug): release the key so the
         # gateway's retry is handled anew, and ask for that retry.
         logger.exception("%s callback crashed", provider)
         try:
-            _finish(
-                row,
-                status=ProviderCallback.Status.FAILED,
-                http_status=503,
-                error=f"{exc.__class__.__name__}: {exc}"[:2000],
-                payment=payment,
-            )
+            return _failed(row, f"{exc.__class__.__name__}: {exc}"[:2000], payment)
         except Exception:  # the database itself is gone: a stale claim is taken over later
             logger.exception("%s callback: could not release the dedup key", provider)
         return CallbackOutcome(row, CallbackAnswer(503, "Try again later."), payment)
@@ -404,6 +391,14 @@ def _process(row: ProviderCallback, account, adapter, parsed, *, actor) -> Callb
         keep_key=changed,
     )
     return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True), payment)
+
+
+def _failed(row: ProviderCallback, error: str, payment) -> CallbackOutcome:
+    """Finish the row as failed (its key released) and ask the gateway to retry (503)."""
+    _finish(
+        row, status=ProviderCallback.Status.FAILED, http_status=503, error=error, payment=payment
+    )
+    return CallbackOutcome(row, CallbackAnswer(503, "Try again later."), payment)
 
 
 def _claim(row: ProviderCallback) -> str | None:

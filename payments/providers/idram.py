@@ -129,13 +129,14 @@ class IdramAdapter(CallbackOnly):
     """Idram wallet.
 
     Config: ``rec_account`` (EDP_REC_ACCOUNT; ``merchant_id`` is accepted for it), ``secret_key``,
-    optional ``language`` (forces EDP_LANGUAGE), ``email`` (EDP_EMAIL) and ``payment_url``.
+    optional ``language`` (forces EDP_LANGUAGE) and ``email`` (EDP_EMAIL); the payment page is
+    the account's ``base_url`` (default ``PAYMENT_URL``).
     """
 
     name: ClassVar[str] = "idram"
     capabilities: ClassVar[Capabilities] = Capabilities.callback_only(CURRENCY)
-    no_api: ClassVar[str] = NO_API
-    no_api_remedies: ClassVar[dict[str, str]] = {
+    no_api = NO_API
+    no_api_remedies = {
         "status lookup": "that is what payops records.",
         "refund": "refunds are made by hand in the Idram cabinet.",
         "reversal": "a wallet payment is final once confirmed.",

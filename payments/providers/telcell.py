@@ -164,8 +164,8 @@ class TelcellAdapter(CallbackOnly):
 
     name: ClassVar[str] = "telcell"
     capabilities: ClassVar[Capabilities] = Capabilities.callback_only(CURRENCY)
-    no_api: ClassVar[str] = NO_API
-    no_api_remedies: ClassVar[dict[str, str]] = {
+    no_api = NO_API
+    no_api_remedies = {
         "status lookup": "the signed RESULT_URL call is the proof.",
         "refund": "refunds are arranged with Telcell by hand.",
         "reversal": "a paid invoice is final.",

@@ -10,11 +10,9 @@ from core.errors import ErrorCode
 
 
 class PayoutError(ErrorCode):
-    # Codes other apps' catalogues also answer with (``invalid``, ``idempotency_key_reused``,
-    # ``sandbox_disabled``, ``unsupported_currency``): payouts raises them through these members
-    # until the kernel's and payments' catalogues that hold them are on main; then these members
-    # go and their raise sites name those (each code is written once across the catalogues).
-    INVALID = ("invalid", 400, "The request has invalid fields.")
+    # ``sandbox_disabled`` and ``unsupported_currency`` are payments' codes too: payouts raises
+    # them through these members until payments' catalogue is on main; then these members go and
+    # their raise sites name ``PaymentError`` (each code is written once across the catalogues).
     UNKNOWN_BRANCH = ("unknown_branch", 400, "No such branch.")
     INVALID_SCOPE = ("invalid_scope", 400, "Unknown recipient scope.")
     DUPLICATE_RECIPIENT = (
@@ -24,11 +22,6 @@ class PayoutError(ErrorCode):
     )
     RECIPIENT_INACTIVE = ("recipient_inactive", 409, "The recipient is inactive.")
     QR_CODE_INACTIVE = ("qr_code_inactive", 409, "This QR code is not active.")
-    IDEMPOTENCY_KEY_REUSED = (
-        "idempotency_key_reused",
-        422,
-        "This Idempotency-Key was used for a different payment.",
-    )
     PROVIDER_REQUIRED = ("provider_required", 400, "Name the gateway.")
     INVALID_FEE_POLICY = (
         "invalid_fee_policy",

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from core.api.errors import error_body
 from core.api.schema import error
 from core.api.views import PayopsAPIView, PayopsViewSet
-from core.errors import CoreError, DomainError
+from core.errors import CoreError, DomainError, RequestError
 from core.selectors import branch_get_by_code
 from payments.errors import PaymentError
 from payouts import selectors, services
@@ -37,13 +37,15 @@ def _input(serializer_class, request) -> dict:
 
 
 def _invalid_reference(field: str, message: str) -> DomainError:
-    return E.INVALID.error("The request has invalid fields.", fields={field: [message]})
+    return RequestError.INVALID.error("The request has invalid fields.", fields={field: [message]})
 
 
 class RecipientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = s.RecipientSerializer
     filterset_fields = ["scope", "is_active", "external_ref"]
-    error_codes = {"create": [E.INVALID, E.UNKNOWN_BRANCH, E.INVALID_SCOPE, E.DUPLICATE_RECIPIENT]}
+    error_codes = {
+        "create": [RequestError.INVALID, E.UNKNOWN_BRANCH, E.INVALID_SCOPE, E.DUPLICATE_RECIPIENT]
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # OpenAPI generation: no organisation
@@ -71,15 +73,15 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
     serializer_class = s.QrCodeSerializer
     filterset_fields = ["recipient", "code", "is_active"]
     error_codes = {
-        "create": [E.INVALID, E.RECIPIENT_INACTIVE],
+        "create": [RequestError.INVALID, E.RECIPIENT_INACTIVE],
         "payments": [
-            E.INVALID,
+            RequestError.INVALID,
             E.PROVIDER_REQUIRED,
             PaymentError.UNSUPPORTED_CURRENCY,
             PaymentError.SANDBOX_DISABLED,
             PaymentError.PROVIDER_NOT_CONFIGURED,
             E.QR_CODE_INACTIVE,
-            E.IDEMPOTENCY_KEY_REUSED,
+            RequestError.IDEMPOTENCY_KEY_REUSED,
         ],
     }
 
@@ -142,10 +144,10 @@ class SandboxQrPaymentView(PayopsAPIView):
     # commits before the order is registered, as a real checkout does.
     idempotency_atomic = False
     error_codes = [
-        E.INVALID,
+        RequestError.INVALID,
         PaymentError.SANDBOX_DISABLED,
         E.QR_CODE_INACTIVE,
-        E.IDEMPOTENCY_KEY_REUSED,
+        RequestError.IDEMPOTENCY_KEY_REUSED,
     ]
 
     @extend_schema(
@@ -177,7 +179,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
     filterset_fields = ["status", "recipient", "currency", "accounting_period"]
     error_codes = {
         "create": [
-            E.INVALID,
+            RequestError.INVALID,
             E.INVALID_PERIOD,
             PaymentError.UNSUPPORTED_CURRENCY,
             E.DUPLICATE_ACTIVE_PAYOUT,

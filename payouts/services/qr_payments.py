@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
+from core.errors import RequestError
 from core.models import Organization
 from payments import services as payment_services
 from payments.errors import PaymentError
@@ -91,7 +92,7 @@ def _keyed_payment(organization_id: int, idempotency_key: str, fingerprint: str)
         provider=payment.provider,
     )
     if stored != fingerprint:
-        raise PayoutError.IDEMPOTENCY_KEY_REUSED.error(
+        raise RequestError.IDEMPOTENCY_KEY_REUSED.error(
             "This Idempotency-Key was used for a different payment (another QR code, amount, "
             "currency or provider): use a new key for a new payment."
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from core.audit import save_audited
+from core.errors import RequestError
 from core.models import Branch, Organization
 from payouts import locks
 from payouts.errors import PayoutError
@@ -70,7 +71,7 @@ def recipient_update(
     recipient = locks.recipient_lock(recipient)
     if name is not None:
         if not name.strip():
-            raise PayoutError.INVALID.error("A name is required.", fields={"name": ["Required."]})
+            raise RequestError.INVALID.error("A name is required.", fields={"name": ["Required."]})
         recipient.name = name.strip()
     if external_ref is not None:
         external_ref = external_ref.strip()

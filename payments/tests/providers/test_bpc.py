@@ -17,9 +17,10 @@ from payments.providers.base import (
     ProviderError,
     ProviderState,
 )
-from payments.providers.bpc import BpcAdapter, callback_checksum, checksum_string, mask_pan
+from payments.providers.bpc import BpcAdapter, callback_checksum, checksum_string
+from payments.providers.cards import mask_pan
 
-RECORDED = Path(__file__).parent / "recorded" / "bpc"
+RECORDED = Path(__file__).parent.parent / "recorded" / "bpc"
 KEY = "callback-key-for-tests"
 MD_ORDER = "70906e55-7114-41d6-8332-4609dc6590f4"
 

@@ -19,7 +19,7 @@ from payments.providers.base import (
     ProviderState,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ameria"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "ameria"
 BASE = "https://servicestest.ameriabank.am/VPOS"
 PAYMENT_ID = "15C8E0DE-F082-4785-883E-A5FADB093BE2"
 CONFIG = {"client_id": "c771a553-test", "username": "3d19541048", "password": "lazY2k"}

@@ -35,7 +35,9 @@ class Gateway:
 @pytest.fixture
 def gateway(monkeypatch):
     gateway = Gateway()
-    monkeypatch.setattr(services, "adapter_for_payment", lambda payment, http=None: gateway)
+    monkeypatch.setattr(
+        services.gateways, "adapter_for_payment", lambda payment, http=None: gateway
+    )
     return gateway
 
 
@@ -231,13 +233,13 @@ def test_refund_janitor_resolves_old_refunds_and_lists_unresolvable_ones(
         monkeypatch.setattr(adapter, "status", unreachable)
         return adapter
 
-    monkeypatch.setattr(services, "adapter_for_payment", broken)
+    monkeypatch.setattr(services.gateways, "adapter_for_payment", broken)
     assert tasks.refund_check(refund.pk) == "stuck"
     case = ExceptionCase.objects.get(kind="refund_stuck")
     assert case.dedup_key == f"refund_stuck:refund:{refund.pk}"
     assert tasks.stuck_refund_ids() == []  # looked up just now: not again for a while
 
-    monkeypatch.setattr(services, "adapter_for_payment", real_adapter_for_payment)
+    monkeypatch.setattr(services.gateways, "adapter_for_payment", real_adapter_for_payment)
     assert tasks.refund_check(refund.pk) == "succeeded"
     case.refresh_from_db()
     assert case.status == ExceptionCase.Status.RESOLVED

@@ -90,38 +90,6 @@ def post(form: dict[str, str]) -> CallbackRequest:
 # -- capabilities -------------------------------------------------------------------------------
 
 
-def test_capabilities_say_there_is_no_api():
-    caps = TelcellAdapter.capabilities
-    assert TelcellAdapter.name == "telcell"
-    assert not caps.status_lookup
-    assert not caps.refunds
-    assert not caps.partial_refunds
-    assert not caps.tokenized_recurring
-    assert caps.currencies == ("AMD",)
-
-
-@pytest.mark.parametrize(
-    ("method", "kwargs"),
-    [
-        ("status", {"provider_reference": "x", "order_number": "TC-1001"}),
-        (
-            "refund",
-            {
-                "provider_reference": "x",
-                "amount": Decimal("1.00"),
-                "currency": "AMD",
-                "refund_id": "r",
-            },
-        ),
-        ("reverse", {"provider_reference": "x"}),
-        ("charge_token", {"request": None, "binding_id": "b"}),
-    ],
-)
-def test_server_side_operations_are_not_implemented_with_a_sentence(method, kwargs):
-    with pytest.raises(NotImplementedError, match="Telcell documents no"):
-        getattr(telcell(), method)(**kwargs)
-
-
 def test_config_accepts_the_registry_names():
     adapter = TelcellAdapter(config={"merchant_id": SHOP_ID, "secret_key": SHOP_KEY})
     assert adapter.shop_id == SHOP_ID

@@ -76,7 +76,7 @@ def test_a_refund_in_flight_is_not_resolved_and_its_success_is_recorded(organiza
 
 def _failed_refund(payment, amount="400.00"):
     actor = system_actor("t")
-    refund, _ = services._refund_reserve(
+    refund, _ = services.refund_reserve(
         payment=payment, amount=Decimal(amount), reason="r", actor=actor
     )
     return services.refund_complete(
@@ -138,7 +138,7 @@ def test_a_success_for_a_failed_refund_that_no_longer_fits_is_listed(organizatio
 def test_a_failure_for_a_succeeded_refund_is_listed(organization, branch):
     payment = make_payment(organization=organization, branch=branch, verified=True)
     actor = system_actor("t")
-    refund, _ = services._refund_reserve(
+    refund, _ = services.refund_reserve(
         payment=payment, amount=Decimal("100.00"), reason="r", actor=actor
     )
     refund = services.refund_complete(refund=refund, succeeded=True, actor=actor)
@@ -153,7 +153,7 @@ def test_a_failure_for_a_succeeded_refund_is_listed(organization, branch):
 def test_an_old_refund_without_an_ended_call_is_resolved(organization, branch):
     payment = make_payment(organization=organization, branch=branch, verified=True)
     actor = system_actor("t")
-    refund, _ = services._refund_reserve(
+    refund, _ = services.refund_reserve(
         payment=payment, amount=Decimal("100.00"), reason="r", actor=actor
     )
 
@@ -181,12 +181,12 @@ def test_a_refund_settled_during_the_lookup_leaves_the_answer_for_the_next_run(
     payment = make_payment(organization=organization, branch=branch, verified=True)
     actor = system_actor("t")
     # A: 300 sent, the gateway refunded it, the answer was lost (stuck pending; call ended).
-    a, _ = services._refund_reserve(
+    a, _ = services.refund_reserve(
         payment=payment, amount=Decimal("300.00"), reason="a", actor=actor
     )
     Refund.objects.filter(pk=a.pk).update(call_ended_at=timezone.now())
     # B: 300, a second refund whose gateway call is in flight.
-    b, _ = services._refund_reserve(
+    b, _ = services.refund_reserve(
         payment=payment, amount=Decimal("300.00"), reason="b", actor=actor
     )
 
@@ -223,7 +223,9 @@ class Succeeds:
 def test_a_reused_refund_key_is_422(api, organization, branch, monkeypatch):
     """The first request crashed after the refund was recorded (so the API layer kept no
     answer); the same key with another amount reaches the service: 422 as in CONTRACT.md."""
-    monkeypatch.setattr(services, "adapter_for_payment", lambda payment, http=None: Succeeds())
+    monkeypatch.setattr(
+        services.gateways, "adapter_for_payment", lambda payment, http=None: Succeeds()
+    )
 
     def crash(change):
         if change.kind == "refunded":

@@ -70,38 +70,6 @@ def order(**overrides) -> OrderRequest:
 # -- capabilities -------------------------------------------------------------------------------
 
 
-def test_capabilities_say_there_is_no_api():
-    caps = IdramAdapter.capabilities
-    assert IdramAdapter.name == "idram"
-    assert not caps.status_lookup
-    assert not caps.refunds
-    assert not caps.partial_refunds
-    assert not caps.tokenized_recurring
-    assert caps.currencies == ("AMD",)
-
-
-@pytest.mark.parametrize(
-    ("method", "kwargs"),
-    [
-        ("status", {"provider_reference": "x", "order_number": "1806"}),
-        (
-            "refund",
-            {
-                "provider_reference": "x",
-                "amount": Decimal("1.00"),
-                "currency": "AMD",
-                "refund_id": "r",
-            },
-        ),
-        ("reverse", {"provider_reference": "x"}),
-        ("charge_token", {"request": None, "binding_id": "b"}),
-    ],
-)
-def test_server_side_operations_are_not_implemented_with_a_sentence(method, kwargs):
-    with pytest.raises(NotImplementedError, match="Idram documents no"):
-        getattr(idram(), method)(**kwargs)
-
-
 def test_config_accepts_the_registry_merchant_id():
     adapter = IdramAdapter(config={"merchant_id": REC_ACCOUNT, "secret_key": SECRET})
     assert adapter.rec_account == REC_ACCOUNT

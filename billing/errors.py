@@ -6,9 +6,10 @@ from core.errors import ErrorCode
 
 
 class BillingError(ErrorCode):
+    # branch_not_found, currency_mismatch and unknown_provider are payments' codes
+    # (PaymentError): each code is written once across the catalogues.
     CUSTOMER_NOT_FOUND = ("customer_not_found", 404, "No such customer in this organisation.")
     PLAN_NOT_FOUND = ("plan_not_found", 404, "No such plan in this organisation.")
-    BRANCH_NOT_FOUND = ("branch_not_found", 404, "No such branch in this organisation.")
     DUPLICATE_CUSTOMER = (
         "duplicate_customer",
         409,
@@ -16,17 +17,11 @@ class BillingError(ErrorCode):
     )
     DUPLICATE_PLAN = ("duplicate_plan", 409, "A plan with this code already exists.")
     PLAN_INACTIVE = ("plan_inactive", 409, "The plan is no longer offered.")
-    CURRENCY_MISMATCH = (
-        "currency_mismatch",
-        400,
-        "The currency differs from the plan's currency.",
-    )
     TOKENS_NOT_SUPPORTED = (
         "saved_card_not_supported",
         422,
         "The provider cannot charge a saved card (no tokenized recurring payments).",
     )
-    UNKNOWN_PROVIDER = ("unknown_provider", 400, "Unknown payment provider.")
     SUBSCRIPTION_CANCELLED = (
         "subscription_cancelled",
         409,

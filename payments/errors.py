@@ -46,7 +46,7 @@ class PaymentError(ErrorCode):
         409,
         "The gateway's amount disagrees with the payment or the callback.",
     )
-    CURRENCY_MISMATCH = ("currency_mismatch", 400, "The callback's currency is not the payment's.")
+    CURRENCY_MISMATCH = ("currency_mismatch", 400, "The currency is not the one expected.")
     UNVERIFIABLE = (
         "unverifiable",
         400,

@@ -15,6 +15,7 @@ from billing.models import Plan
 from core.api.views import PayopsAPIView, PayopsViewSet
 from core.errors import CoreError
 from core.selectors import branch_get_by_code
+from payments.errors import PaymentError
 
 
 def _client_key(request) -> str | None:
@@ -81,11 +82,11 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payo
         "create": [
             BillingError.CUSTOMER_NOT_FOUND,
             BillingError.PLAN_NOT_FOUND,
-            BillingError.BRANCH_NOT_FOUND,
-            BillingError.CURRENCY_MISMATCH,
+            PaymentError.BRANCH_NOT_FOUND,
+            PaymentError.CURRENCY_MISMATCH,
             BillingError.TOKENS_NOT_SUPPORTED,
             BillingError.PLAN_INACTIVE,
-            BillingError.UNKNOWN_PROVIDER,
+            PaymentError.UNKNOWN_PROVIDER,
         ],
         "pause": [CoreError.TRANSITION_NOT_ALLOWED, BillingError.SUBSCRIPTION_CANCELLED],
         "resume": [CoreError.TRANSITION_NOT_ALLOWED, BillingError.SUBSCRIPTION_CANCELLED],
@@ -93,7 +94,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payo
         "plan_changes": [
             BillingError.PLAN_NOT_FOUND,
             BillingError.SAME_PLAN,
-            BillingError.CURRENCY_MISMATCH,
+            PaymentError.CURRENCY_MISMATCH,
             BillingError.DOWNGRADE_NOT_NOW,
             BillingError.INTERVAL_MISMATCH,
             BillingError.SUBSCRIPTION_CANCELLED,
@@ -144,7 +145,9 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payo
             raise BillingError.PLAN_NOT_FOUND.error(fields={"plan": ["No such plan."]})
         branch = branch_get_by_code(organization=organization, code=values["branch"])
         if branch is None:
-            raise BillingError.BRANCH_NOT_FOUND.error(fields={"branch": ["No such branch."]})
+            raise PaymentError.BRANCH_NOT_FOUND.error(
+                "No such branch in this organisation.", fields={"branch": ["No such branch."]}
+            )
         subscription = services.subscription_create(
             organization=organization,
             customer=customer,

@@ -20,6 +20,7 @@ from billing.services.subscriptions import ensure_not_cancelled
 from core.audit import save_audited
 from core.clock import clock_now
 from core.money import round_money
+from payments.errors import PaymentError
 
 
 def proration_amount(
@@ -55,7 +56,7 @@ def _change(*, subscription, plan, effective, actor):
     if plan.pk == old.pk:
         raise BillingError.SAME_PLAN.error()
     if plan.currency != old.currency:
-        raise BillingError.CURRENCY_MISMATCH.error(
+        raise PaymentError.CURRENCY_MISMATCH.error(
             f"The subscription is billed in {old.currency}; the plan is in {plan.currency}.",
             fields={"plan": [f"Must be billed in {old.currency}."]},
         )

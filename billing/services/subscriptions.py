@@ -14,6 +14,7 @@ from billing.models import BillingPeriod, Customer, Plan, Subscription
 from core.audit import save_audited
 from core.clock import clock_now
 from core.fsm import transition_apply
+from payments.errors import PaymentError
 from payments.models import Payment
 
 
@@ -33,7 +34,9 @@ def check_collection(*, provider: str, collection: str) -> None:
     from payments.services import adapter_class_capabilities
 
     if provider not in Payment.Provider.values:
-        raise BillingError.UNKNOWN_PROVIDER.error(fields={"provider": ["Unknown provider."]})
+        raise PaymentError.UNKNOWN_PROVIDER.error(
+            "Unknown payment provider.", fields={"provider": ["Unknown provider."]}
+        )
     if collection != Subscription.Collection.SAVED_CARD:
         return
     capabilities = adapter_class_capabilities(provider)
@@ -80,11 +83,11 @@ def subscription_create(
     if plan.organization_id != organization.pk:
         raise BillingError.PLAN_NOT_FOUND.error()
     if branch.organization_id != organization.pk:
-        raise BillingError.BRANCH_NOT_FOUND.error()
+        raise PaymentError.BRANCH_NOT_FOUND.error("No such branch in this organisation.")
     if not plan.is_active:
         raise BillingError.PLAN_INACTIVE.error()
     if currency and currency != plan.currency:
-        raise BillingError.CURRENCY_MISMATCH.error(
+        raise PaymentError.CURRENCY_MISMATCH.error(
             f"The plan is billed in {plan.currency}, not {currency}.",
             fields={"currency": [f"Must be {plan.currency}."]},
         )

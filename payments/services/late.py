@@ -8,7 +8,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from core.accounting import accounting_period_guard
 from core.audit import save_audited
+from core.clock import clock_today
 from core.fsm import transition_apply
 from payments.errors import PaymentError
 from payments.events import (
@@ -76,6 +78,11 @@ def payment_reinstate(*, payment: Payment, actor, comment: str, adapter=None) ->
     if not comment.strip():
         raise PaymentError.COMMENT_REQUIRED.error("Reinstating a payment needs a comment.")
     payment = Payment.objects.select_related("organization", "branch").get(pk=payment.pk)
+    accounting_period_guard(
+        organization=payment.organization,
+        date=clock_today(payment.organization),
+        what="Reinstating a payment",
+    )
     late = payment.events.filter(kind=PaymentEvent.Kind.LATE_PAYMENT).order_by("id").last()
     if late is None or payment.status not in Payment.FINAL_UNPAID_STATUSES:
         raise PaymentError.PAYMENT_NOT_LATE.error(

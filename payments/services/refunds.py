@@ -8,7 +8,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from core.accounting import accounting_period_guard
 from core.audit import save_audited
+from core.clock import clock_today
 from core.errors import CoreError, DomainError, RequestError
 from core.fsm import transition_apply
 from core.money import round_money
@@ -172,6 +174,11 @@ def _refund_request_check(*, payment: Payment, amount: Decimal, reason: str) -> 
             fields={"amount": ["Must be a positive amount."]},
         )
     gateway_amount_check(amount, payment.currency)
+    accounting_period_guard(
+        organization=payment.organization,
+        date=clock_today(payment.organization),
+        what="A refund",
+    )
     if in_outer_transaction():
         raise PaymentError.REFUND_IN_TRANSACTION.error(
             "payment_refund calls the gateway and must not run inside a transaction."

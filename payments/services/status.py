@@ -9,7 +9,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from core.accounting import accounting_period_guard
 from core.audit import save_audited
+from core.clock import clock_today
 from core.errors import DomainError
 from core.fsm import transition_apply
 from payments.errors import PaymentError
@@ -177,6 +179,11 @@ def payment_verify_manually(*, payment: Payment, actor, comment: str, reference:
             "Manual verification needs a comment and the evidence's reference."
         )
     payment = payment_lock(payment)
+    accounting_period_guard(
+        organization=payment.organization,
+        date=clock_today(payment.organization),
+        what="A manual verification",
+    )
     return _verify(
         payment,
         status=None,

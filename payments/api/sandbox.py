@@ -8,12 +8,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core.api.schema import error
 from core.api.serializers import StrictSerializer
 from core.api.views import PayopsAPIView
-from core.errors import DomainError
 from payments import sandbox
 from payments.api.serializers import PaymentSerializer
+from payments.errors import PaymentError
 from payments.models import Payment
 
 
@@ -26,6 +25,7 @@ class OutcomeSerializer(StrictSerializer):
 
 
 class SandboxPaymentOutcomeView(PayopsAPIView):
+    error_codes = [PaymentError.NOT_A_SANDBOX_PAYMENT, PaymentError.SANDBOX_DISABLED]
     """Take the payment's order through the sandbox gateway with this outcome (any purpose);
     an order payops already expired can still be paid this way. 404 when the sandbox is off."""
 
@@ -40,7 +40,7 @@ class SandboxPaymentOutcomeView(PayopsAPIView):
 
     @extend_schema(
         request=OutcomeSerializer,
-        responses={200: PaymentSerializer, 422: error("`not_a_sandbox_payment`.")},
+        responses={200: PaymentSerializer},
     )
     def post(self, request, pk: int):
         payment = (
@@ -53,10 +53,8 @@ class SandboxPaymentOutcomeView(PayopsAPIView):
         data = OutcomeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if payment.provider != Payment.Provider.SANDBOX:
-            raise DomainError(
-                "not_a_sandbox_payment",
-                "Only payments at the sandbox gateway can be decided here.",
-                status_code=422,
+            raise PaymentError.NOT_A_SANDBOX_PAYMENT.error(
+                "Only payments at the sandbox gateway can be decided here."
             )
         decided = sandbox.outcome_apply(
             payment=payment, outcome=data.validated_data["outcome"], actor=request.user

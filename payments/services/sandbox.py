@@ -7,7 +7,7 @@ import logging
 import httpx
 from django.conf import settings
 
-from core.errors import DomainError
+from payments.errors import PaymentError
 from payments.models import Payment
 from payments.services.checks import payment_check_status
 from payments.services.creation import payment_register_order
@@ -27,40 +27,29 @@ def sandbox_pay(*, payment: Payment, outcome: str, actor) -> Payment:
     from payments.providers import registry
 
     if not settings.PAYOPS_SANDBOX:
-        raise DomainError("sandbox_disabled", "The sandbox gateway is off.", status_code=404)
+        raise PaymentError.SANDBOX_DISABLED.error()
     if outcome not in ("approved", "declined"):
-        raise DomainError(
-            "invalid_outcome",
-            "outcome is approved or declined.",
-            status_code=400,
-            fields={"outcome": ["Must be approved or declined."]},
+        raise PaymentError.INVALID_OUTCOME.error(
+            fields={"outcome": ["Must be approved or declined."]}
         )
     if payment.provider != Payment.Provider.SANDBOX:
-        raise DomainError(
-            "not_a_sandbox_payment",
-            "Only sandbox payments go through the sandbox.",
-            status_code=422,
+        raise PaymentError.NOT_A_SANDBOX_PAYMENT.error(
+            "Only sandbox payments go through the sandbox."
         )
     with sandbox.gateway_client() as client:
         adapter = registry.sandbox_adapter(http=client)
         payment = payment_register_order(payment=payment, actor=actor, adapter=adapter)
         if not payment.payment_url:
-            raise DomainError(
-                "sandbox_failed", "The sandbox gave no checkout page.", status_code=502
-            )
+            raise PaymentError.SANDBOX_FAILED.error("The sandbox gave no checkout page.")
         try:
             response = client.post(
                 payment.payment_url, data={"decision": outcome}, follow_redirects=False
             )
         except httpx.HTTPError as exc:
-            raise DomainError(
-                "sandbox_failed", f"The sandbox checkout failed: {exc}", status_code=502
-            ) from exc
+            raise PaymentError.SANDBOX_FAILED.error(f"The sandbox checkout failed: {exc}") from exc
         if response.status_code not in (302, 303):
-            raise DomainError(
-                "sandbox_failed",
-                f"The sandbox checkout answered HTTP {response.status_code}.",
-                status_code=502,
+            raise PaymentError.SANDBOX_FAILED.error(
+                f"The sandbox checkout answered HTTP {response.status_code}."
             )
         payment = Payment.objects.select_related("organization", "branch").get(pk=payment.pk)
         if payment.status == Payment.Status.PENDING:

@@ -31,19 +31,8 @@ from appointments.models import (
     CustomerContext,
     PaymentRequest,
 )
-from core.admin_base import OrganizationScopedAdmin, OrganizationScopedMixin
+from core.admin_base import OrganizationScopedAdmin, OrganizationScopedMixin, ReadOnlyAdminMixin
 from core.errors import DomainError
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SlotDayFilter(admin.SimpleListFilter):
@@ -110,14 +99,14 @@ class CancellationPolicyAdmin(OrganizationScopedMixin, admin.ModelAdmin):
         obj.pk, obj.version, obj.created_at = created.pk, created.version, created.created_at
 
 
-class SlotInline(ReadOnlyMixin, admin.TabularInline):
+class SlotInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AppointmentSlot
     extra = 0
     fields = ["starts_at", "ends_at", "specialist_id", "occurred_at", "actor", "comment"]
     readonly_fields = fields
 
 
-class RequestInline(ReadOnlyMixin, admin.TabularInline):
+class RequestInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = PaymentRequest
     extra = 0
     fields = ["kind", "status", "amount", "currency", "expires_at", "policy", "payment"]
@@ -125,14 +114,14 @@ class RequestInline(ReadOnlyMixin, admin.TabularInline):
     show_change_link = True
 
 
-class EventInline(ReadOnlyMixin, admin.TabularInline):
+class EventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AppointmentEvent
     extra = 0
     fields = ["occurred_at", "kind", "from_status", "to_status", "reason", "amount", "actor"]
     readonly_fields = fields
 
 
-class CustomerContextInline(ReadOnlyMixin, admin.StackedInline):
+class CustomerContextInline(ReadOnlyAdminMixin, admin.StackedInline):
     """Name and phone, for ``appointments.view_customer_context`` holders only."""
 
     model = CustomerContext
@@ -180,7 +169,7 @@ FORMS = {
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class AppointmentAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     change_form_template = "appointments/admin/change_form.html"
     list_display = [
         "id",
@@ -304,7 +293,7 @@ class ReasonForm(forms.Form):
 
 
 @admin.register(PaymentRequest)
-class PaymentRequestAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class PaymentRequestAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     """Requests awaiting payment (pending), under manual review, and the rest."""
 
     change_form_template = "appointments/admin/change_form.html"
@@ -404,7 +393,7 @@ class PaymentRequestAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
 
 
 @admin.register(AppointmentEvent)
-class AppointmentEventAdmin(ReadOnlyMixin, OrganizationScopedMixin, admin.ModelAdmin):
+class AppointmentEventAdmin(ReadOnlyAdminMixin, OrganizationScopedMixin, admin.ModelAdmin):
     list_display = ["occurred_at", "kind", "appointment", "payment_request", "amount", "actor"]
     list_filter = ["kind", "organization"]
     readonly_fields = [
@@ -426,7 +415,7 @@ class AppointmentEventAdmin(ReadOnlyMixin, OrganizationScopedMixin, admin.ModelA
 
 
 @admin.register(AppointmentReconciliation)
-class AppointmentReconciliationAdmin(ReadOnlyMixin, OrganizationScopedMixin, admin.ModelAdmin):
+class AppointmentReconciliationAdmin(ReadOnlyAdminMixin, OrganizationScopedMixin, admin.ModelAdmin):
     list_display = ["date", "organization", "counts", "ran_at"]
     list_filter = ["organization"]
     readonly_fields = ["organization", "date", "counts", "totals", "findings", "ran_at"]

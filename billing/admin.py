@@ -25,19 +25,8 @@ from billing.models import (
     Plan,
     Subscription,
 )
-from core.admin_base import OrganizationScopedAdmin, OrganizationScopedMixin
+from core.admin_base import OrganizationScopedAdmin, OrganizationScopedMixin, ReadOnlyAdminMixin
 from core.errors import DomainError
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class FormViewMixin:
@@ -83,7 +72,7 @@ class DunningForm(forms.Form):
 
 
 @admin.register(Customer)
-class CustomerAdmin(FormViewMixin, ReadOnlyMixin, OrganizationScopedAdmin):
+class CustomerAdmin(FormViewMixin, ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_display = ["external_ref", "name", "language", "email", "phone", "dunning_paused"]
     list_filter = ["organization", "language", "dunning_paused"]
     search_fields = ["external_ref", "name", "email", "phone"]
@@ -131,7 +120,7 @@ class CustomerAdmin(FormViewMixin, ReadOnlyMixin, OrganizationScopedAdmin):
 
 
 @admin.register(Plan)
-class PlanAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class PlanAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_display = [
         "code",
         "name",
@@ -145,7 +134,7 @@ class PlanAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
     list_filter = ["organization", "interval", "is_active"]
 
 
-class BillingEventInline(ReadOnlyMixin, admin.TabularInline):
+class BillingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = BillingEvent
     fields = ["occurred_at", "kind", "period", "amount", "currency", "actor", "comment"]
     readonly_fields = fields
@@ -158,7 +147,7 @@ class OverrideForm(forms.Form):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(FormViewMixin, ReadOnlyMixin, OrganizationScopedAdmin):
+class SubscriptionAdmin(FormViewMixin, ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_display = [
         "id",
         "customer",
@@ -224,7 +213,7 @@ class SubscriptionAdmin(FormViewMixin, ReadOnlyMixin, OrganizationScopedAdmin):
         )
 
 
-class AttemptInline(ReadOnlyMixin, admin.TabularInline):
+class AttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Attempt
     fields = [
         "number",
@@ -267,7 +256,7 @@ PERIOD_FIELDS = [
 
 
 @admin.register(BillingPeriod)
-class BillingPeriodAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class BillingPeriodAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_display = [
         "id",
         "subscription",
@@ -294,7 +283,7 @@ class DecisionForm(forms.Form):
 
 
 @admin.register(ManualReviewPeriod)
-class ManualReviewAdmin(FormViewMixin, ReadOnlyMixin, OrganizationScopedAdmin):
+class ManualReviewAdmin(FormViewMixin, ReadOnlyAdminMixin, OrganizationScopedAdmin):
     """The manual review queue: periods a person must decide (retry or waive)."""
 
     list_display = [
@@ -347,7 +336,7 @@ class ManualReviewAdmin(FormViewMixin, ReadOnlyMixin, OrganizationScopedAdmin):
 
 
 @admin.register(Attempt)
-class AttemptAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class AttemptAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_display = [
         "order_number",
         "period",
@@ -363,7 +352,7 @@ class AttemptAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(OrganizationScopedMixin, ReadOnlyMixin, admin.ModelAdmin):
+class NotificationAdmin(OrganizationScopedMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["customer", "period", "sequence", "channel", "language", "status", "sent_at"]
     list_filter = ["organization", "channel", "language", "status"]
 

@@ -6,6 +6,8 @@
   organisations they are members of.
 - Every model admin page renders in the organisation's local time zone (``admin_timezone``), and
   the header names it; a page whose fields are all read-only shows no Save buttons.
+- ``ReadOnlyAdminMixin``: rows that only services write (events, runs, lines): no add, change or
+  delete in the admin.
 - ``admin_refusal``: a refusal (403, 409 ...) explained in the admin's layout, never a bare
   "403 Forbidden".
 """
@@ -78,6 +80,19 @@ def actor_label(user) -> str:
     if client is not None:
         return f"API client {client.name}"
     return user.get_username()
+
+
+class ReadOnlyAdminMixin:
+    """Rows only services write: the admin shows them and never adds, changes or deletes."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class AuditedAdmin(SimpleHistoryAdmin):

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.admin_base import OrganizationScopedAdmin, OrganizationScopedMixin
+from core.admin_base import OrganizationScopedAdmin, OrganizationScopedMixin, ReadOnlyAdminMixin
 from core.errors import DomainError
 from core.models import AccountingPeriod
 from reconciliation import services
@@ -26,19 +26,8 @@ from reconciliation.models import (
 )
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ProviderReport)
-class ProviderReportAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
+class ProviderReportAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     list_display = [
         "__str__",
         "provider",
@@ -54,7 +43,7 @@ class ProviderReportAdmin(ReadOnlyMixin, OrganizationScopedAdmin):
 
 
 @admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(ReadOnlyMixin, OrganizationScopedMixin, admin.ModelAdmin):
+class ReconciliationRunAdmin(ReadOnlyAdminMixin, OrganizationScopedMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "trigger",
@@ -79,7 +68,7 @@ class ReconciliationRunAdmin(ReadOnlyMixin, OrganizationScopedMixin, admin.Model
 
 
 @admin.register(ReconciliationItem)
-class ReconciliationItemAdmin(ReadOnlyMixin, OrganizationScopedMixin, admin.ModelAdmin):
+class ReconciliationItemAdmin(ReadOnlyAdminMixin, OrganizationScopedMixin, admin.ModelAdmin):
     organization_field = "run__organization"
     list_display = [
         "id",
@@ -110,7 +99,7 @@ class BankStatementLineInline(admin.TabularInline):
 
 
 @admin.register(BankStatement)
-class BankStatementAdmin(ReadOnlyMixin, OrganizationScopedMixin, admin.ModelAdmin):
+class BankStatementAdmin(ReadOnlyAdminMixin, OrganizationScopedMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "format",
@@ -131,7 +120,7 @@ class ReconciliationSettingsAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(PeriodAdjustment)
-class PeriodAdjustmentAdmin(ReadOnlyMixin, OrganizationScopedMixin, admin.ModelAdmin):
+class PeriodAdjustmentAdmin(ReadOnlyAdminMixin, OrganizationScopedMixin, admin.ModelAdmin):
     list_display = ["__str__", "kind", "origin_date", "booked_on", "payment", "refund"]
     list_filter = ["kind", "organization"]
 

@@ -233,8 +233,14 @@ def _charge_saved_card(attempt: Attempt, *, actor) -> Attempt:
             if payment.status != Payment.Status.PENDING:
                 return attempt
     # Real time on purpose: when the call really went out (only its presence is ever read).
-    attempt.charge_started_at = timezone.now()
-    Attempt.objects.filter(pk=attempt.pk).update(charge_started_at=attempt.charge_started_at)
+    # Claimed by a conditional update: of two runs that read the same attempt, one charges; the
+    # other returns (a charge it sent too would be refused as a paid order and then declined).
+    started, attempt.charge_started_at = attempt.charge_started_at, timezone.now()
+    claimed = Attempt.objects.filter(pk=attempt.pk, charge_started_at=started).update(
+        charge_started_at=attempt.charge_started_at
+    )
+    if not claimed:
+        return attempt  # another run is charging it: the next run looks it up
     base = django_settings.PAYOPS_BASE_URL.rstrip("/") + "/payments/return/"
     request = OrderRequest(
         order_number=payment.order_number,

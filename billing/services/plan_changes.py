@@ -2,7 +2,8 @@
 attempt; a downgrade (or any change asked for ``period_end``) takes effect with the next period.
 
 Proration: (new amount - old amount) x remaining days / days of the current period, today
-included, rounded once per currency (``core.money.round_money``).
+included, rounded once per currency (``core.money.round_money``). The old amount is the period's
+own; after an earlier upgrade in the same period it is the plan left (its step is billed).
 """
 
 from __future__ import annotations
@@ -91,8 +92,13 @@ def _change(*, subscription, plan, effective, actor):
     proration = None
     amount = Decimal("0")
     if current is not None and subscription.status != Subscription.Status.TRIALING:
+        # The rate the remaining days are billed at: the period's own amount, or, after an
+        # earlier upgrade in this period (its proration billed), the price of the plan left.
+        upgraded_before = subscription.periods.filter(
+            kind=BillingPeriod.Kind.PRORATION, start__gte=current.start, end=current.end
+        ).exists()
         amount = proration_amount(
-            old=current.expected_amount,
+            old=old.amount if upgraded_before else current.expected_amount,
             new=plan.amount,
             start=current.start,
             end=current.end,

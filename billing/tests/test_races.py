@@ -176,3 +176,57 @@ def test_worker_killed_during_a_saved_card_attempt_never_charges_twice(
     period = subscription.periods.get()
     assert period.status == BillingPeriod.Status.PAID
     assert period.verified_amount == plan.amount
+
+
+def test_two_runs_sending_one_saved_card_attempt_charge_the_card_once(
+    organization, gym, plan, system_user, clock, monkeypatch
+):
+    import threading
+
+    import payments.services
+    from billing.services import attempts
+    from payments.providers.bpc import SandboxAdapter
+
+    clock("2026-12-01", 8)
+    customer = _saved_card_customer(organization, system_user)
+    subscription = services.subscription_create(
+        organization=organization,
+        customer=customer,
+        plan=plan,
+        branch=gym,
+        start_date=at("2026-12-01").date(),
+        collection="saved_card",
+        actor=system_user,
+    )
+    period = subscription.periods.get()
+    now = clock("2026-12-01", 10)
+    attempt = attempts._attempt_create(period.pk, actor=system_user, now=now, manual=False)
+    assert attempt.method == Attempt.Method.SAVED_CARD
+
+    # Both runs have read the attempt (no charge started) before either goes on.
+    both_read = threading.Barrier(2)
+    real_adapter_for_payment = payments.services.adapter_for_payment
+
+    def adapter_after_both_read(payment):
+        both_read.wait(10)
+        return real_adapter_for_payment(payment)
+
+    charges = []
+    real_charge = SandboxAdapter.charge_token
+
+    def counted_charge(self, **kwargs):
+        charges.append(kwargs["request"].order_number)
+        return real_charge(self, **kwargs)
+
+    monkeypatch.setattr(payments.services, "adapter_for_payment", adapter_after_both_read)
+    monkeypatch.setattr(SandboxAdapter, "charge_token", counted_charge)
+
+    outcomes = run_together(
+        *[lambda: attempts.attempt_send(attempt=attempt, actor=system_user) for _ in range(2)]
+    )
+
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+    assert charges == [attempt.order_number]  # one charge, not one per run
+    assert Payment.objects.get(pk=attempt.payment_id).status == Payment.Status.VERIFIED
+    period.refresh_from_db()
+    assert period.status == BillingPeriod.Status.PAID

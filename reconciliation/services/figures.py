@@ -7,7 +7,8 @@ Figures of ``[lo, hi)`` per currency (``period_figures``):
 - ``verified``: payments verified in the period (settled statuses);
 - ``refunded``: refunds that succeeded in the period;
 - ``fees``: the fee of the payouts completed in the period (``gross = fee + net``);
-- ``provider_fees``: the fees the provider reports list for rows of the period;
+- ``provider_fees``: the fees the provider reports list for rows of the period (a row a newer
+  report of the same provider covers is counted from that report only, as the matching does);
 - ``paid_out``: the gross of the payouts completed in the period;
 - ``in_flight``: the gross of the payouts requested or processing, created in the period;
 - ``adjustments``: the late changes booked in the period (``PeriodAdjustment``, signed).
@@ -29,6 +30,8 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import connection
+
+from reconciliation.services.matching import report_row_scope
 
 SETTLED = "('verified', 'partially_refunded', 'refunded')"
 
@@ -124,15 +127,16 @@ def period_figures(
             [org, lo, hi],
         ),
     )
+    # The rows the matching reads: an older report's rows where a newer report of the same
+    # provider covers their time are superseded (counted once, from the newer report).
+    scope, scope_params = report_row_scope(org, lo, hi)
     _add(
         figures,
         "provider_fees",
         _rows(
-            "SELECT r.currency, sum(r.fee) FROM reconciliation_providerreportrow r "
-            "JOIN reconciliation_providerreport p ON p.id = r.report_id "
-            "WHERE p.organization_id = %s AND r.paid_at >= %s AND r.paid_at < %s "
-            "GROUP BY r.currency",
-            [org, lo, hi],
+            "SELECT rr.currency, sum(rr.fee) FROM reconciliation_providerreportrow rr "
+            f"WHERE {scope} AND rr.paid_at >= %s AND rr.paid_at < %s GROUP BY rr.currency",
+            [*scope_params, lo, hi],
         ),
     )
     _add(

@@ -52,7 +52,7 @@ def _temp(name: str) -> str:
     return f"CREATE TEMP TABLE {name} AS "
 
 
-def _row_scope(organization_id: int, lo: dt.datetime, hi: dt.datetime) -> tuple[str, list]:
+def report_row_scope(organization_id: int, lo: dt.datetime, hi: dt.datetime) -> tuple[str, list]:
     """SQL condition choosing report rows: per report, minus the times newer reports cover."""
     reports = list(
         ProviderReport.objects.filter(
@@ -99,7 +99,7 @@ def match_run(
     widen = dt.timedelta(seconds=tolerance_seconds)
     wlo, whi = lo - widen, hi + widen
     org = run.organization_id
-    scope, scope_params = _row_scope(org, wlo, whi)
+    scope, scope_params = report_row_scope(org, wlo, whi)
     settled = ", ".join(f"'{s}'" for s in SETTLED)
     apart = _seconds_apart("r.paid_at", "p.verified_at")
     with connection.cursor() as cursor:

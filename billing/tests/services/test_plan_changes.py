@@ -114,3 +114,29 @@ def test_a_downgrade_now_is_refused_and_nothing_changes(
     assert paid_subscription.plan == plan
     assert paid_subscription.pending_plan is None
     assert BillingPeriod.objects.count() == 1
+
+
+def test_a_second_upgrade_in_the_period_bills_only_the_step_from_the_plan_left(
+    organization, clock, paid_subscription, gold, system_user
+):
+    platinum = services.plan_create(
+        organization=organization,
+        code="platinum",
+        name="Platinum",
+        amount=Decimal("30000.00"),
+        currency="AMD",
+        interval="month",
+        actor=system_user,
+    )
+    clock("2026-12-22", 12)  # 10 of 31 days left
+    subscription, first = services.subscription_change_plan(
+        subscription=paid_subscription, plan=gold, effective="now", actor=system_user
+    )
+    assert first.expected_amount == Decimal("2903.23")  # (24000 - 15000) x 10 / 31
+    pay_pending(first, system_user)
+    subscription, second = services.subscription_change_plan(
+        subscription=subscription, plan=platinum, effective="now", actor=system_user
+    )
+    # Gold's days are paid already: only (30000 - 24000) x 10 / 31 = 1935.48 is due, not
+    # (30000 - 15000) x 10 / 31 = 4838.71 (which bills gold's step a second time).
+    assert second.expected_amount == Decimal("1935.48")

@@ -10,9 +10,10 @@ by local name, so camt.053.001.02 to .08 alike: ``Stmt/Id``, ``Acct/Id/IBAN`` (o
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
-from reconciliation.services.parsers.base import FormatError
+from reconciliation.services.parsers.base import AMOUNT_RE, MAX_AMOUNT, FormatError
 from reconciliation.services.parsers.statement import Statement, StatementLine
 from reconciliation.services.xml import safe_xml
 
@@ -42,10 +43,18 @@ def _all(element, name):
 def _amount(element, where: str, line: int | None) -> tuple[Decimal, str]:
     if element is None:
         raise FormatError(f"{where}: no Amt", line)
-    try:
-        value = Decimal((element.text or "").strip())
-    except InvalidOperation:
-        raise FormatError(f"{where}: bad amount {element.text!r}", element.sourceline) from None
+    text = (element.text or "").strip()
+    # ISO 20022 ActiveOrHistoricCurrencyAndAmount: unsigned (CdtDbtInd gives the sign), at most
+    # 18 digits, 5 of them decimals. payops keeps two places and its per-currency bound: NaN,
+    # infinity, exponents, a sign, a third decimal or an overflow are refused, never stored.
+    if not re.fullmatch(AMOUNT_RE, text):
+        raise FormatError(
+            f"{where}: bad amount {element.text!r} (unsigned, at most two decimals)",
+            element.sourceline,
+        )
+    value = Decimal(text)
+    if value > MAX_AMOUNT:
+        raise FormatError(f"{where}: bad amount {text} (beyond what payops accepts)", line)
     currency = element.get("Ccy") or ""
     if len(currency) != 3:
         raise FormatError(f"{where}: no currency (Ccy)", element.sourceline)

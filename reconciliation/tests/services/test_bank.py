@@ -165,3 +165,15 @@ def test_completed_payout_without_bank_line_after_n_days(organization, branch, a
     case.refresh_from_db()
     assert case.status == "resolved"
     assert case.auto_resolved
+
+
+@pytest.mark.parametrize("amount", ["NaN", "Infinity", "-45000.00", "45000.005", "1E+30"])
+def test_camt053_amounts_that_are_not_money_are_refused(organization, actor, amount):
+    # A NaN stored in a numeric column poisons every sum over it; a negative Amt flips the
+    # sign CdtDbtInd gives; a third decimal would be rounded silently; 1E+30 overflows.
+    data = CAMT.read_bytes().replace(b">45000.00<", f">{amount}<".encode(), 1)
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, data)
+    assert caught.value.code == "malformed_file"
+    assert "bad amount" in caught.value.message
+    assert not BankStatement.objects.exists()

@@ -67,3 +67,21 @@ def test_drift_raises_a_case_to_the_luma_and_clears(organization, actor, paid_ou
     case.refresh_from_db()
     assert case.status == "resolved"
     assert run.exceptions_resolved == 1
+
+
+def test_provider_fees_count_a_row_once_when_a_newer_report_covers_it(organization, branch, actor):
+    from reconciliation.services import local_bounds
+    from reconciliation.services.figures import period_figures
+    from reconciliation.tests.factories import import_rows, local, row_of
+    from reconciliation.tests.factories import paid as verified
+
+    day = today(organization) - dt.timedelta(days=1)
+    first = verified(organization, branch, "1000.00", at=local(organization, day, 10))
+    second = verified(organization, branch, "2000.00", at=local(organization, day, 11))
+    # The morning's report, then the day's full report (it lists the morning's row again).
+    import_rows(organization, [row_of(first)], name="morning.csv")
+    import_rows(organization, [row_of(first), row_of(second)], name="day.csv")
+    lo, hi = local_bounds(organization, day, day)
+    figures = period_figures(organization_id=organization.pk, lo=lo, hi=hi, start=day, end=day)
+    # 1.5 % of each payment once: 15.00 + 30.00 (the matching supersedes the older row too).
+    assert figures["AMD"]["provider_fees"] == "45.00"

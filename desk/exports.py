@@ -29,11 +29,18 @@ class _Echo:
         return value
 
 
+# Text a spreadsheet would run as a formula (OWASP "CSV injection"): such cells get a leading
+# apostrophe, so a branch or recipient named "=HYPERLINK(...)" stays text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return str(value)
 
 
@@ -96,6 +103,8 @@ def period_xlsx(period) -> IO[bytes]:
                 if col in amount_at and value is not None:
                     # An amount with two places: its float is the decimal to the luma.
                     ws.write_number(r, col, float(value), money)
+                elif isinstance(value, str):
+                    ws.write_string(r, col, _cell(value))  # never a formula
                 else:
                     ws.write(r, col, _cell(value))
     ws = book.add_worksheet("Totals")

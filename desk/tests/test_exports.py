@@ -75,3 +75,24 @@ def test_a_registered_sheet_joins_both_exports(client, accountant, month):
         assert "Subscription periods" in xlsx_sheets(data)
     finally:
         _sheets.pop("test_subscriptions")
+
+
+def test_text_a_spreadsheet_would_run_stays_text(client, accountant, month):
+    def rows(**_):
+        yield ('=HYPERLINK("http://evil.example","x")', "AMD", Decimal("1.00"))
+
+    register_export_sheet(
+        "test_formula",
+        title="Formula names",
+        columns=("name", "currency", "amount"),
+        rows=rows,
+        totals={},
+    )
+    try:
+        text = b"".join(_get(client, accountant, "export-csv", month["period"]).streaming_content)
+        assert "'=HYPERLINK(" in text.decode()
+        data = b"".join(_get(client, accountant, "export-xlsx", month["period"]).streaming_content)
+        cell = xlsx_sheets(data)["Formula names"][1][0]
+        assert cell == '\'=HYPERLINK("http://evil.example","x")'
+    finally:
+        _sheets.pop("test_formula")

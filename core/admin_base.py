@@ -20,7 +20,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404
 from django.template.response import TemplateResponse
@@ -172,13 +172,22 @@ class OrganizationScopedMixin:
         return queryset.filter(**{self.organization_lookup(): request.user}).distinct()
 
     def get_list_filter(self, request):
-        # A filter by organisation offers only the organisations of the rows the user sees.
+        # A filter by organisation, branch or any other foreign key offers only the values of
+        # the rows the user sees: Django's default lists every row of the related table, so an
+        # operator would read other organisations' branch names in the sidebar.
         return [
-            (name, admin.RelatedOnlyFieldListFilter)
-            if isinstance(name, str) and name == "organization"
-            else name
+            (name, admin.RelatedOnlyFieldListFilter) if self._is_foreign_key(name) else name
             for name in super().get_list_filter(request)
         ]
+
+    def _is_foreign_key(self, name) -> bool:
+        if not isinstance(name, str) or "__" in name:
+            return False
+        try:
+            field = self.model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return False
+        return bool(field.many_to_one or field.one_to_one)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Choices limited to the user's organisations (and their rows), never all of them.

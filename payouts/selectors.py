@@ -208,8 +208,9 @@ def payout_held_by_drift(*, organization_id: int, payout_id) -> Payout | None:
 def payout_totals(*, payouts: QuerySet[Payout]) -> list[dict]:
     """Per currency, over the payouts that hold their payments (requested, processing,
     completed; cancelled and reversed ones pay nothing): ``currency``, ``payouts``, ``payments``,
-    ``gross``, ``fee``, ``net``."""
-    return list(
+    ``gross``, ``fee``, ``net`` (rounded to the currency's minor unit: SQLite's SUM drops the
+    places, and the admin showed ``205000`` beside rows of ``6500.00``)."""
+    rows = list(
         payouts.filter(status__in=Payout.HOLDING_STATUSES)
         .order_by()
         .values("currency")
@@ -222,6 +223,10 @@ def payout_totals(*, payouts: QuerySet[Payout]) -> list[dict]:
         )
         .order_by("currency")
     )
+    for row in rows:
+        for name in ("gross", "fee", "net"):
+            row[name] = round_money(Decimal(row[name]), row["currency"])
+    return rows
 
 
 def payout_status_counts(*, payouts: QuerySet[Payout]) -> dict[str, int]:

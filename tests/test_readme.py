@@ -48,6 +48,20 @@ def test_the_readme_has_a_walkthrough():
     assert not re.search(r"/payouts/\d+/", script)
 
 
+def test_no_guide_runs_manage_py_with_a_bare_python():
+    # `make run` installs payops into .venv/ only: a bare `python manage.py` in a guide's shell
+    # block fails on a fresh machine (ModuleNotFoundError: django), as docs/billing.md's did.
+    guides = [README, *sorted((Path(settings.BASE_DIR) / "docs").glob("*.md"))]
+    bare = [
+        f"{guide.name}: {line.strip()}"
+        for guide in guides
+        for block in re.findall(r"```sh\n(.*?)```", guide.read_text(), flags=re.S)
+        for line in block.splitlines()
+        if re.search(r"(?<![/.])python manage\.py", line)
+    ]
+    assert bare == []
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_readme_walkthrough_runs_against_the_demo_data(live_server):

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from appointments.models import Appointment
-from core.models import Membership
+from core.models import Branch, Membership
 from core.roles import roles_sync
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +88,15 @@ def test_clinic_staff_may_not_override_the_policy(client, organization, paid_req
     assert any(m.startswith("refund_outside_policy") for m in shown), shown
     request.refresh_from_db()
     assert request.status == "paid"
+
+
+def test_the_branch_filter_names_no_other_organisations_branch(
+    client, organization, other_organization, book
+):
+    # The sidebar's "By branch" listed every branch of every organisation to an operator.
+    Branch.objects.create(organization=other_organization, code="secret", name="Secret Branch")
+    book()
+    client.force_login(member(organization, "Operator", "operator"))
+    response = client.get(reverse("admin:appointments_appointment_changelist"))
+    assert response.status_code == 200
+    assert "Secret Branch" not in response.content.decode()

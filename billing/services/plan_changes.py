@@ -17,6 +17,7 @@ from billing import events
 from billing.errors import BillingError
 from billing.locks import subscription_lock
 from billing.models import BillingPeriod, Plan, Subscription
+from billing.services.settings import billing_settings_get
 from billing.services.subscriptions import ensure_not_cancelled
 from core.audit import save_audited
 from core.clock import clock_now
@@ -135,6 +136,7 @@ def _proration_period(subscription, *, current, plan, amount, today, now, actor)
     from django.db.models import Max
 
     number = (subscription.periods.aggregate(top=Max("number"))["top"] or 0) + 1
+    grace = billing_settings_get(organization=subscription.organization).grace_days
     period = BillingPeriod(
         organization=subscription.organization,
         subscription=subscription,
@@ -147,7 +149,9 @@ def _proration_period(subscription, *, current, plan, amount, today, now, actor)
         due_at=now,
         expected_amount=amount,
         currency=plan.currency,
-        block_date=current.block_date,
+        # Its own grace from its own due date, as every period (docs/billing.md): the current
+        # period's block date is usually past, and the due work would suspend at once.
+        block_date=today + dt.timedelta(days=grace),
     )
     save_audited(period, actor=actor, reason=f"proration of the upgrade to {plan.code}")
     events.period_changed(

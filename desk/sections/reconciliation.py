@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, Sum
 
-from reconciliation.models import BankStatementLine, ProviderReport, ReconciliationRun
+from reconciliation.models import (
+    BankStatementLine,
+    ProviderReport,
+    ReconciliationItem,
+    ReconciliationRun,
+)
 from reconciliation.selectors import adjustments_of_period
 
 
@@ -30,7 +35,7 @@ def section(*, period, organization, lo, hi, user) -> dict:
     )
     runs = list(runs)
     for run in runs:
-        run.problems = sum(int((run.counts or {}).get(c, 0)) for c in ReconciliationRun.PROBLEMS)
+        run.problems = sum(int((run.counts or {}).get(c, 0)) for c in ReconciliationItem.PROBLEMS)
     adjustments = adjustments_of_period(period=period).order_by("booked_on", "id")
     return {
         "runs": runs,

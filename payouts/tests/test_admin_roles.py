@@ -147,6 +147,8 @@ def test_period_close_asks_then_reports_what_it_built(client, accountant, period
     )
     assert [t["net"] for t in listing.context_data["payout_totals"]] == [Decimal("1500.00")]
     assert b"Totals of this list" in listing.content
+    # Two places, as the rows (SQLite's SUM dropped them: "1500" under rows of "750.00").
+    assert b"<strong>1500.00</strong>" in listing.content
 
 
 def test_closing_a_period_that_has_not_ended_warns_first(client, organization, accountant, actor):

@@ -20,6 +20,8 @@ from reconciliation.errors import ReconciliationError
 from reconciliation.models import BankStatement, ProviderReport, ReconciliationRun
 from reconciliation.services.figures import period_figures
 
+CLOSE_PERMISSION = "core.close_accountingperiod"
+
 
 def _refusal(exc: DomainError) -> Response:
     """A refusal answered without raising, so what the service recorded (a close refused, the
@@ -137,7 +139,11 @@ class AccountingPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     filterset_fields = ["status", "start", "end"]
     error_codes = {
         "create": [errors.INVALID, errors.PERIOD_OVERLAP],
-        "close": [errors.PERIOD_BLOCKED, CoreError.TRANSITION_NOT_ALLOWED],
+        "close": [
+            errors.PERIOD_BLOCKED,
+            CoreError.PERMISSION_DENIED,
+            CoreError.TRANSITION_NOT_ALLOWED,
+        ],
         "reopen": [
             CoreError.REASON_REQUIRED,
             CoreError.PERMISSION_DENIED,
@@ -179,8 +185,12 @@ class AccountingPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     @extend_schema(request=None, responses={200: s.AccountingPeriodSerializer})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        """Close the period; 409 ``period_blocked`` names every blocking case."""
+        """Close the period; 409 ``period_blocked`` names every blocking case; 403 without the
+        ``core.close_accountingperiod`` permission (as the admin and the desk ask): an
+        integrator's token does not close the books unless its service user was granted it."""
         period = self.get_object()
+        if not request.user.has_perm(CLOSE_PERMISSION):
+            raise CoreError.PERMISSION_DENIED.error("You may not close accounting periods.")
         try:
             period = services.accounting_period_close(period=period, actor=request.user)
         except DomainError as exc:

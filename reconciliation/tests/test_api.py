@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.models import AccountingPeriod
 from exceptionqueue.services import exception_raise
 from reconciliation.tests.factories import local, paid, report_bytes, row_of
 
@@ -110,6 +111,14 @@ def test_accounting_period_close_reopen(api, organization, system_user):
         actor=system_user,
         period_start=dt.date(2026, 10, 3),
         period_end=dt.date(2026, 10, 3),
+    )
+    # An integrator's token may not close the books: the permission is asked as in the admin.
+    denied = api.post(f"/api/v1/accounting-periods/{period['id']}/close/")
+    assert denied.status_code == 403
+    assert denied.json()["error"]["code"] == "permission_denied"
+    assert AccountingPeriod.objects.get(pk=period["id"]).status == "open"
+    api.api_client.user.user_permissions.add(
+        Permission.objects.get(codename="close_accountingperiod")
     )
     refused = api.post(f"/api/v1/accounting-periods/{period['id']}/close/")
     assert refused.status_code == 409

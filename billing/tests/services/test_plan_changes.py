@@ -1,5 +1,6 @@
 """Upgrade now with proration billed at once; downgrade at period end; reconciliation."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -71,6 +72,22 @@ def test_upgrade_now_bills_the_prorated_difference_at_once(
     verified = Payment.objects.filter(status="verified")
     assert sum(p.amount for p in verified) == Decimal("41903.23")
     assert BillingEvent.objects.filter(kind="subscription.plan_changed").count() == 1
+
+
+def test_an_unpaid_proration_gets_its_own_grace_days(
+    organization, clock, paid_subscription, gold, system_user
+):
+    # The proration period took the current period's block date (1 Dec + 7 = 8 Dec), already
+    # past on 22 Dec: the next due-work run suspended the subscription minutes after the upgrade.
+    clock("2026-12-22", 12)
+    _, proration = services.subscription_change_plan(
+        subscription=paid_subscription, plan=gold, effective="now", actor=system_user
+    )
+    assert proration.block_date == proration.due_date + dt.timedelta(days=7)
+    ran = due_work_run(organization=organization, now=clock("2026-12-22", 13))
+    assert ran["billing_suspended"] == 0
+    paid_subscription.refresh_from_db()
+    assert paid_subscription.status == "active"
 
 
 def test_downgrade_takes_effect_with_the_next_period(

@@ -84,6 +84,9 @@ def stored_huge(organization, branch):
     return payment
 
 
+# PostgreSQL only: SQLite's own decimal converter cannot read such a row back at all (the
+# embedded default is for a newcomer's first run, never for production money).
+@pytest.mark.postgres
 def test_a_stored_huge_row_does_not_break_the_list_or_the_detail(api, stored_huge):
     listed = api.get("/api/v1/payments/")
     assert listed.status_code == 200, listed.content
@@ -94,6 +97,7 @@ def test_a_stored_huge_row_does_not_break_the_list_or_the_detail(api, stored_hug
     assert Decimal(detail.json()["amount"]) == HUGE
 
 
+@pytest.mark.postgres
 def test_a_stored_huge_row_does_not_break_the_admin_pages(admin_client, stored_huge):
     listed = admin_client.get(reverse("admin:payments_payment_changelist"))
     assert listed.status_code == 200

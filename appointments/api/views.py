@@ -123,7 +123,6 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payop
         if branch is None:
             raise PaymentError.BRANCH_NOT_FOUND.error(
                 "No branch with this code.",
-                status_code=400,
                 fields={"branch": ["No branch with this code."]},
             )
         appointment = services.appointment_book(

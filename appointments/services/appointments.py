@@ -66,7 +66,7 @@ def appointment_book(
     """Book an appointment known by ids. ``customer`` (name, phone) goes to its own table."""
     if branch.organization_id != organization.pk:
         raise PaymentError.BRANCH_NOT_FOUND.error(
-            "No branch with this code.", status_code=400, fields={"branch": ["No such branch."]}
+            "No branch with this code.", fields={"branch": ["No such branch."]}
         )
     _check_slot(starts_at, ends_at)
     policy = policy_current(organization=organization, code=policy_code)

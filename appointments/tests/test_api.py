@@ -347,3 +347,21 @@ def test_bad_input_has_stable_codes_and_changes_nothing(api, other_api, booked, 
     assert transfer.json()["error"]["code"] == "transition_not_allowed"
     assert AppointmentEvent.objects.count() == events_before
     assert Appointment.objects.get(pk=appointment["id"]).status == "cancelled"
+
+
+def test_an_unknown_branch_answers_as_everywhere_404_branch_not_found(api):
+    response = api.post(
+        "/api/v1/appointments/",
+        {
+            "external_ref": "CRM-X",
+            "service_id": "s1",
+            "specialist_id": "d1",
+            "branch": "nowhere",
+            "starts_at": "2031-01-10T10:00:00+04:00",
+            "ends_at": "2031-01-10T10:30:00+04:00",
+            "policy": "standard",
+        },
+        format="json",
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "branch_not_found"

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 
 from core.models import Organization
 from core.money import round_money
@@ -42,6 +42,25 @@ def recipient_get(*, organization: Organization, pk: int) -> Recipient | None:
 
 def payout_list(*, organization: Organization) -> QuerySet[Payout]:
     return Payout.objects.filter(organization=organization).select_related("branch", "organization")
+
+
+def payout_lines(*, payout_id: int, kind: str | None = None) -> QuerySet[PayoutLine]:
+    """A payout's lines (index ``payout_line_payout_id`` pages them by id), optionally of one
+    kind."""
+    qs = PayoutLine.objects.filter(payout_id=payout_id)
+    return qs if kind is None else qs.filter(kind=kind)
+
+
+def refund_deductions(*, payout_id: int, payment_ids: list[int]) -> dict[int, Decimal]:
+    """payment id -> the refund deduction lines of ``payout_id`` on it (negative sums)."""
+    out: dict[int, Decimal] = defaultdict(Decimal)
+    for payment_id, amount in (
+        payout_lines(payout_id=payout_id, kind=Line.REFUND)
+        .filter(payment_id__in=payment_ids)
+        .values_list("payment_id", "amount")
+    ):
+        out[payment_id] += amount
+    return dict(out)
 
 
 def period_list(*, organization: Organization) -> QuerySet[PayoutPeriod]:
@@ -165,6 +184,19 @@ def payouts_applying(adjustment_ids: list[int]) -> list[int]:
                 adjustment_id__in=adjustment_ids, kind=Line.ADJUSTMENT, active=True
             ).values_list("payout_id", flat=True)
         )
+    )
+
+
+def payment_lines(payment) -> QuerySet[PayoutLine]:
+    """The payment lines of ``payment`` in any payout, active or released (newest first).
+
+    Written as its two arms so that each uses its partial index (``payout_line_payment_once``
+    for the active line, ``payout_line_payment_other`` for released ones)."""
+    return (
+        PayoutLine.objects.filter(payment=payment, kind=Line.PAYMENT)
+        .filter(Q(active=True) | Q(active=False))
+        .select_related("payout")
+        .order_by("-active", "-pk")
     )
 
 

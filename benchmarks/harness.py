@@ -91,6 +91,7 @@ class Context:
             text=True,
             check=True,
             stdout=subprocess.DEVNULL,
+            env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"},
         )
         return time.perf_counter() - started
 
@@ -143,7 +144,9 @@ def machine() -> dict:
         "cores": os.cpu_count(),
         "memory": out("sh", "-c", "free -h | awk '/Mem:/ {print $2}'"),
         "python": platform.python_version(),
-        "postgresql": out("psql", "-X", "-At", scratch_url("postgres"), "-c", "SHOW server_version"),
+        "postgresql": out(
+            "psql", "-X", "-At", scratch_url("postgres"), "-c", "SHOW server_version"
+        ),
         "os": platform.platform(),
     }
 
@@ -190,7 +193,14 @@ def run_size(label: str, args) -> list[Result]:
     connections.close_all()
     if not args.keep:
         subprocess.run(
-            ["psql", "-X", "-q", scratch_url("postgres"), "-c", f'DROP DATABASE "{name}" WITH (FORCE)'],
+            [
+                "psql",
+                "-X",
+                "-q",
+                scratch_url("postgres"),
+                "-c",
+                f'DROP DATABASE "{name}" WITH (FORCE)',
+            ],
             check=False,
         )
     return results
@@ -221,7 +231,11 @@ def main() -> None:
         out.mkdir(parents=True, exist_ok=True)
         (out / f"{label}.json").write_text(
             json.dumps(
-                {"machine": info, "at": dt.datetime.now(dt.UTC).isoformat(), "results": everything[label]},
+                {
+                    "machine": info,
+                    "at": dt.datetime.now(dt.UTC).isoformat(),
+                    "results": everything[label],
+                },
                 indent=1,
                 default=str,
             )

@@ -19,8 +19,8 @@ import random
 from decimal import Decimal
 
 from django.db import connection, models
-from psycopg.types.json import Jsonb
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 MONTH = (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
 BRANCHES = 20

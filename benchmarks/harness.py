@@ -16,9 +16,11 @@ import dataclasses
 import datetime as dt
 import importlib
 import json
+import logging
 import os
 import pkgutil
 import platform
+import secrets
 import statistics
 import subprocess
 import sys
@@ -59,17 +61,15 @@ class Result:
         return self.median / self.floor_median if self.floor_median else None
 
     def line(self) -> str:
-        spread = f"{min(self.samples):.3g}–{max(self.samples):.3g}"
+        spread = f"{min(self.samples):.3g}-{max(self.samples):.3g}"
         floor = (
-            f"  floor {self.floor_median:.3g} {self.unit}  ratio {self.ratio:.2f}×"
+            f"  floor {self.floor_median:.3g} {self.unit}  ratio {self.ratio:.2f}x"
             if self.floor
             else ""
         )
         extra = "  " + " ".join(f"{k}={v}" for k, v in self.extra.items()) if self.extra else ""
-        return (
-            f"  {self.name:<44} median {self.median:.3g} {self.unit} ({spread}, n={len(self.samples)})"
-            f"{floor}{extra}"
-        )
+        head = f"  {self.name:<40} median {self.median:.3g} {self.unit}"
+        return f"{head} ({spread}, n={len(self.samples)}){floor}{extra}"
 
 
 @dataclasses.dataclass
@@ -85,7 +85,7 @@ class Context:
     def psql(self, sql: str) -> float:
         """Run ``sql`` through psql (one session, ON_ERROR_STOP); returns its wall time."""
         started = time.perf_counter()
-        subprocess.run(
+        sh(
             ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", self.database_url],
             input=sql,
             text=True,
@@ -94,6 +94,11 @@ class Context:
             env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"},
         )
         return time.perf_counter() - started
+
+
+def sh(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run one of the harness's own commands (psql, free)."""
+    return subprocess.run(cmd, **kwargs)  # noqa: S603 - fixed argument lists
 
 
 def load() -> float:
@@ -121,13 +126,13 @@ def scratch_url(name: str) -> str:
 def scratch_create(name: str) -> None:
     admin = scratch_url("postgres")
     for sql in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
-        subprocess.run(["psql", "-X", "-q", admin, "-c", sql], check=True)
+        sh(["psql", "-X", "-q", admin, "-c", sql], check=True)
 
 
 def machine() -> dict:
     def out(*cmd):
         try:
-            return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+            return sh(list(cmd), capture_output=True, text=True, check=True).stdout.strip()
         except Exception:  # a tool missing on this machine
             return "?"
 
@@ -192,17 +197,8 @@ def run_size(label: str, args) -> list[Result]:
             results.append(result)
     connections.close_all()
     if not args.keep:
-        subprocess.run(
-            [
-                "psql",
-                "-X",
-                "-q",
-                scratch_url("postgres"),
-                "-c",
-                f'DROP DATABASE "{name}" WITH (FORCE)',
-            ],
-            check=False,
-        )
+        drop = f'DROP DATABASE "{name}" WITH (FORCE)'
+        sh(["psql", "-X", "-q", scratch_url("postgres"), "-c", drop], check=False)
     return results
 
 
@@ -217,7 +213,13 @@ def main() -> None:
     args.only = args.only.split(",") if args.only else None
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
-    os.environ.setdefault("DEBUG", "1")
+    # The production settings (no query log); a throwaway key for the run.
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(50))
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    os.environ.setdefault("PAYOPS_DOTENV", "/dev/null")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     labels = PRESETS.get(args.sizes, args.sizes.split(","))
     info = machine()
     print(f"machine: {info}", flush=True)

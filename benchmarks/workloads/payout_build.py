@@ -118,12 +118,21 @@ class BatchClock:
 
         real = build._build_lock
 
-        def timed_lock(period, recipient_ids=None):
+        def timed_lock(*args, **kwargs):
             started = time.perf_counter()
             transaction.on_commit(lambda: self.spans.append(time.perf_counter() - started))
-            return real(period, recipient_ids)
+            return real(*args, **kwargs)
 
         return [mock.patch.object(build, "_build_lock", timed_lock)]
+
+
+class StatementCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
 
 
 def _check(period, expected: Decimal, lines: int) -> None:
@@ -161,22 +170,18 @@ def run(ctx) -> list[Result]:
         floor.append(ctx.psql(floor_sql))
         _check(period, expected, count)
         ctx.psql(RESET)
-        clock, counter = BatchClock(), [0]
-
-        def count_statement(execute, sql, params, many, context):
-            counter[0] += 1
-            return execute(sql, params, many, context)
+        clock, counter = BatchClock(), StatementCounter()
 
         with ExitStack() as stack:
             for patch in clock.patches():
                 stack.enter_context(patch)
-            stack.enter_context(connection.execute_wrapper(count_statement))
+            stack.enter_context(connection.execute_wrapper(counter))
             started = time.perf_counter()
             built = services.payout_period_build(period=period, actor=actor)
             app.append(time.perf_counter() - started)
         _check(period, expected, count)
         spans.append(max(clock.spans))
-        statements.append(counter[0])
+        statements.append(counter.count)
     return [
         Result(
             NAME,

@@ -1,0 +1,83 @@
+"""The application's URLs plus the floors of the API workload: bare Django views returning the
+same rows with ``.values()`` (no authentication, no throttle, no DRF), on the same server."""
+
+from __future__ import annotations
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import JsonResponse
+from django.urls import include, path
+
+from exceptionqueue.models import ExceptionCase
+from payments.models import Payment
+from payouts.models import Payout, PayoutEvent, PayoutLine
+
+PAYMENT_FIELDS = [
+    "id", "status", "provider", "provider_reference", "order_number", "purpose",
+    "branch__code", "amount", "currency", "refunded_amount", "verified_at",
+    "verification_method", "masked_pan", "approval_code", "description", "payment_url",
+    "created_at",
+]  # fmt: skip
+PAYOUT_FIELDS = [
+    "id", "status", "recipient_id", "branch__code", "currency", "period_start", "period_end",
+    "gross", "fee", "net", "payment_count", "method", "reference", "drift_hold",
+    "accounting_period_id", "created_at", "completed_at",
+]  # fmt: skip
+CASE_FIELDS = [
+    "id", "kind", "severity", "status", "blocking", "message", "branch__code", "subject_id",
+    "amount", "currency", "details", "period_start", "period_end", "dedup_key", "occurrences",
+    "created_at", "last_seen_at", "acknowledged_at", "closed_at",
+]  # fmt: skip
+
+
+def _page(request, queryset, fields):
+    """100 rows newest first, after ``?before=<id>``; filters as the API's (exact values)."""
+    params = request.GET
+    queryset = queryset.filter(organization_id=int(params["org"]))
+    if "before" in params:
+        queryset = queryset.filter(id__lt=int(params["before"]))
+    for name in ("status", "branch__code"):
+        if name in params:
+            queryset = queryset.filter(**{name: params[name]})
+    rows = list(queryset.order_by("-id").values(*fields)[: int(params.get("page_size", 100))])
+    return JsonResponse({"results": rows}, encoder=DjangoJSONEncoder)
+
+
+def payments(request):
+    return _page(request, Payment.objects.all(), PAYMENT_FIELDS)
+
+
+def payouts(request):
+    return _page(request, Payout.objects.all(), PAYOUT_FIELDS)
+
+
+def exceptions(request):
+    return _page(request, ExceptionCase.objects.all(), CASE_FIELDS)
+
+
+def payout_detail(request, pk: int):
+    """The payout, its first 100 payment lines with their payments, its events."""
+    payout = (
+        Payout.objects.filter(pk=pk, organization_id=int(request.GET["org"]))
+        .values(*PAYOUT_FIELDS)
+        .get()
+    )
+    payout["payments"] = list(
+        PayoutLine.objects.filter(payout_id=pk, kind="payment")
+        .order_by("id")
+        .values(
+            "id", "payment_id", "amount", "active", "payment__amount", "payment__currency",
+            "payment__status", "payment__verified_at", "payment__refunded_amount",
+        )[:100]
+    )  # fmt: skip
+    payout["events"] = list(PayoutEvent.objects.filter(payout_id=pk).values())
+    return JsonResponse(payout, encoder=DjangoJSONEncoder)
+
+
+floors = [
+    path("payments/", payments),
+    path("payouts/", payouts),
+    path("payouts/<int:pk>/", payout_detail),
+    path("exceptions/", exceptions),
+]
+
+urlpatterns = [path("bench/floor/", include(floors)), path("", include("config.urls"))]

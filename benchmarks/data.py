@@ -39,6 +39,7 @@ class Dataset:
     other_payments: int
     exceptions: int
     first_id: int  # the merchant's payment ids are first_id .. first_id + size - 1
+    first_branch_id: int
 
     def describe(self) -> str:
         return (
@@ -227,6 +228,7 @@ def populate(size: int, seed: int = 14) -> Dataset:
         other_payments=2 * other,
         exceptions=cases,
         first_id=first_id,
+        first_branch_id=branches[0].pk,
     )
 
 

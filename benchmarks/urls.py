@@ -4,11 +4,13 @@ same rows with ``.values()`` (no authentication, no throttle, no DRF), on the sa
 from __future__ import annotations
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 
 from exceptionqueue.models import ExceptionCase
-from payments.models import Payment
+from payments.models import Payment, ProviderCallback
 from payouts.models import Payout, PayoutEvent, PayoutLine
 
 PAYMENT_FIELDS = [
@@ -73,7 +75,38 @@ def payout_detail(request, pk: int):
     return JsonResponse(payout, encoder=DjangoJSONEncoder)
 
 
+@csrf_exempt
+def callback(request, provider: str):
+    """Store the callback, mark its payment verified: one INSERT, one UPDATE."""
+    params = request.GET
+    payment = (
+        Payment.objects.filter(provider=provider, provider_reference=params.get("mdOrder", ""))
+        .values("pk", "organization_id", "status")
+        .first()
+    )
+    now = timezone.now()
+    ProviderCallback.objects.create(
+        provider=provider,
+        event_id=params.get("mdOrder", ""),
+        order_number=params.get("orderNumber", ""),
+        organization_id=payment and payment["organization_id"],
+        payment_id=payment and payment["pk"],
+        status="processed",
+        http_status=200,
+        method=request.method,
+        query=dict(params.items()),
+        remote_addr=request.META.get("REMOTE_ADDR"),
+        processed_at=now,
+    )
+    if payment and payment["status"] == "pending":
+        Payment.objects.filter(pk=payment["pk"], status="pending").update(
+            status="verified", verified_at=now, verification_method="callback"
+        )
+    return HttpResponse("OK", content_type="text/plain")
+
+
 floors = [
+    path("callbacks/<str:provider>/", callback),
     path("payments/", payments),
     path("payouts/", payouts),
     path("payouts/<int:pk>/", payout_detail),

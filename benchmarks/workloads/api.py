@@ -111,11 +111,19 @@ def _server(ctx):
         "PAYOPS_API_RATE": "1000000/second",
         "PAYOPS_DOTENV": "/dev/null",
         "SECURE_SSL_REDIRECT": "0",
+        # The sandbox gateway (workload 5) answers its lookups in process, as in development.
+        "PAYOPS_SANDBOX": "1",
+        "PAYOPS_BASE_URL": f"http://127.0.0.1:{PORT}",
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     command = [str(gunicorn), "config.wsgi", "--bind", f"127.0.0.1:{PORT}", "--workers", "2"]
     command += ["--timeout", "120", "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own server
+    log = ROOT / "var" / "bench" / "gunicorn.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as sink:  # the server's own log lines (INFO in production settings)
+        process = subprocess.Popen(  # noqa: S603 - our own server
+            command, cwd=ROOT, env=env, stdout=sink, stderr=sink
+        )
     for _ in range(120):
         try:
             if httpx.get(f"http://127.0.0.1:{PORT}/healthz", timeout=2).status_code == 200:

@@ -77,29 +77,43 @@ def local_window(organization: Organization, start: dt.date, end: dt.date):
 
 
 def eligible_payments(
-    *, organization: Organization, start: dt.date, end: dt.date, recipient=None, currency=None
+    *,
+    organization: Organization,
+    start: dt.date,
+    end: dt.date,
+    recipient=None,
+    currency=None,
+    unheld: bool = True,
 ) -> QuerySet:
     """Verified QR payments in the local date range that no holding payout line holds yet,
-    with something left after refunds (annotated ``available``)."""
+    with something left after refunds (annotated ``available``). ``unheld=False`` leaves out
+    the "no holding line" condition (the caller checks it with ``payments_held``)."""
     window_start, window_end = local_window(organization, start, end)
-    held = PayoutLine.objects.filter(payment=OuterRef("pk"), kind=Line.PAYMENT, active=True)
-    qs = (
-        Payment.objects.filter(
-            organization=organization,
-            qr_payment__isnull=False,
-            status__in=Payment.SETTLED_STATUSES,
-            verified_at__gte=window_start,
-            verified_at__lt=window_end,
-            amount__gt=F("refunded_amount"),
-        )
-        .annotate(available=F("amount") - F("refunded_amount"))
-        .filter(~Exists(held))
-    )
+    qs = Payment.objects.filter(
+        organization=organization,
+        qr_payment__isnull=False,
+        status__in=Payment.SETTLED_STATUSES,
+        verified_at__gte=window_start,
+        verified_at__lt=window_end,
+        amount__gt=F("refunded_amount"),
+    ).annotate(available=F("amount") - F("refunded_amount"))
+    if unheld:
+        held = PayoutLine.objects.filter(payment=OuterRef("pk"), kind=Line.PAYMENT, active=True)
+        qs = qs.filter(~Exists(held))
     if recipient is not None:
         qs = qs.filter(qr_payment__recipient=recipient)
     if currency is not None:
         qs = qs.filter(currency=currency)
     return qs
+
+
+def payments_held(payment_ids) -> set[int]:
+    """Which of ``payment_ids`` a holding payout line holds (``payout_line_payment_once``)."""
+    return set(
+        PayoutLine.objects.filter(
+            payment_id__in=payment_ids, kind=Line.PAYMENT, active=True
+        ).values_list("payment_id", flat=True)
+    )
 
 
 def period_has_leftovers(*, period: PayoutPeriod) -> bool:

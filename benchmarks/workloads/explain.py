@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 from django.db import transaction
-from django.db.models import Count
 
 from benchmarks.harness import ROOT, Result
 
@@ -45,11 +44,15 @@ def queries(ctx) -> list[tuple[str, object]]:
     eligible = selectors.eligible_payments(
         organization=org, start=period.start_date, end=period.end_date
     )
-    batch = list(
-        selectors.recipient_list(organization=org)
-        .order_by("pk")
-        .values_list("pk", flat=True)[1:101]
-    )
+    from payouts.services.build import BUILD_BATCH_PAYMENTS
+
+    # A batch as the build cuts them (recipients whole, about BUILD_BATCH_PAYMENTS payments):
+    # the payments of the last recipients' payouts (the build is done; the plans are the same).
+    payment_ids = list(
+        PayoutLine.objects.filter(payout__accounting_period=period, kind="payment")
+        .order_by("-payout__recipient_id", "payment_id")
+        .values_list("payment_id", flat=True)[:BUILD_BATCH_PAYMENTS]
+    ) or [0]
     out = [
         ("payments page 1", payments.order_by("-id")[:101]),
         (
@@ -70,14 +73,24 @@ def queries(ctx) -> list[tuple[str, object]]:
             .order_by("-id")[:101],
         ),
         (
-            "build: eligible payments per recipient (batches)",
-            eligible.order_by().values_list("qr_payment__recipient_id").annotate(n=Count("pk")),
+            "build: eligible payment ids by recipient (batches)",
+            eligible.order_by("qr_payment__recipient_id", "pk").values_list(
+                "qr_payment__recipient_id", "pk"
+            ),
         ),
         (
-            "build: lock and read one batch's payments (100 recipients)",
-            locks.payments_lock(eligible.filter(qr_payment__recipient_id__in=batch)).values_list(
-                "pk", "qr_payment__recipient_id", "currency", "available"
-            ),
+            f"build: lock and read a batch's {len(payment_ids):,} payments",
+            locks.payments_lock(
+                selectors.eligible_payments(
+                    organization=org, start=period.start_date, end=period.end_date, unheld=False
+                ).filter(pk__in=list(payment_ids))
+            ).values_list("pk", "qr_payment__recipient_id", "currency", "available"),
+        ),
+        (
+            "build: lines already holding a batch's payments",
+            PayoutLine.objects.filter(
+                payment_id__in=list(payment_ids), kind="payment", active=True
+            ).values_list("payment_id", flat=True),
         ),
     ]
     if big:

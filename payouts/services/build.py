@@ -1,6 +1,7 @@
 """The set-based build of a closed period's payout requests (and of its leftovers later).
 
-Steps: batches (an unlocked count of eligible payments per recipient, cut into bounded batches),
+Steps: batches (an unlocked read of the eligible payments' ids by recipient, cut into bounded
+batches),
 then per batch in its own transaction: lock (the period, then the batch's recipients), select
 (lock and read the eligible payments, skip busy scopes), compute (the adjustments that fit, the
 fee rule), persist (payouts with history, lines), announce (event rows, webhooks); last, record
@@ -9,11 +10,11 @@ fee rule), persist (payouts with history, lines), announce (event rows, webhooks
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -44,10 +45,10 @@ def payout_period_build(
     skipped because their scope had an active payout then) become follow-up payouts of the period,
     and a ``late_payment_in_closed_period`` case is listed so accountants see it.
 
-    Batches (``BUILD_BATCH_PAYMENTS``): an unlocked count of the eligible payments per recipient
-    splits the recipients into batches of about that many payments; each batch is one
+    Batches (``BUILD_BATCH_PAYMENTS``): an unlocked read of the eligible payments' ids by
+    recipient splits the recipients into batches of about that many payments; each batch is one
     transaction that takes the locks in ``payouts.locks``'s order (the period, the batch's
-    recipients, their eligible payments read in the locking statement, their pending
+    recipients, their payments by id, read in the locking statement, their pending
     adjustments) and writes its payouts, lines, events and outbox rows. A last transaction
     records the build on the period (or lists the late payments' case). The guarantees hold per
     batch and so for the whole: a closed period stays closed (final), a payout request inside it
@@ -58,7 +59,8 @@ def payout_period_build(
     batches are savepoints of it.
 
     Statements per batch are constant in its recipients and payments: lock the period, the
-    recipients, lock and read the payments (ids, scopes, amounts), the active overlapping scopes,
+    recipients, lock and read the payments by id (ids, scopes, amounts), the lines already holding
+    any of them, the active overlapping scopes,
     the pending adjustments (lock, read), the fee policies, the payouts and their history rows
     (``bulk_create_with_history``), the payment lines (one ``INSERT ... SELECT FROM unnest`` on
     PostgreSQL), the adjustment lines, the event rows and the ``payout.requested`` outbox rows.
@@ -68,10 +70,12 @@ def payout_period_build(
         follow_up = period.built_at is not None
     what = "follow-up build (late payments)" if follow_up else "built"
     payouts, inserted = [], 0
-    for recipient_ids in _build_batches(period, batch_payments or BUILD_BATCH_PAYMENTS):
+    for recipient_ids, payment_ids in _build_batches(
+        period, batch_payments or BUILD_BATCH_PAYMENTS
+    ):
         with transaction.atomic():
             period, recipients = _build_lock(period, recipient_ids)
-            scopes = _build_select(period, recipient_ids)
+            scopes = _build_select(period, recipient_ids, payment_ids)
             if not scopes:
                 continue
             batch, fitted = _build_compute(period, recipients, scopes, actor=actor)
@@ -97,45 +101,52 @@ def _build_lock(period: PayoutPeriod, recipient_ids=None):
     return period, locks.recipients_lock(period.organization_id, ids=recipient_ids)
 
 
-def _build_batches(period: PayoutPeriod, size: int) -> list[list[int]]:
-    """The recipients with eligible payments, in id order, cut into batches of about ``size``
-    payments (a recipient is never split: its scopes are built whole). An unlocked read: each
-    batch reads its rows again under its locks."""
-    counts = (
+def _build_batches(period: PayoutPeriod, size: int) -> list[tuple[list[int], array]]:
+    """``(recipient ids, payment ids)`` batches of about ``size`` eligible payments, recipients
+    in id order, a recipient never split (its scopes are built whole). An unlocked read, once
+    (the ids kept compactly); each batch locks and checks its payments again by id, so no
+    batch scans the whole period: the build is linear in its payments. A payment verified
+    after this read is a leftover (a follow-up build takes it)."""
+    rows = (
         selectors.eligible_payments(
             organization=period.organization, start=period.start_date, end=period.end_date
         )
-        .order_by()
-        .values_list("qr_payment__recipient_id")
-        .annotate(n=Count("pk"))
-        .order_by("qr_payment__recipient_id")
+        .order_by("qr_payment__recipient_id", "pk")
+        .values_list("qr_payment__recipient_id", "pk")
     )
-    batches, batch, total = [], [], 0
-    for recipient_id, n in counts:
-        if batch and total + n > size:
-            batches.append(batch)
-            batch, total = [], 0
-        batch.append(recipient_id)
-        total += n
-    if batch:
-        batches.append(batch)
+    batches: list[tuple[list[int], array]] = []
+    recipients: list[int] = []
+    ids, current = array("q"), None
+    for recipient_id, payment_id in rows.iterator(chunk_size=20_000):
+        if recipient_id != current:
+            if len(ids) >= size:
+                batches.append((recipients, ids))
+                recipients, ids = [], array("q")
+            recipients.append(recipient_id)
+            current = recipient_id
+        ids.append(payment_id)
+    if recipients:
+        batches.append((recipients, ids))
     return batches
 
 
-def _build_select(period: PayoutPeriod, recipient_ids: list[int]) -> dict[tuple, list]:
+def _build_select(period: PayoutPeriod, recipient_ids: list[int], payment_ids) -> dict:
     """(recipient id, currency) -> [(payment id, available)] of the batch's scopes to build.
 
-    The rows we include are locked and read in the same statement: the lines are written from
-    this list, so a payment verified after it (READ COMMITTED) is never picked up half-way. A
-    scope with an active overlapping payout is left for a later (follow-up) build."""
+    The rows we include are locked and read in the same statement, by id (still eligible: a
+    refund may have taken what was left), then those a holding line took meanwhile (a
+    concurrent build's batch, committed before we locked the period) are left out: the lines
+    are written from this list. A scope with an active overlapping payout is left for a later
+    (follow-up) build."""
     organization, start, end = period.organization, period.start_date, period.end_date
     rows = list(
         locks.payments_lock(
-            selectors.eligible_payments(organization=organization, start=start, end=end).filter(
-                qr_payment__recipient_id__in=recipient_ids
-            )
+            selectors.eligible_payments(
+                organization=organization, start=start, end=end, unheld=False
+            ).filter(pk__in=list(payment_ids))
         ).values_list("pk", "qr_payment__recipient_id", "currency", "available")
     )
+    held = selectors.payments_held([row[0] for row in rows])
     busy = set(
         selectors.active_payouts_overlapping(organization=organization, start=start, end=end)
         .filter(recipient_id__in=recipient_ids)
@@ -143,7 +154,7 @@ def _build_select(period: PayoutPeriod, recipient_ids: list[int]) -> dict[tuple,
     )
     scopes: dict[tuple, list] = defaultdict(list)
     for payment_id, recipient_id, currency, available in rows:
-        if (recipient_id, currency) not in busy:
+        if payment_id not in held and (recipient_id, currency) not in busy:
             scopes[(recipient_id, currency)].append((payment_id, available))
     return scopes
 

@@ -6,7 +6,10 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 
 from core.models import Organization
 from core.money import round_money
@@ -107,12 +110,43 @@ def eligible_payments(
     return qs
 
 
+def id_in(field: str, ids) -> Q:
+    """``field`` among ``ids``: on PostgreSQL ``field IN (SELECT unnest(%s::bigint[]))`` with the
+    ids as ONE array parameter (a batch of the build has ~50,000: ``IN (%s, ...)`` costs seconds
+    to build and parse), elsewhere ``__in``."""
+    ids = list(ids)
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field}__in": ids})
+    return Q(**{f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", [ids])})
+
+
 def payments_held(payment_ids) -> set[int]:
     """Which of ``payment_ids`` a holding payout line holds (``payout_line_payment_once``)."""
     return set(
-        PayoutLine.objects.filter(
-            payment_id__in=payment_ids, kind=Line.PAYMENT, active=True
-        ).values_list("payment_id", flat=True)
+        PayoutLine.objects.filter(id_in("payment_id", payment_ids))
+        .filter(kind=Line.PAYMENT, active=True)
+        .values_list("payment_id", flat=True)
+    )
+
+
+def eligible_ids_by_recipient(*, period: PayoutPeriod) -> list[tuple[int, list[int]]]:
+    """``(recipient id, [eligible payment ids])`` of the period, recipients in id order: one
+    grouped read (``array_agg`` on PostgreSQL: the ids come back as arrays, not as rows)."""
+    qs = eligible_payments(
+        organization=period.organization, start=period.start_date, end=period.end_date
+    )
+    if connection.vendor != "postgresql":
+        out: dict[int, list[int]] = defaultdict(list)
+        for recipient_id, pk in qs.order_by("qr_payment__recipient_id", "pk").values_list(
+            "qr_payment__recipient_id", "pk"
+        ):
+            out[recipient_id].append(pk)
+        return list(out.items())
+    return list(
+        qs.order_by()
+        .values_list("qr_payment__recipient_id")
+        .annotate(ids=ArrayAgg("pk", order_by="pk"))
+        .order_by("qr_payment__recipient_id")
     )
 
 

@@ -107,24 +107,15 @@ def _build_batches(period: PayoutPeriod, size: int) -> list[tuple[list[int], arr
     (the ids kept compactly); each batch locks and checks its payments again by id, so no
     batch scans the whole period: the build is linear in its payments. A payment verified
     after this read is a leftover (a follow-up build takes it)."""
-    rows = (
-        selectors.eligible_payments(
-            organization=period.organization, start=period.start_date, end=period.end_date
-        )
-        .order_by("qr_payment__recipient_id", "pk")
-        .values_list("qr_payment__recipient_id", "pk")
-    )
     batches: list[tuple[list[int], array]] = []
     recipients: list[int] = []
-    ids, current = array("q"), None
-    for recipient_id, payment_id in rows.iterator(chunk_size=20_000):
-        if recipient_id != current:
-            if len(ids) >= size:
-                batches.append((recipients, ids))
-                recipients, ids = [], array("q")
-            recipients.append(recipient_id)
-            current = recipient_id
-        ids.append(payment_id)
+    ids = array("q")
+    for recipient_id, payment_ids in selectors.eligible_ids_by_recipient(period=period):
+        if len(ids) >= size:
+            batches.append((recipients, ids))
+            recipients, ids = [], array("q")
+        recipients.append(recipient_id)
+        ids.extend(payment_ids)
     if recipients:
         batches.append((recipients, ids))
     return batches
@@ -143,7 +134,7 @@ def _build_select(period: PayoutPeriod, recipient_ids: list[int], payment_ids) -
         locks.payments_lock(
             selectors.eligible_payments(
                 organization=organization, start=start, end=end, unheld=False
-            ).filter(pk__in=list(payment_ids))
+            ).filter(selectors.id_in("pk", payment_ids))
         ).values_list("pk", "qr_payment__recipient_id", "currency", "available")
     )
     held = selectors.payments_held([row[0] for row in rows])

@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "billing",
     "appointments",
     "reconciliation",
+    # The accountants' desk (/desk/): reads every domain through its registry.
+    "django_htmx",
+    "desk",
 ]
 
 MIDDLEWARE = [
@@ -79,12 +82,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 # Admin messages live in the (database) session, never in a cookie: a webhook secret is shown
@@ -105,6 +110,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "desk.context.desk",
             ],
         },
     },
@@ -125,6 +131,8 @@ LANGUAGES = [("en", "English"), ("hy", "Armenian"), ("ru", "Russian")]
 TIME_ZONE = "Asia/Yerevan"
 USE_I18N = True
 USE_TZ = True
+# Armenian number and date formats (Django ships none for hy); the others are Django's.
+FORMAT_MODULE_PATH = ["desk.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -207,7 +215,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payouts.tasks.build_closed_periods",
         "schedule": crontab(minute="*/15"),
     },
+    "appointments.reconcile_yesterday": {
+        "task": "appointments.tasks.reconcile_yesterday",
+        "schedule": crontab(hour=2, minute=10),
+    },
+    "appointments.customer_context_retention": {
+        "task": "appointments.tasks.customer_context_retention",
+        "schedule": crontab(hour=3, minute=20),
+    },
 }
+# Appointment payments: days after the end of an appointment's slot its customer context
+# (name, phone) is erased (docs/appointments.md).
+APPOINTMENTS_CUSTOMER_CONTEXT_RETENTION_DAYS = env.integer(
+    "APPOINTMENTS_CUSTOMER_CONTEXT_RETENTION_DAYS", default=30
+)
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -254,8 +275,36 @@ SPECTACULAR_SETTINGS = {
         "ExceptionStatusEnum": "exceptionqueue.models.ExceptionCase.Status",
         "ExceptionSeverityEnum": "exceptionqueue.models.ExceptionCase.Severity",
         "ExceptionEventActionEnum": "exceptionqueue.models.ExceptionCaseEvent.Action",
+        "AppointmentStatusEnum": "appointments.models.Appointment.Status",
+        "AppointmentCancelledByEnum": "appointments.models.Appointment.CancelledBy",
+        "AppointmentPaymentRequestStatusEnum": "appointments.models.PaymentRequest.Status",
+        "AppointmentPaymentRequestKindEnum": "appointments.models.PaymentRequest.Kind",
+        "AppointmentEventKindEnum": "appointments.models.AppointmentEvent.Kind",
+        "SubscriptionStatusEnum": "billing.models.Subscription.Status",
+        "SubscriptionCollectionEnum": "billing.models.Subscription.Collection",
+        "BillingPeriodStatusEnum": "billing.models.BillingPeriod.Status",
+        "BillingAttemptStatusEnum": "billing.models.Attempt.Status",
+        "BillingNotificationStatusEnum": "billing.models.Notification.Status",
+        "BillingLanguageEnum": "billing.models.Language",
+        "BillingEffectiveEnum": ["now", "period_end"],
     },
 }
+
+# --- Outgoing mail and SMS (billing reminders) -------------------------------------------------
+# EMAIL_HOST set: SMTP with these settings; unset: the console (development).
+EMAIL_HOST = env.string("EMAIL_HOST", default="")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env.integer("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", default=True)
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", default="payops <noreply@localhost>")
+# A class with send(to, text) (billing.sms); the console one prints the message.
+PAYOPS_SMS_BACKEND = env.string("PAYOPS_SMS_BACKEND", default="billing.sms.ConsoleBackend")
 
 # --- Audit -----------------------------------------------------------------------------------
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

@@ -22,31 +22,14 @@ class PayoutError(ErrorCode):
     )
     RECIPIENT_INACTIVE = ("recipient_inactive", 409, "The recipient is inactive.")
     QR_CODE_INACTIVE = ("qr_code_inactive", 409, "This QR code is not active.")
-    SANDBOX_DISABLED = ("sandbox_disabled", 404, "The sandbox gateway is off.")
-    PROVIDER_NOT_CONFIGURED = (
-        "provider_not_configured",
-        409,
-        "The organisation has no active account at that gateway.",
-    )
     PROVIDER_REQUIRED = ("provider_required", 400, "Name the gateway.")
-    UNSUPPORTED_CURRENCY = ("unsupported_currency", 400, "Unsupported currency.")
     INVALID_FEE_POLICY = (
         "invalid_fee_policy",
         400,
         "Percentage is 0-100 and fixed is not negative.",
     )
     INVALID_PERIOD = ("invalid_period", 400, "The period ends before it starts.")
-    PERIOD_OVERLAP = (
-        "period_overlap",
-        409,
-        "The period overlaps another accounting period.",
-    )
     INVALID_TRANSITION = ("invalid_transition", 400, "Unknown target state.")
-    PERIOD_BLOCKED = (
-        "period_blocked",
-        409,
-        "Open blocking exceptions fall in this period; resolve them first.",
-    )
     PERIOD_NOT_CLOSED = ("period_not_closed", 409, "Only a closed period is built.")
     BUILD_CONFLICT = ("build_conflict", 409, "Building the period conflicted: retried later.")
     DUPLICATE_ACTIVE_PAYOUT = (

@@ -18,6 +18,7 @@ from core.api.schema import error
 from core.api.views import PayopsAPIView, PayopsViewSet
 from core.errors import CoreError, DomainError, RequestError
 from core.selectors import branch_get_by_code
+from payments.errors import PaymentError
 from payouts import selectors, services
 from payouts.api import serializers as s
 from payouts.errors import PayoutError as E
@@ -81,9 +82,9 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         "payments": [
             RequestError.INVALID,
             E.PROVIDER_REQUIRED,
-            E.UNSUPPORTED_CURRENCY,
-            E.SANDBOX_DISABLED,
-            E.PROVIDER_NOT_CONFIGURED,
+            PaymentError.UNSUPPORTED_CURRENCY,
+            PaymentError.SANDBOX_DISABLED,
+            PaymentError.PROVIDER_NOT_CONFIGURED,
             E.QR_CODE_INACTIVE,
             RequestError.IDEMPOTENCY_KEY_REUSED,
         ],
@@ -149,7 +150,7 @@ class SandboxQrPaymentView(PayopsAPIView):
     idempotency_atomic = False
     error_codes = [
         RequestError.INVALID,
-        E.SANDBOX_DISABLED,
+        PaymentError.SANDBOX_DISABLED,
         E.QR_CODE_INACTIVE,
         RequestError.IDEMPOTENCY_KEY_REUSED,
     ]
@@ -192,7 +193,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         "create": [
             RequestError.INVALID,
             E.INVALID_PERIOD,
-            E.UNSUPPORTED_CURRENCY,
+            PaymentError.UNSUPPORTED_CURRENCY,
             E.DUPLICATE_ACTIVE_PAYOUT,
             CoreError.PERIOD_CLOSED,
             E.RECIPIENT_INACTIVE,
@@ -358,11 +359,11 @@ class PayoutPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payo
     serializer_class = s.PayoutPeriodSerializer
     filterset_fields = ["status", "kind"]
     error_codes = {
-        "create": [E.INVALID_PERIOD, E.PERIOD_OVERLAP],
+        "create": [E.INVALID_PERIOD, CoreError.PERIOD_OVERLAP],
         "transitions": [
             E.INVALID_TRANSITION,
             CoreError.TRANSITION_NOT_ALLOWED,
-            E.PERIOD_BLOCKED,
+            CoreError.PERIOD_BLOCKED,
         ],
     }
 

@@ -246,21 +246,25 @@ def main() -> None:
 
 
 def _growth(everything: dict) -> None:
+    """Per measured thing, its median at each size; for times, also the time per row relative to
+    the smallest size (1.00 everywhere = linear; less = better than linear)."""
     if len(everything) < 2:
         return
-    print("\n== growth (median; time per row relative to the smallest size)")
-    names = {}
+    print("\n== growth (median at each size; for times, per-row time relative to the smallest)")
+    names: dict = {}
     for label, rows in everything.items():
         for row in rows:
-            names.setdefault((row["workload"], row["name"], row["unit"]), {})[label] = row
+            names.setdefault((row["workload"], row["name"].split(" (")[0], row["unit"]), {})[
+                label
+            ] = row
     for (workload, name, unit), by_label in names.items():
-        if unit != "s":
-            continue
-        cells = []
-        base = None
+        cells, base = [], None
         for label, row in by_label.items():
             median = statistics.median(row["samples"])
-            per_row = median / SIZES[label]
-            base = base or per_row
-            cells.append(f"{label} {median:.3g} s ({per_row / base:.2f})")
+            if unit == "s":
+                per_row = median / SIZES[label]
+                base = base or per_row
+                cells.append(f"{label} {median:.3g} s ({per_row / base:.2f})")
+            else:
+                cells.append(f"{label} {median:.3g} {unit}")
         print(f"  {workload}/{name}: " + "  ".join(cells))

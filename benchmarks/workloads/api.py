@@ -162,7 +162,7 @@ def run(ctx) -> list[Result]:
     from benchmarks.data import analyze
 
     analyze()
-    seconds = 0.75 if ctx.size <= 30_000 else 4.0
+    seconds = 0.75 if ctx.size <= 30_000 else 3.0
     headers = {"Authorization": f"Token {ctx.data.token}"}
     server = _server(ctx)
     results = []

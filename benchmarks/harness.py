@@ -220,6 +220,8 @@ def main() -> None:
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     os.environ.setdefault("PAYOPS_DOTENV", "/dev/null")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not os.environ.get("REDIS_URL"):
+        sys.exit("Set REDIS_URL (the API's rate limit and the broker, as in production).")
     labels = PRESETS.get(args.sizes, args.sizes.split(","))
     info = machine()
     print(f"machine: {info}", flush=True)

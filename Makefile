@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: run test install lint format check-deploy schema clean
+.PHONY: run test install lint format check-deploy schema clean bench
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "payops needs Python 3.11 or 3.12 (python3.11) on PATH."; exit 1; }
@@ -32,6 +32,12 @@ run: install .env
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks against their floors on a scratch PostgreSQL database (BENCHMARKS.md):
+# SIZE=large (10k, 100k and 1M payments, the default), SIZE=small (10k: CI), or e.g. SIZE=100k,1m.
+SIZE ?= large
+bench: install
+	$(BIN)/python -m benchmarks --sizes $(SIZE) $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -107,6 +107,8 @@ class ExceptionCase(FSMModelMixin, models.Model):
             ),
         ]
         indexes = [
+            # The API lists newest first (``-id``) within one organisation.
+            models.Index(fields=["organization", "id"], name="exceptioncase_org_id"),
             models.Index(fields=["organization", "status", "kind"]),
             models.Index(fields=["organization", "blocking", "status"]),
         ]

@@ -175,8 +175,11 @@ class Payment(FSMModelMixin, models.Model):
             ("verify_payment_manually", "Can verify a payment manually"),
             ("refund_payment", "Can refund a payment"),
         ]
+        # The API lists newest first (``-id``) within one organisation: (organization, id) and
+        # (organization, status, id) serve a page without scanning other organisations' rows.
         indexes = [
-            models.Index(fields=["organization", "status"]),
+            models.Index(fields=["organization", "id"], name="payment_org_id"),
+            models.Index(fields=["organization", "status", "id"], name="payment_org_status_id"),
             models.Index(fields=["organization", "verified_at"]),
         ]
         constraints = [

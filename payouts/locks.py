@@ -33,15 +33,15 @@ def period_lock(period: PayoutPeriod) -> PayoutPeriod:
     )
 
 
-def recipients_lock(organization_id: int) -> dict[int, Recipient]:
-    """Every recipient of the organisation (by id, ``FOR NO KEY UPDATE``), with its branch."""
-    return {
-        r.pk: r
-        for r in Recipient.objects.select_for_update(of=("self",), no_key=True)
-        .filter(organization_id=organization_id)
-        .select_related("branch")
-        .order_by("pk")
-    }
+def recipients_lock(organization_id: int, ids=None) -> dict[int, Recipient]:
+    """Every recipient of the organisation (or those of ``ids``: one batch of a period's build),
+    by id, ``FOR NO KEY UPDATE``, with its branch."""
+    qs = Recipient.objects.select_for_update(of=("self",), no_key=True).filter(
+        organization_id=organization_id
+    )
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return {r.pk: r for r in qs.select_related("branch").order_by("pk")}
 
 
 def recipient_lock(recipient: Recipient) -> Recipient:

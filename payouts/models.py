@@ -275,7 +275,11 @@ class Payout(FSMModelMixin, models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["organization", "status"])]
+        # The API lists newest first (``-id``) within one organisation, with or without status.
+        indexes = [
+            models.Index(fields=["organization", "id"], name="payout_org_id"),
+            models.Index(fields=["organization", "status", "id"], name="payout_org_status_id"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(period_end__gte=F("period_start")), name="payout_period_not_inverted"
@@ -409,13 +413,26 @@ class PayoutLine(models.Model):
         REFUND = "refund", "Refund deduction (recalculated)"
         ADJUSTMENT = "adjustment", "Carried adjustment"
 
-    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="lines")
+    # Indexes (see Meta): a period's build writes a line per payment, so each index costs.
+    payout = models.ForeignKey(
+        Payout, on_delete=models.PROTECT, related_name="lines", db_index=False
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     payment = models.ForeignKey(
-        "payments.Payment", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "payments.Payment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     adjustment = models.ForeignKey(
-        PayoutAdjustment, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+        PayoutAdjustment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lines",
+        db_index=False,
     )
     amount = AmountField()
     active = models.BooleanField(default=True)
@@ -440,6 +457,24 @@ class PayoutLine(models.Model):
                 | (Q(kind="refund") & Q(payment__isnull=False) & Q(amount__lt=0))
                 | (Q(kind="adjustment") & Q(adjustment__isnull=False) & Q(amount__lt=0)),
                 name="payout_line_kind_shape",
+            ),
+        ]
+        # A payout's lines page by id (``GET payouts/{id}/lines/``). By payment: active payment
+        # lines through ``payout_line_payment_once``, the others (released, refund deductions:
+        # few) through ``payout_line_payment_other``; lookups name the two arms (see
+        # ``payouts.selectors.payment_lines``). Adjustment ids are NULL on every payment line:
+        # only the adjustment lines are indexed.
+        indexes = [
+            models.Index(fields=["payout", "id"], name="payout_line_payout_id"),
+            models.Index(
+                fields=["payment"],
+                condition=Q(active=False) | ~Q(kind="payment"),
+                name="payout_line_payment_other",
+            ),
+            models.Index(
+                fields=["adjustment"],
+                condition=Q(adjustment__isnull=False),
+                name="payout_line_adjustment",
             ),
         ]
 

@@ -54,6 +54,10 @@ class PaymentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# The list's lean path (``core.api.lean``): the ``.values()`` key of each field that differs.
+PAYMENT_LIST_SOURCES = {"branch": "branch__code"}
+
+
 class PaymentEventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
     refund = serializers.IntegerField(source="refund_id", read_only=True, allow_null=True)

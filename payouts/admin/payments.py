@@ -6,11 +6,8 @@ from django.contrib import admin
 from django.urls import reverse
 
 from payments.admin import register_payment_admin
-from payouts.models import (
-    PayoutLine,
-    QrPayment,
-    Recipient,
-)
+from payouts import selectors
+from payouts.models import QrPayment, Recipient
 
 # --- what payouts adds to the payments admin (the kernel names no domain) ------------------------
 
@@ -48,11 +45,7 @@ def describe_payment(payment) -> list[tuple[str, str, str | None]]:
             reverse("admin:payouts_recipient_change", args=[link.recipient_id]),
         )
     ]
-    lines = (
-        PayoutLine.objects.filter(payment=payment, kind=PayoutLine.Kind.PAYMENT)
-        .select_related("payout")
-        .order_by("-active", "-pk")
-    )
+    lines = selectors.payment_lines(payment)
     for line in lines:
         payout = line.payout
         rows.append(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -72,31 +70,32 @@ class PayoutSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PayoutLineSerializer(serializers.ModelSerializer):
-    payment_status = serializers.SerializerMethodField()
-    verified_at = serializers.SerializerMethodField()
+class PayoutLineSerializer(serializers.Serializer):
+    """A line of ``GET payouts/{id}/lines/`` (formatted from ``.values()`` rows)."""
 
-    class Meta:
-        model = PayoutLine
-        fields = [
-            "id",
-            "kind",
-            "payment",
-            "adjustment",
-            "amount",
-            "active",
-            "payment_status",
-            "verified_at",
-        ]
-        read_only_fields = fields
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=PayoutLine.Kind.choices)
+    payment = serializers.IntegerField(allow_null=True)
+    adjustment = serializers.IntegerField(allow_null=True)
+    amount = serializers.DecimalField(max_digits=20, decimal_places=2)
+    active = serializers.BooleanField()
+    payment_status = serializers.CharField(allow_null=True)
+    verified_at = serializers.DateTimeField(allow_null=True)
 
-    def get_payment_status(self, line) -> str | None:
-        return line.payment.status if line.payment_id else None
 
-    def get_verified_at(self, line) -> str | None:
-        if not line.payment_id or line.payment.verified_at is None:
-            return None
-        return serializers.DateTimeField().to_representation(line.payment.verified_at)
+# ``PayoutLineSerializer`` field -> ``.values()`` key (``core.api.lean``).
+PAYOUT_LINE_SOURCES = {
+    "payment": "payment_id",
+    "adjustment": "adjustment_id",
+    "payment_status": "payment__status",
+    "verified_at": "payment__verified_at",
+}
+# The list's lean path: the ``.values()`` key of each ``PayoutSerializer`` field that differs.
+PAYOUT_LIST_SOURCES = {
+    "recipient": "recipient_id",
+    "branch": "branch__code",
+    "accounting_period": "accounting_period_id",
+}
 
 
 class PayoutEventSerializer(serializers.ModelSerializer):
@@ -137,41 +136,51 @@ class PayoutPaymentSerializer(serializers.Serializer):
     active = serializers.BooleanField()
 
 
+# ``PayoutPaymentSerializer`` field -> ``.values()`` key of the payment line it is read from.
+PAYOUT_PAYMENT_SOURCES = {
+    "id": "payment_id",
+    "amount": "payment__amount",
+    "currency": "payment__currency",
+    "status": "payment__status",
+    "verified_at": "payment__verified_at",
+    "refunded_amount": "payment__refunded_amount",
+    "included_amount": "included_amount",
+}
+
+
 class PayoutDetailSerializer(PayoutSerializer):
-    """The payout with its payments (every line, released ones marked inactive) and audit trail."""
+    """The payout with its payments and its audit trail. The payments are bounded: the first
+    page (``PAYOUT_PAYMENTS_PAGE`` by line order, each payment once, released ones marked
+    inactive) and ``payments_next``, the link to the next page of ``GET payouts/{id}/payments/``
+    (null when there is none); every line (refund deductions and carried adjustments included)
+    pages at ``GET payouts/{id}/lines/``. The view puts the page in the context."""
 
     payments = serializers.SerializerMethodField()
-    lines = PayoutLineSerializer(many=True, read_only=True)
+    payments_next = serializers.SerializerMethodField()
+    lines_url = serializers.SerializerMethodField()
     events = PayoutEventSerializer(many=True, read_only=True)
 
     class Meta(PayoutSerializer.Meta):
-        fields = [*PayoutSerializer.Meta.fields, "payments", "lines", "events"]
+        fields = [
+            *PayoutSerializer.Meta.fields,
+            "payments",
+            "payments_next",
+            "lines_url",
+            "events",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(PayoutPaymentSerializer(many=True))
     def get_payments(self, payout) -> list[dict]:
-        """Each payment of the payout once: what it carries here after refund deductions."""
-        lines = list(payout.lines.all())
-        deducted: dict[int, Decimal] = {}
-        for line in lines:
-            if line.kind == PayoutLine.Kind.REFUND:
-                deducted[line.payment_id] = deducted.get(line.payment_id, Decimal(0)) + line.amount
-        return [
-            PayoutPaymentSerializer(
-                {
-                    "id": line.payment_id,
-                    "amount": line.payment.amount,
-                    "currency": line.payment.currency,
-                    "status": line.payment.status,
-                    "verified_at": line.payment.verified_at,
-                    "refunded_amount": line.payment.refunded_amount,
-                    "included_amount": line.amount + deducted.get(line.payment_id, Decimal(0)),
-                    "active": line.active,
-                }
-            ).data
-            for line in lines
-            if line.kind == PayoutLine.Kind.PAYMENT
-        ]
+        return self.context["payments"]
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_payments_next(self, payout) -> str | None:
+        return self.context["payments_next"]
+
+    @extend_schema_field(serializers.URLField())
+    def get_lines_url(self, payout) -> str:
+        return self.context["lines_url"]
 
 
 class PayoutPeriodSerializer(serializers.ModelSerializer):

@@ -5,13 +5,15 @@ Views check the shape of the input and call one service; the service enforces th
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from core.api.errors import error_body
+from core.api.lean import lean_rows, lean_values
+from core.api.pagination import IdCursorPagination
 from core.api.schema import error
 from core.api.views import PayopsAPIView, PayopsViewSet
 from core.errors import CoreError, DomainError, RequestError
@@ -21,6 +23,9 @@ from payouts import selectors, services
 from payouts.api import serializers as s
 from payouts.errors import PayoutError as E
 from payouts.models import Payout, PayoutLine, PayoutPeriod, QrCode, Recipient
+
+# How many payments a payout's detail carries (then ``payments_next``), and a lines page's size.
+PAYOUT_PAYMENTS_PAGE = 100
 
 
 def _refusal(exc: DomainError) -> Response:
@@ -174,6 +179,13 @@ class SandboxQrPaymentView(PayopsAPIView):
         return Response(s.QrPaymentResultSerializer(payment).data, status=status.HTTP_201_CREATED)
 
 
+class LineCursorPagination(IdCursorPagination):
+    """A payout's lines (or payments) in line order."""
+
+    ordering = "id"
+    page_size = PAYOUT_PAYMENTS_PAGE
+
+
 class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = s.PayoutSerializer
     filterset_fields = ["status", "recipient", "currency", "accounting_period"]
@@ -202,19 +214,96 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         if getattr(self, "swagger_fake_view", False):
             return Payout.objects.none()
         qs = selectors.payout_list(organization=self.request.organization)
-        if self.action != "list":
-            qs = qs.prefetch_related(
-                Prefetch("lines", queryset=PayoutLine.objects.select_related("payment")),
-                "events__actor__api_client__organization",
-            )
+        if self.action not in ("list", "payments", "lines"):
+            qs = qs.prefetch_related("events__actor__api_client__organization")
         return qs
 
     def get_serializer_class(self):
         return s.PayoutSerializer if self.action == "list" else s.PayoutDetailSerializer
 
+    def list(self, request, *args, **kwargs):
+        """A page of ``PayoutSerializer`` rows read with ``.values()`` (``core.api.lean``): the
+        same JSON without model instances; two queries per page (the API client, the page)."""
+        queryset = self.filter_queryset(self.get_queryset())
+        rows = self.paginate_queryset(
+            queryset.values(*lean_values(s.PayoutSerializer, s.PAYOUT_LIST_SOURCES))
+        )
+        return self.get_paginated_response(
+            lean_rows(s.PayoutSerializer, rows, s.PAYOUT_LIST_SOURCES)
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._detail(self.get_object())
+
     def _detail(self, payout, status_code=status.HTTP_200_OK) -> Response:
+        """The payout, its first page of payments (and the link to the next), its audit trail."""
         payout = self.get_queryset().get(pk=payout.pk)
-        return Response(s.PayoutDetailSerializer(payout).data, status=status_code)
+        paginator = LineCursorPagination()
+        payments = self._payments_page(payout.pk, paginator)
+        paginator.base_url = self.reverse_action("payments", args=[payout.pk])
+        context = {
+            "payments": payments,
+            "payments_next": paginator.get_next_link(),
+            "lines_url": self.reverse_action("lines", args=[payout.pk]),
+        }
+        return Response(s.PayoutDetailSerializer(payout, context=context).data, status=status_code)
+
+    def _payments_page(self, payout_id: int, paginator) -> list[dict]:
+        """One page of the payout's payments (by line id), each with what it carries here after
+        the payout's refund deductions on it: three queries whatever the payout's size."""
+        rows = paginator.paginate_queryset(
+            selectors.payout_lines(payout_id=payout_id, kind=PayoutLine.Kind.PAYMENT).values(
+                "id",  # the line's: the cursor's position
+                "payment_id",
+                "amount",
+                "active",
+                "payment__amount",
+                "payment__currency",
+                "payment__status",
+                "payment__verified_at",
+                "payment__refunded_amount",
+            ),
+            self.request,
+            view=self,
+        )
+        deducted = selectors.refund_deductions(
+            payout_id=payout_id, payment_ids=[row["payment_id"] for row in rows]
+        )
+        for row in rows:
+            row["included_amount"] = row["amount"] + deducted.get(row["payment_id"], 0)
+        return lean_rows(s.PayoutPaymentSerializer, rows, s.PAYOUT_PAYMENT_SOURCES)
+
+    def _payout_id(self) -> int:
+        """The URL's payout, of the token's organisation (404 otherwise), without reading it."""
+        pk = self.kwargs["pk"]
+        if not str(pk).isdigit() or not self.get_queryset().filter(pk=pk).exists():
+            raise NotFound("Not found.")
+        return int(pk)
+
+    @extend_schema(responses={200: s.PayoutPaymentSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def payments(self, request, pk=None):
+        """A cursor page of the payout's payments (in line order), as in the detail."""
+        paginator = LineCursorPagination()
+        page = self._payments_page(self._payout_id(), paginator)
+        return paginator.get_paginated_response(page)
+
+    @extend_schema(responses={200: s.PayoutLineSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def lines(self, request, pk=None):
+        """A cursor page of every line of the payout (payments, refund deductions, carried
+        adjustments), in line order."""
+        paginator = LineCursorPagination()
+        rows = paginator.paginate_queryset(
+            selectors.payout_lines(payout_id=self._payout_id()).values(
+                *lean_values(s.PayoutLineSerializer, s.PAYOUT_LINE_SOURCES)
+            ),
+            request,
+            view=self,
+        )
+        return paginator.get_paginated_response(
+            lean_rows(s.PayoutLineSerializer, rows, s.PAYOUT_LINE_SOURCES)
+        )
 
     @extend_schema(
         request=s.PayoutRequestSerializer,

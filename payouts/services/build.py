@@ -1,13 +1,16 @@
 """The set-based build of a closed period's payout requests (and of its leftovers later).
 
-Steps: lock (the period, then its organisation's recipients), select (lock and read the eligible
-payments, skip busy scopes), compute (the adjustments that fit, the fee rule), persist (payouts
-with history, lines), announce (event rows, webhooks, the late-payment case, the period's audit).
-The statement count is constant in the number of recipients and payments.
+Steps: batches (an unlocked read of the eligible payments' ids by recipient, cut into bounded
+batches),
+then per batch in its own transaction: lock (the period, then the batch's recipients), select
+(lock and read the eligible payments, skip busy scopes), compute (the adjustments that fit, the
+fee rule), persist (payouts with history, lines), announce (event rows, webhooks); last, record
+(the period's audit, or the late-payment case). The statement count is constant per batch.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from decimal import Decimal
 
@@ -25,9 +28,16 @@ from payouts.services.cases import late_payment_case_raise
 Line = PayoutLine.Kind
 
 
-@transaction.atomic
-def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
-    """Build the payout requests of a closed period for every recipient, set-based.
+# A batch of the build holds at most about this many payments (a recipient is never split):
+# at 1,000,000 payments a batch's transaction takes a few seconds, so a refund or a payout
+# request of the period waits at most that long for its rows.
+BUILD_BATCH_PAYMENTS = 50_000
+
+
+def payout_period_build(
+    *, period: PayoutPeriod, actor, batch_payments: int | None = None
+) -> list[Payout]:
+    """Build the payout requests of a closed period for every recipient, in bounded batches.
 
     The first build sets ``built_at``. Any later build (the task queued when a payment is verified
     late into a closed period, or the beat sweeper) builds the *leftovers*: payments of the period
@@ -35,57 +45,107 @@ def payout_period_build(*, period: PayoutPeriod, actor) -> list[Payout]:
     skipped because their scope had an active payout then) become follow-up payouts of the period,
     and a ``late_payment_in_closed_period`` case is listed so accountants see it.
 
-    Statements (constant in the number of recipients and payments, except the webhook outbox):
-    lock the period, lock the recipients, lock and read the eligible payments (one statement, the
-    ids, scopes and amounts the lines are written from), the active overlapping scopes, the
-    pending adjustments (lock, read), the fee policies, the payouts and their history rows
+    Batches (``BUILD_BATCH_PAYMENTS``): an unlocked read of the eligible payments' ids by
+    recipient splits the recipients into batches of about that many payments; each batch is one
+    transaction that takes the locks in ``payouts.locks``'s order (the period, the batch's
+    recipients, their payments by id, read in the locking statement, their pending
+    adjustments) and writes its payouts, lines, events and outbox rows. A last transaction
+    records the build on the period (or lists the late payments' case). The guarantees hold per
+    batch and so for the whole: a closed period stays closed (final), a payout request inside it
+    is refused, a scope already holding an active overlapping payout is skipped (the exclusion
+    constraint refuses a second one), each payment is in at most one holding line. A failure
+    leaves the committed batches (whole payouts, money exact) and ``built_at`` unset: the task's
+    retry or the beat sweeper builds the rest. Called inside an outer transaction (tests), the
+    batches are savepoints of it.
+
+    Statements per batch are constant in its recipients and payments: lock the period, the
+    recipients, lock and read the payments by id (ids, scopes, amounts), the lines already holding
+    any of them, the active overlapping scopes,
+    the pending adjustments (lock, read), the fee policies, the payouts and their history rows
     (``bulk_create_with_history``), the payment lines (one ``INSERT ... SELECT FROM unnest`` on
-    PostgreSQL), the adjustment lines, the event rows, and the ``payout.requested`` outbox events
-    of all payouts at once (``webhooks.services.event_emit_many``).
+    PostgreSQL), the adjustment lines, the event rows and the ``payout.requested`` outbox rows.
     """
-    period, recipients = _build_lock(period)
-    follow_up = period.built_at is not None
-    scopes = _build_select(period)
-    if not scopes:
-        if not follow_up:
-            period.built_at = timezone.now()
-            save_audited(period, actor=actor, reason="built: no payouts")
-        return []
-    payouts, fitted = _build_compute(period, recipients, scopes, actor=actor)
+    with transaction.atomic():
+        period, _ = _build_lock(period)
+        follow_up = period.built_at is not None
     what = "follow-up build (late payments)" if follow_up else "built"
-    payouts, inserted = _build_persist(period, payouts, scopes, fitted, actor=actor, what=what)
-    _build_announce(period, payouts, fitted, inserted, actor=actor, what=what, follow_up=follow_up)
+    payouts, inserted = [], 0
+    for recipient_ids, payment_ids in _build_batches(
+        period, batch_payments or BUILD_BATCH_PAYMENTS
+    ):
+        with transaction.atomic():
+            period, recipients = _build_lock(period, recipient_ids)
+            scopes = _build_select(period, recipient_ids, payment_ids)
+            if not scopes:
+                continue
+            batch, fitted = _build_compute(period, recipients, scopes, actor=actor)
+            batch, count = _build_persist(period, batch, scopes, fitted, actor=actor, what=what)
+            events.requested_many(
+                batch, period=period, actor=actor, what=what, follow_up=follow_up, fitted=fitted
+            )
+        payouts += batch
+        inserted += count
+    with transaction.atomic():
+        period = locks.period_lock(period)
+        _build_record(period, payouts, inserted, actor=actor, follow_up=follow_up)
     return payouts
 
 
-def _build_lock(period: PayoutPeriod):
+def _build_lock(period: PayoutPeriod, recipient_ids=None):
     """Lock order: period, recipients (then payments, adjustments; see ``payouts.locks``)."""
     period = locks.period_lock(period)
     if period.status != PayoutPeriod.Status.CLOSED:
         raise PayoutError.PERIOD_NOT_CLOSED.error("Only a closed period is built.")
-    return period, locks.recipients_lock(period.organization_id)
+    if recipient_ids is None:
+        return period, {}
+    return period, locks.recipients_lock(period.organization_id, ids=recipient_ids)
 
 
-def _build_select(period: PayoutPeriod) -> dict[tuple, list]:
-    """(recipient id, currency) -> [(payment id, available)] of the scopes to build.
+def _build_batches(period: PayoutPeriod, size: int) -> list[tuple[list[int], array]]:
+    """``(recipient ids, payment ids)`` batches of about ``size`` eligible payments, recipients
+    in id order, a recipient never split (its scopes are built whole). An unlocked read, once
+    (the ids kept compactly); each batch locks and checks its payments again by id, so no
+    batch scans the whole period: the build is linear in its payments. A payment verified
+    after this read is a leftover (a follow-up build takes it)."""
+    batches: list[tuple[list[int], array]] = []
+    recipients: list[int] = []
+    ids = array("q")
+    for recipient_id, payment_ids in selectors.eligible_ids_by_recipient(period=period):
+        if len(ids) >= size:
+            batches.append((recipients, ids))
+            recipients, ids = [], array("q")
+        recipients.append(recipient_id)
+        ids.extend(payment_ids)
+    if recipients:
+        batches.append((recipients, ids))
+    return batches
 
-    The rows we include are locked and read in the same statement: the lines are written from
-    this list, so a payment verified after it (READ COMMITTED) is never picked up half-way. A
-    scope with an active overlapping payout is left for a later (follow-up) build."""
+
+def _build_select(period: PayoutPeriod, recipient_ids: list[int], payment_ids) -> dict:
+    """(recipient id, currency) -> [(payment id, available)] of the batch's scopes to build.
+
+    The rows we include are locked and read in the same statement, by id (still eligible: a
+    refund may have taken what was left), then those a holding line took meanwhile (a
+    concurrent build's batch, committed before we locked the period) are left out: the lines
+    are written from this list. A scope with an active overlapping payout is left for a later
+    (follow-up) build."""
     organization, start, end = period.organization, period.start_date, period.end_date
     rows = list(
         locks.payments_lock(
-            selectors.eligible_payments(organization=organization, start=start, end=end)
+            selectors.eligible_payments(
+                organization=organization, start=start, end=end, unheld=False
+            ).filter(selectors.id_in("pk", payment_ids))
         ).values_list("pk", "qr_payment__recipient_id", "currency", "available")
     )
+    held = selectors.payments_held([row[0] for row in rows])
     busy = set(
-        selectors.active_payouts_overlapping(
-            organization=organization, start=start, end=end
-        ).values_list("recipient_id", "currency")
+        selectors.active_payouts_overlapping(organization=organization, start=start, end=end)
+        .filter(recipient_id__in=recipient_ids)
+        .values_list("recipient_id", "currency")
     )
     scopes: dict[tuple, list] = defaultdict(list)
     for payment_id, recipient_id, currency, available in rows:
-        if (recipient_id, currency) not in busy:
+        if payment_id not in held and (recipient_id, currency) not in busy:
             scopes[(recipient_id, currency)].append((payment_id, available))
     return scopes
 
@@ -196,15 +256,20 @@ def _insert_payment_lines(rows: list[tuple[int, int, Decimal]]) -> int:
         return cursor.rowcount
 
 
-def _build_announce(period, payouts, fitted, inserted, *, actor, what: str, follow_up: bool):
-    """The ``requested`` events and webhooks of all payouts at once; a follow-up build lists the
-    late payments as a case; the period records its build."""
-    events.requested_many(
-        payouts, period=period, actor=actor, what=what, follow_up=follow_up, fitted=fitted
-    )
+def _build_record(period, payouts, inserted, *, actor, follow_up: bool):
+    """The period records its build (the first one sets ``built_at``, even with no payout); a
+    follow-up build lists the late payments as a case."""
     if not follow_up:
-        period.built_at = timezone.now()
-        save_audited(period, actor=actor, reason=f"built {len(payouts)} payouts ({inserted} lines)")
+        if period.built_at is None:
+            period.built_at = timezone.now()
+            reason = (
+                f"built {len(payouts)} payouts ({inserted} lines)"
+                if payouts
+                else "built: no payouts"
+            )
+            save_audited(period, actor=actor, reason=reason)
+        return
+    if not payouts:
         return
     late_payment_case_raise(
         period,

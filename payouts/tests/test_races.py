@@ -302,3 +302,55 @@ def test_build_writes_lines_only_for_the_payments_it_locked(recipient, qr, actor
     assert sum(payout.lines.values_list("amount", flat=True)) == payout.gross
     assert not PayoutLine.objects.filter(payment=late).exists()
     assert PayoutPeriod.objects.get().built_at is not None
+
+
+def test_a_large_build_holds_one_batch_of_payments_at_a_time(
+    organization, branch, recipient, qr, actor
+):
+    """Issue 14: the build runs in bounded batches (one transaction each), so a refund of a
+    payment already built waits for no other batch: while the second batch holds its locks, the
+    first batch's payment is free (``NOWAIT`` succeeds); the result is the single build's."""
+    from unittest import mock
+
+    from payments.models import Payment
+    from payouts import locks
+    from payouts.models import PayoutPeriod
+
+    day = today(organization) - dt.timedelta(days=3)
+    other = services.recipient_create(
+        organization=organization, scope="team", name="Bar", branch=branch, actor=actor
+    )
+    first = paid(qr, "100.00", day=day)
+    second = paid(services.qr_code_create(recipient=other, actor=actor), "40.00", day=day)
+    period = services.period_create(
+        organization=organization, kind="shift", start_date=day, end_date=day, actor=actor
+    )
+    services.period_transition(period=period, to="closed", actor=actor)
+    real, seen = locks.adjustments_lock, []
+
+    def probe():
+        try:
+            with transaction.atomic():
+                Payment.objects.select_for_update(nowait=True).get(pk=first.pk)
+            return "free"
+        except Exception as exc:  # django.db.utils.OperationalError: could not obtain lock
+            return type(exc).__name__
+        finally:
+            connection.close()
+
+    def adjustments_lock(**kwargs):
+        if recipient.pk not in kwargs["recipient_ids"]:  # the second batch
+            results = {}
+            in_thread(lambda: probe(), results, "probe").join(30)
+            seen.append(results["probe"])
+        return real(**kwargs)
+
+    with mock.patch.object(locks, "adjustments_lock", adjustments_lock):
+        built = services.payout_period_build(period=period, actor=actor, batch_payments=1)
+    assert seen == ["free"]
+    assert sorted((p.recipient_id, p.gross, p.payment_count) for p in built) == sorted(
+        [(recipient.pk, Decimal("100.00"), 1), (other.pk, Decimal("40.00"), 1)]
+    )
+    assert PayoutLine.objects.get(payment=second).payout.recipient_id == other.pk
+    assert PayoutPeriod.objects.get().built_at is not None
+    assert services.payout_period_build(period=period, actor=actor) == []

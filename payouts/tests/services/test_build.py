@@ -171,3 +171,36 @@ def test_built_payouts_have_history_with_their_payment_count(organization, recip
     assert [h.payment_count for h in payout.history.all()] == [2]
     assert payout.history.get().history_user == actor
     assert payout.events.get().details["payment_count"] == 2
+
+
+def test_batches_cut_by_recipient_and_a_batch_leaves_out_payments_held_meanwhile(
+    organization, branch, recipient, qr, actor
+):
+    """Issue 14: the build reads the eligible ids once and cuts them into batches of whole
+    recipients; a batch locks its payments by id and leaves out those a holding line took after
+    that read (a concurrent build's batch): here a completed payout holds the payment."""
+    from payouts.services import build
+
+    day = today(organization) - dt.timedelta(days=3)
+    other = services.recipient_create(
+        organization=organization, scope="team", name="Bar", branch=branch, actor=actor
+    )
+    first = [paid(qr, "10.00", day=day), paid(qr, "20.00", day=day)]
+    second = paid(services.qr_code_create(recipient=other, actor=actor), "5.00", day=day)
+    period = services.period_create(
+        organization=organization, kind="shift", start_date=day, end_date=day, actor=actor
+    )
+    services.period_transition(period=period, to="closed", actor=actor)
+    period = PayoutPeriod.objects.select_related("organization").get(pk=period.pk)
+    batches = build._build_batches(period, 1)
+    assert [(r, list(ids)) for r, ids in batches] == [
+        ([recipient.pk], [p.pk for p in first]),
+        ([other.pk], [second.pk]),
+    ]
+    assert [r for r, _ in build._build_batches(period, 10)] == [[recipient.pk, other.pk]]
+    [payout] = services.payout_period_build(period=period, actor=actor, batch_payments=1)[:1]
+    services.payout_transition(payout=payout, to="processing", actor=actor)
+    services.payout_transition(
+        payout=payout, to="completed", method="cash", reference="R-1", actor=actor
+    )
+    assert build._build_select(period, [recipient.pk], [p.pk for p in first]) == {}

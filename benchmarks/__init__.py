@@ -1,0 +1,1 @@
+"""payops benchmarks: ``make bench`` (``python -m benchmarks``); see BENCHMARKS.md."""

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from billing import services
@@ -257,20 +258,37 @@ PERIOD_FIELDS = [
 
 @admin.register(BillingPeriod)
 class BillingPeriodAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
-    list_display = [
-        "id",
-        "subscription",
-        "start",
-        "end",
-        "status",
-        "expected_amount",
-        "verified_amount",
-        "refunded_amount",
-        "next_retry_at",
-        "last_failure_code",
-        "block_date",
-    ]
+    # The columns a person needs, fitting 1400 px: who and what, when, where it stands, money.
+    list_display = ["id", "customer_plan", "dates", "status", "money", "dunning"]
+    list_select_related = ["subscription__customer", "plan"]
     list_filter = ["organization", "status", "kind"]
+
+    @admin.display(description="customer · plan", ordering="subscription__customer__name")
+    def customer_plan(self, period):
+        return f"{period.subscription.customer.name} · {period.plan.code}"
+
+    @admin.display(description="period", ordering="start")
+    def dates(self, period):
+        return f"{period.start:%d.%m.%Y}..{period.end:%d.%m.%Y}"
+
+    @admin.display(description="expected / verified / refunded")
+    def money(self, period):
+        return (
+            f"{period.expected_amount} / {period.verified_amount} / {period.refunded_amount} "
+            f"{period.currency}"
+        )
+
+    @admin.display(description="next retry · failure · block date")
+    def dunning(self, period):
+        parts = [
+            timezone.localtime(period.next_retry_at).strftime("%d.%m %H:%M")
+            if period.next_retry_at
+            else "",
+            period.last_failure_code,
+            f"blocks {period.block_date:%d.%m.%Y}" if period.block_date else "",
+        ]
+        return " · ".join(part for part in parts if part) or "-"
+
     readonly_fields = PERIOD_FIELDS
     inlines = [AttemptInline]
 

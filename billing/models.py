@@ -187,7 +187,7 @@ class Subscription(FSMModelMixin, models.Model):
         indexes = [models.Index(fields=["organization", "status"])]
 
     def __str__(self) -> str:
-        return f"subscription {self.pk} ({self.status})"
+        return f"subscription {self.pk} of customer {self.customer_id} ({self.status})"
 
     @transition(
         field=status,

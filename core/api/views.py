@@ -137,7 +137,6 @@ class CheckedInputMixin:
             raise NotFound("Not found.")
 
 
-
 # No docstring: the OpenAPI schema would show it as every view's description.
 class ListDetailMixin:
     # A list answered with ``serializer_class``, every other action (retrieve, the detail

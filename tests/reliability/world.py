@@ -1,0 +1,94 @@
+"""A populated organisation, built through the real services: the objects an access check needs.
+
+One builder per domain, in ``BUILDERS``. The access matrix asks every list endpoint for the
+victim organisation's rows and fails when one comes back empty: a domain that adds an endpoint
+adds its builder here (billing and appointments: pending, they land on main later).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.conf import settings
+
+from core.actors import system_actor
+from core.models import Branch, Organization
+from payouts.tests.factories import paid, refund, request, today
+
+
+def build_core(world: dict) -> None:
+    world["branch"] = Branch.objects.create(
+        organization=world["organization"], code="main", name="Main"
+    )
+
+
+def build_webhooks(world: dict) -> None:
+    from webhooks.services import endpoint_create
+
+    settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE = True
+    world["endpoint"] = endpoint_create(
+        organization=world["organization"],
+        url="http://127.0.0.1:9/hook",
+        event_types=["payment.verified", "payment.refunded"],
+        actor=world["actor"],
+    )
+
+
+def build_payouts(world: dict) -> None:
+    from payouts import services
+
+    organization, actor = world["organization"], world["actor"]
+    recipient = services.recipient_create(
+        organization=organization,
+        scope="employee",
+        name="Anna Waiter",
+        branch=world["branch"],
+        external_ref="W-1",
+        actor=actor,
+    )
+    qr = services.qr_code_create(recipient=recipient, actor=actor)
+    payment = paid(qr, "5000.00")  # payment.verified: an outbox event and a delivery
+    refund(payment, "1000.00")
+    day = today(organization)
+    monday = day + dt.timedelta(days=35 - day.weekday())
+    world.update(recipient=recipient, qr=qr, payment=payment)
+    world["payout"] = request(recipient, actor, day)
+    world["period"] = services.period_create(
+        organization=organization,
+        kind="week",
+        start_date=monday,
+        end_date=monday + dt.timedelta(days=6),
+        actor=actor,
+    )
+
+
+def build_exceptions(world: dict) -> None:
+    from exceptionqueue.services import exception_raise
+
+    world["case"] = exception_raise(
+        organization=world["organization"],
+        kind="webhook_delivery_failed",
+        dedup_key="reliability-world",
+        message="A receiver failed (built for the access matrix).",
+        actor=world["actor"],
+        amount=Decimal("10.00"),
+        currency="AMD",
+    )
+
+
+BUILDERS: list[Callable[[dict], None]] = [
+    build_core,
+    build_webhooks,
+    build_payouts,
+    build_exceptions,
+]
+
+
+def build_world(slug: str) -> dict:
+    organization = Organization.objects.create(slug=slug, name=slug.title())
+    world = {"organization": organization, "actor": system_actor("reliability")}
+    for builder in BUILDERS:
+        builder(world)
+    return world

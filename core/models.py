@@ -7,6 +7,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django_fsm import FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
 from core.money import CurrencyField
@@ -173,3 +174,73 @@ class TestClock(models.Model):
 
     def __str__(self) -> str:
         return f"test clock of {self.organization_id} at {self.now.isoformat()}"
+
+
+class AccountingPeriod(FSMModelMixin, models.Model):
+    """One accounting period of an organisation (inclusive local dates; a month by default).
+
+    open -> closing -> closed; closed -> open again only by a reopen with a permission and a
+    reason. The kernel consults it (``core.accounting.accounting_period_guard``) before a change
+    dated in it; the close flow, blockers and figures live in the ``reconciliation`` app, which
+    owns the services, API and admin. The model sits in the kernel so that payments and every
+    domain can ask "is this date closed?" without importing a domain.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSING = "closing", "Closing"
+        CLOSED = "closed", "Closed"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="accounting_periods"
+    )
+    start = models.DateField()
+    end = models.DateField()
+    status = FSMField(max_length=8, choices=Status.choices, default=Status.OPEN, protected=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")),
+                name="accounting_period_not_inverted",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "start"], name="accounting_period_start_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "start", "end"])]
+        permissions = [
+            ("close_accountingperiod", "Can close accounting periods"),
+            ("reopen_accountingperiod", "Can reopen closed accounting periods"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()}..{self.end.isoformat()} ({self.status})"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+    # Transitions: called only by the close services, under a row lock.
+    @transition(field=status, source=Status.OPEN, target=Status.CLOSING)
+    def start_closing(self) -> None:
+        pass
+
+    @transition(field=status, source=[Status.OPEN, Status.CLOSING], target=Status.CLOSED)
+    def close(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.CLOSING, target=Status.OPEN)
+    def cancel_closing(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.CLOSED, target=Status.OPEN)
+    def reopen(self) -> None:
+        pass

@@ -32,7 +32,13 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "reconciliation": ("view", "change"),
     },
     ACCOUNTANT: {
-        "core": ("view",),
+        # The accounting period is a kernel row; its close flow is reconciliation's.
+        "core": (
+            "view",
+            "add_accountingperiod",
+            "close_accountingperiod",
+            "reopen_accountingperiod",
+        ),
         "payments": ("view",),
         "exceptionqueue": ("view", "change"),
         "webhooks": ("view",),

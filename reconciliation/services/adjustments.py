@@ -1,0 +1,81 @@
+"""Late changes about closed accounting periods, booked as adjustments in the next open one.
+
+Reconciliation listens to payment changes (``payments.hooks``), inside the transaction of the
+change:
+
+- a refund that succeeds for a payment verified in a closed period is booked as a
+  ``late_refund`` adjustment (negative) on ``core.accounting.accounting_adjustment_date`` of the
+  refund's own date: that date when its period is open, else the first day of the next period
+  that is not closed;
+- a payment verified after the period of its creation closed (a late payment) is booked as a
+  ``late_payment`` adjustment (positive), with a link to the payment.
+
+The kernel itself refuses changes dated in a closed period (``accounting_period_guard``); these
+rows keep the closed period's figures untouched and make the money visible where it lands.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from core.accounting import accounting_adjustment_date, accounting_period_at
+from core.clock import clock_now
+from reconciliation.models import PeriodAdjustment
+
+
+def _local(moment, organization):
+    return timezone.localtime(moment, organization.tz).date()
+
+
+def on_payment_change(change) -> None:
+    payment = change.payment
+    organization = payment.organization
+    if change.kind == "refunded" and change.refund is not None:
+        _late_refund(payment, change.refund, organization, actor=change.actor)
+    elif change.kind == "verified":
+        _late_payment(payment, organization, actor=change.actor)
+
+
+def _late_refund(payment, refund, organization, *, actor) -> None:
+    if payment.verified_at is None:
+        return
+    origin = accounting_period_at(organization=organization, date=payment.verified_at)
+    if origin is None or not origin.is_closed:
+        return
+    when = refund.completed_at or clock_now(organization)
+    PeriodAdjustment.objects.get_or_create(
+        refund=refund,
+        defaults={
+            "organization": organization,
+            "kind": PeriodAdjustment.Kind.LATE_REFUND,
+            "booked_on": accounting_adjustment_date(organization=organization, date=when),
+            "origin_date": _local(payment.verified_at, organization),
+            "origin_period": origin,
+            "amount": -refund.amount,
+            "currency": refund.currency,
+            "payment": payment,
+            "actor": actor,
+            "comment": f"refund #{refund.pk} of a payment of the closed period {origin}",
+        },
+    )
+
+
+def _late_payment(payment, organization, *, actor) -> None:
+    origin = accounting_period_at(organization=organization, date=payment.created_at)
+    if origin is None or not origin.is_closed:
+        return
+    when = payment.verified_at or clock_now(organization)
+    PeriodAdjustment.objects.get_or_create(
+        payment=payment,
+        kind=PeriodAdjustment.Kind.LATE_PAYMENT,
+        defaults={
+            "organization": organization,
+            "booked_on": accounting_adjustment_date(organization=organization, date=when),
+            "origin_date": _local(payment.created_at, organization),
+            "origin_period": origin,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "actor": actor,
+            "comment": f"payment created in the closed period {origin}, verified later",
+        },
+    )

@@ -1,0 +1,98 @@
+"""BPC/ArCa order list: the JSON answer of ``getLastOrdersForMerchants.do``.
+
+What this relies on (../shared/PROVIDERS.md and BPC's REST documentation as mirrored by public
+clients, e.g. the Sberbank/Alfa-Bank clients of the same platform): the answer is
+``{"errorCode": "0", "orderStatuses": [...], "totalCount": n, "page": p, "pageSize": s}``; each
+order carries ``orderNumber`` (ours), ``orderStatus`` (0 registered, 1 pre-authorised,
+2 deposited, 3 reversed, 4 refunded, 5 3-D Secure started, 6 declined, 7 partially refunded on
+some banks), ``amount`` in minor units, ``currency`` as the ISO numeric code, ``date`` (epoch
+milliseconds), ``attributes`` with ``mdOrder`` (the gateway's orderId, our provider reference),
+``authDateTime`` and ``paymentAmountInfo`` (``approvedAmount``, ``depositedAmount``,
+``refundedAmount``, minor units). Orders still in 0, 1 or 5 are not money yet and are skipped.
+BPC reports no fee per order: ``fee`` is 0. Several pages may be concatenated as a JSON list of
+answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+
+from core.money import NUMERIC_TO_ALPHA, from_minor
+from reconciliation.services.parsers.base import FormatError
+
+SKIPPED = {0, 1, 5}
+
+
+def _status(code: int, amount: int, refunded: int) -> str:
+    if code == 2:
+        return "partially_refunded" if refunded else "paid"
+    if code in (4, 7):
+        return (
+            "refunded"
+            if refunded >= amount or (code == 4 and not refunded)
+            else ("partially_refunded")
+        )
+    if code in (3, 6):
+        return "declined"
+    raise ValueError(f"unknown orderStatus {code}")
+
+
+def _reference(order: dict) -> str:
+    for attribute in order.get("attributes") or []:
+        if isinstance(attribute, dict) and attribute.get("name") == "mdOrder":
+            return str(attribute.get("value") or "")
+    return str(order.get("orderId") or "")
+
+
+def _row(order: dict) -> dict | None:
+    code = int(order["orderStatus"])
+    if code in SKIPPED:
+        return None
+    currency = NUMERIC_TO_ALPHA.get(str(order.get("currency") or "051").zfill(3))
+    if currency is None:
+        raise ValueError(f"unknown currency code {order.get('currency')!r}")
+    amount = int(order["amount"])
+    info = order.get("paymentAmountInfo") or {}
+    refunded = int(info.get("refundedAmount") or 0)
+    millis = order.get("authDateTime") or order["date"]
+    paid_at = dt.datetime.fromtimestamp(int(millis) / 1000, tz=dt.UTC)
+    return {
+        "order_number": str(order.get("orderNumber") or ""),
+        "provider_reference": _reference(order).upper(),
+        "amount": str(from_minor(amount, currency)),
+        "currency": currency,
+        "status": _status(code, amount, refunded),
+        "paid_at": paid_at.isoformat(),
+        "refunded_amount": str(from_minor(refunded, currency)),
+        "fee": str(Decimal("0.00")),
+    }
+
+
+def parse(data: bytes) -> Iterator[dict]:
+    """Canonical rows of a BPC order list; ``FormatError`` naming the order (1-based)."""
+    try:
+        document = json.loads(data.decode("utf-8-sig"), parse_float=Decimal)
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"not JSON ({exc.msg})", exc.lineno) from None
+    pages = document if isinstance(document, list) else [document]
+    number = 0
+    for page in pages:
+        if not isinstance(page, dict) or not isinstance(page.get("orderStatuses"), list):
+            raise FormatError("no orderStatuses list (not a getLastOrdersForMerchants answer)")
+        if str(page.get("errorCode", "0")) != "0":
+            raise FormatError(f"the gateway answered errorCode {page.get('errorCode')}")
+        for order in page["orderStatuses"]:
+            number += 1
+            try:
+                row = _row(order)
+            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                raise FormatError(
+                    f"order {number}: {exc!s} missing or malformed", number + 1
+                ) from None
+            if row is not None:
+                yield row

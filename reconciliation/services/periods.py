@@ -1,0 +1,153 @@
+"""Accounting periods: create, close (refused while blocking cases fall in it), reopen.
+
+The period row is the kernel's (``core.models.AccountingPeriod``, consulted by
+``core.accounting.accounting_period_guard``); the flow is here. A close consults the exception
+queue's blocking cases of the period (``exceptionqueue.selectors.exception_blocking_list``: the
+payouts', billing's, appointments' and reconciliation's blocking kinds all land there) and every
+blocker a domain registered with ``core.accounting.register_close_blocker``; then runs the
+registered close reactions and records the period's figures in an append-only event row.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.accounting import close_blockers, close_reactions_run
+from core.audit import save_audited
+from core.errors import CoreError
+from core.fsm import transition_apply
+from core.models import AccountingPeriod, Organization
+from exceptionqueue.selectors import exception_blocking_list
+from reconciliation import errors
+from reconciliation.events import period_event
+from reconciliation.locks import organization_lock, period_lock
+from reconciliation.models import AccountingPeriodEvent
+from reconciliation.services.figures import period_figures
+
+Action = AccountingPeriodEvent.Action
+REOPEN_PERMISSION = "core.reopen_accountingperiod"
+
+
+def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
+    last = calendar.monthrange(day.year, day.month)[1]
+    return day.replace(day=1), day.replace(day=last)
+
+
+@transaction.atomic
+def accounting_period_create(
+    *, organization: Organization, start: dt.date, end: dt.date, actor
+) -> AccountingPeriod:
+    if end < start:
+        raise errors.INVALID.error(
+            "The period ends before it starts.", fields={"end": ["Before start."]}
+        )
+    organization_lock(organization)
+    overlap = AccountingPeriod.objects.filter(
+        organization=organization, start__lte=end, end__gte=start
+    ).first()
+    if overlap is not None:
+        raise errors.PERIOD_OVERLAP.error(
+            f"The accounting period {overlap.start}..{overlap.end} (#{overlap.pk}) already "
+            "covers part of these dates."
+        )
+    period = AccountingPeriod(organization=organization, start=start, end=end)
+    try:
+        with transaction.atomic():
+            save_audited(period, actor=actor, reason="accounting period created")
+    except IntegrityError:
+        raise errors.PERIOD_OVERLAP.error() from None
+    period_event(period, action=Action.CREATED, actor=actor)
+    return period
+
+
+def accounting_period_month(*, organization: Organization, day: dt.date, actor) -> AccountingPeriod:
+    """The period holding ``day``, created as its calendar month when none is defined."""
+    start, end = month_bounds(day)
+    existing = AccountingPeriod.objects.filter(
+        organization=organization, start__lte=day, end__gte=day
+    ).first()
+    return existing or accounting_period_create(
+        organization=organization, start=start, end=end, actor=actor
+    )
+
+
+def accounting_period_blockers(*, period: AccountingPeriod) -> list[dict]:
+    """What keeps ``period`` from closing: blocking cases, then the domains' own blockers."""
+    cases = exception_blocking_list(
+        organization=period.organization, start=period.start, end=period.end
+    ).order_by("id")
+    found = [
+        {
+            "source": "exceptionqueue",
+            "kind": case.kind,
+            "id": case.pk,
+            "message": case.message,
+        }
+        for case in cases
+    ]
+    return found + close_blockers(
+        organization=period.organization, start=period.start, end=period.end
+    )
+
+
+def accounting_period_close(*, period: AccountingPeriod | int, actor) -> AccountingPeriod:
+    """Close the period, or refuse (409 ``period_blocked``) naming every blocker.
+
+    The refusal is recorded (an event row) in its own transaction, after the refused one.
+    """
+    blockers: list[dict] = []
+    with transaction.atomic():
+        period = period_lock(period)
+        if period.status == AccountingPeriod.Status.CLOSED:
+            raise CoreError.TRANSITION_NOT_ALLOWED.error("This accounting period is closed.")
+        blockers = accounting_period_blockers(period=period)
+        if not blockers:
+            return _close(period, actor=actor)
+    period_event(period, action=Action.CLOSE_REFUSED, actor=actor, data={"blockers": blockers})
+    names = "; ".join(f"{b['kind']} #{b['id']}" for b in blockers[:20])
+    more = f" and {len(blockers) - 20} more" if len(blockers) > 20 else ""
+    raise errors.PERIOD_BLOCKED.error(
+        f"{len(blockers)} blocking case(s) fall in {period.start}..{period.end}: {names}{more}.",
+        fields={"blocking_cases": [f"{b['kind']} #{b['id']}: {b['message']}" for b in blockers]},
+    )
+
+
+def _close(period: AccountingPeriod, *, actor) -> AccountingPeriod:
+    from reconciliation.services.runs import local_bounds
+
+    transition_apply(period, "close", what="accounting period")
+    period.closed_at = timezone.now()
+    period.closed_by = actor
+    save_audited(period, actor=actor, reason="accounting period closed")
+    lo, hi = local_bounds(period.organization, period.start, period.end)
+    figures = period_figures(
+        organization_id=period.organization_id, lo=lo, hi=hi, start=period.start, end=period.end
+    )
+    close_reactions_run(period=period, actor=actor)
+    period_event(period, action=Action.CLOSED, actor=actor, data={"figures": figures})
+    return period
+
+
+@transaction.atomic
+def accounting_period_reopen(
+    *, period: AccountingPeriod | int, actor, reason: str, check_permission: bool = True
+) -> AccountingPeriod:
+    """Reopen a closed period: needs ``core.reopen_accountingperiod`` and a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise CoreError.REASON_REQUIRED.error(
+            "Say why the period is reopened.", fields={"reason": ["This field is required."]}
+        )
+    if check_permission and not actor.has_perm(REOPEN_PERMISSION):
+        raise CoreError.PERMISSION_DENIED.error("You may not reopen accounting periods.")
+    period = period_lock(period)
+    transition_apply(period, "reopen", what="accounting period")
+    period.closed_at = None
+    period.closed_by = None
+    save_audited(period, actor=actor, reason=f"reopened: {reason}")
+    period_event(period, action=Action.REOPENED, actor=actor, comment=reason)
+    return period

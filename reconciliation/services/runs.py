@@ -1,0 +1,245 @@
+"""Reconciliation runs: match, count, figure, self-check, and keep the exception queue in step.
+
+``reconciliation_run`` reconciles the organisation's local dates ``[start, end]``:
+the items are written by ``matching.match_run`` (set-based SQL), the counts and figures are
+stored on the run, and, unless it is a dry run, each problem becomes one exception case (a
+stable dedup key, so a rerun raises nothing new) and each active case of a previous run whose
+problem is gone is resolved automatically. The money self-check raises ``money_drift`` per
+recipient and currency where it does not hold, and clears it when it holds again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from core.models import Organization
+from exceptionqueue.models import ExceptionCase
+from exceptionqueue.services import exception_clear, exception_raise
+from reconciliation import errors
+from reconciliation import exception_kinds as kinds
+from reconciliation.models import ReconciliationItem, ReconciliationRun
+from reconciliation.services.figures import money_self_check, period_figures
+from reconciliation.services.matching import match_run
+from reconciliation.services.settings import reconciliation_settings_get
+
+Category = ReconciliationItem.Category
+MAX_RUN_DAYS = 92
+CASE_PREFIX = "reconciliation:"
+KIND_OF = {
+    Category.MISSING_IN_PROVIDER_REPORT: kinds.MISSING_IN_PROVIDER_REPORT,
+    Category.MISSING_IN_PAYOPS: kinds.MISSING_IN_PAYOPS,
+    Category.AMOUNT_MISMATCH: kinds.RECONCILIATION_MISMATCH,
+    Category.STATUS_MISMATCH: kinds.RECONCILIATION_MISMATCH,
+    Category.DUPLICATE: kinds.RECONCILIATION_MISMATCH,
+}
+SENTENCES = {
+    Category.MISSING_IN_PROVIDER_REPORT: "{what} is settled in payops ({expected}) but missing "
+    "from the {provider} report.",
+    Category.MISSING_IN_PAYOPS: "The {provider} report lists {what} ({reported}) that payops "
+    "does not know.",
+    Category.AMOUNT_MISMATCH: "{what}: payops has {field} {expected}, the {provider} report "
+    "{reported}.",
+    Category.STATUS_MISMATCH: "{what}: payops says {expected}, the {provider} report {reported}.",
+    Category.DUPLICATE: "The {provider} report lists {what} more than once ({reported}).",
+}
+
+
+def local_bounds(organization: Organization, start: dt.date, end: dt.date):
+    """UTC bounds ``[lo, hi)`` of the organisation's local dates ``start..end``."""
+    tz = organization.tz
+    lo = dt.datetime.combine(start, dt.time.min, tzinfo=tz).astimezone(dt.UTC)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return lo, hi.astimezone(dt.UTC)
+
+
+def _check_range(start: dt.date, end: dt.date) -> None:
+    if end < start:
+        raise errors.INVALID.error(
+            "The period ends before it starts.", fields={"period_end": ["Before period_start."]}
+        )
+    if (end - start).days >= MAX_RUN_DAYS:
+        raise errors.INVALID.error(
+            f"A run covers at most {MAX_RUN_DAYS} days.", fields={"period_end": ["Too far."]}
+        )
+
+
+def reconciliation_run(
+    *,
+    organization: Organization,
+    start: dt.date,
+    end: dt.date,
+    actor,
+    dry_run: bool = False,
+    trigger: str = ReconciliationRun.Trigger.MANUAL,
+) -> ReconciliationRun:
+    """Reconcile ``[start, end]``; returns the run (for a nightly rerun: the existing run)."""
+    _check_range(start, end)
+    settings = reconciliation_settings_get(organization=organization)
+    lo, hi = local_bounds(organization, start, end)
+    try:
+        with transaction.atomic():
+            run = ReconciliationRun.objects.create(
+                organization=organization,
+                period_start=start,
+                period_end=end,
+                dry_run=dry_run,
+                trigger=trigger,
+                started_by=actor,
+            )
+            match_run(
+                run,
+                lo=lo,
+                hi=hi,
+                tolerance_seconds=settings.match_window_minutes * 60,
+                fee_rates={k: Decimal(str(v)) for k, v in (settings.fee_rates or {}).items()},
+            )
+            counts = dict.fromkeys(Category.values, 0)
+            for row in run.items.values("category").annotate(n=Count("id")):
+                counts[row["category"]] = row["n"]
+            run.counts = counts
+            run.figures = period_figures(
+                organization_id=organization.pk, lo=lo, hi=hi, start=start, end=end
+            )
+            checks = money_self_check(organization_id=organization.pk, lo=lo, hi=hi)
+            run.figures["self_check"] = [{k: str(v) for k, v in check.items()} for check in checks]
+            if not dry_run:
+                raised, resolved = _sync_cases(run, actor=actor)
+                drift_raised, drift_resolved = _sync_drift(run, checks, actor=actor)
+                run.exceptions_raised = raised + drift_raised
+                run.exceptions_resolved = resolved + drift_resolved
+            run.completed_at = timezone.now()
+            run.save()
+    except IntegrityError:
+        if trigger != ReconciliationRun.Trigger.NIGHTLY:
+            raise
+        return ReconciliationRun.objects.get(
+            organization=organization, period_start=start, trigger=trigger
+        )
+    return run
+
+
+def _item_key(item: ReconciliationItem) -> str:
+    subject = item.order_number or f"ref:{item.provider_reference}"
+    return f"{CASE_PREFIX}{item.category}:{item.provider}:{subject}"
+
+
+def _item_date(item: ReconciliationItem, organization: Organization) -> dt.date:
+    moment = None
+    if item.payment_id and item.payment is not None:
+        moment = item.payment.verified_at or item.payment.created_at
+    elif item.report_row_id and item.report_row is not None:
+        moment = item.report_row.paid_at
+    return timezone.localtime(moment or timezone.now(), organization.tz).date()
+
+
+def _sync_cases(run: ReconciliationRun, *, actor) -> tuple[int, int]:
+    """One case per problem item (deduplicated), and resolve the cases whose problem is gone."""
+    organization = run.organization
+    problems = (
+        run.items.filter(category__in=ReconciliationItem.PROBLEMS)
+        .select_related("payment", "report_row")
+        .order_by("id")
+    )
+    keys: set[str] = set()
+    raised = 0
+    for item in problems.iterator(chunk_size=500):
+        key = _item_key(item)
+        if key in keys:
+            continue
+        keys.add(key)
+        what = (
+            f"order {item.order_number}"
+            if item.order_number
+            else (f"reference {item.provider_reference}")
+        )
+        day = _item_date(item, organization)
+        case = exception_raise(
+            organization=organization,
+            kind=KIND_OF[item.category],
+            dedup_key=key,
+            message=SENTENCES[item.category].format(
+                what=what.capitalize() if item.category != Category.MISSING_IN_PAYOPS else what,
+                provider=item.provider,
+                expected=item.expected,
+                reported=item.reported,
+                field=(item.field or "amount").replace("_", " "),
+            ),
+            actor=actor,
+            subject=item.payment if item.payment_id else None,
+            period_start=day,
+            period_end=day,
+            details={
+                "category": item.category,
+                "field": item.field,
+                "provider": item.provider,
+                "order_number": item.order_number,
+                "provider_reference": item.provider_reference,
+                "expected": item.expected,
+                "reported": item.reported,
+                "run": run.pk,
+                "report_row": item.report_row_id,
+            },
+        )
+        raised += case.occurrences == 1 and case.last_seen_at == case.created_at
+    providers = set(run.items.values_list("provider", flat=True).distinct())
+    stale = ExceptionCase.objects.filter(
+        organization=organization,
+        status__in=ExceptionCase.ACTIVE_STATUSES,
+        kind__in=[str(k) for k in set(KIND_OF.values())],
+        dedup_key__startswith=CASE_PREFIX,
+        period_start__gte=run.period_start,
+        period_end__lte=run.period_end,
+    ).exclude(dedup_key__in=keys)
+    resolved = 0
+    for dedup_key, details in stale.values_list("dedup_key", "details"):
+        if (details or {}).get("provider") not in providers:
+            continue  # no report of that provider in this run: it proves nothing
+        exception_clear(
+            organization=organization,
+            dedup_key=dedup_key,
+            actor=actor,
+            note=f"reconciliation run #{run.pk} no longer finds this problem",
+        )
+        resolved += 1
+    return raised, resolved
+
+
+def _sync_drift(run: ReconciliationRun, checks: list[dict], *, actor) -> tuple[int, int]:
+    organization = run.organization
+    span = f"{run.period_start.isoformat()}:{run.period_end.isoformat()}"
+    raised = resolved = 0
+    for check in checks:
+        key = f"{CASE_PREFIX}money_drift:{check['recipient_id']}:{check['currency']}:{span}"
+        if check["drift"] == 0:
+            if exception_clear(
+                organization=organization,
+                dedup_key=key,
+                actor=actor,
+                note=f"run #{run.pk}: the money self-check holds again",
+            ):
+                resolved += 1
+            continue
+        case = exception_raise(
+            organization=organization,
+            kind=kinds.MONEY_DRIFT,
+            dedup_key=key,
+            message=(
+                f"Money self-check of recipient #{check['recipient_id']} for {span}: verified "
+                f"{check['verified']} - refunded {check['refunded']} is not paid out "
+                f"{check['paid_out']} + in flight {check['in_flight']} + carried adjustments "
+                f"{check['carried_adjustments']} (drift {check['drift']} {check['currency']})."
+            ),
+            actor=actor,
+            amount=abs(check["drift"]),
+            currency=check["currency"],
+            period_start=run.period_start,
+            period_end=run.period_end,
+            details={k: str(v) for k, v in check.items()} | {"run": run.pk},
+        )
+        raised += case.occurrences == 1 and case.last_seen_at == case.created_at
+    return raised, resolved

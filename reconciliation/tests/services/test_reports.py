@@ -1,0 +1,218 @@
+"""Provider report import: COPY into staging, validation naming the line, nothing half-written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+
+from core.errors import DomainError
+from reconciliation.models import ProviderReport, ProviderReportRow
+from reconciliation.services import provider_report_import
+from reconciliation.tests.factories import COLUMNS, local, paid, report_bytes, row_of
+
+DAY = dt.date(2026, 10, 5)
+
+
+def _import(organization, actor, data: bytes, **kwargs):
+    return provider_report_import(
+        organization=organization,
+        provider=kwargs.pop("provider", "arca"),
+        file=io.BytesIO(data),
+        actor=actor,
+        **kwargs,
+    )
+
+
+def _good_rows(organization, branch, n=3):
+    return [
+        row_of(
+            paid(organization, branch, f"{100 * (i + 1)}.00", at=local(organization, DAY, 10 + i))
+        )
+        for i in range(n)
+    ]
+
+
+def test_import_keeps_rows_raw_text_and_hash(organization, branch, actor):
+    rows = _good_rows(organization, branch)
+    data = report_bytes(rows)
+    report = _import(organization, actor, data, file_name="arca-oct.csv")
+    assert report.status == ProviderReport.Status.IMPORTED
+    assert report.format == "payops_csv"
+    assert report.rows_total == 3
+    assert report.progress == 100
+    assert report.period_start == DAY
+    assert report.period_end == DAY
+    import hashlib
+
+    assert report.sha256 == hashlib.sha256(data).hexdigest()
+    stored = list(ProviderReportRow.objects.filter(report=report).order_by("line_no"))
+    assert [r.line_no for r in stored] == [2, 3, 4]
+    assert stored[0].order_number == rows[0]["order_number"]
+    assert str(stored[1].amount) == "200.00"
+    assert stored[0].raw.startswith(rows[0]["order_number"] + ",")
+
+
+def test_same_file_twice_is_recognised(organization, branch, actor):
+    data = report_bytes(_good_rows(organization, branch, 1))
+    first = _import(organization, actor, data)
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, data)
+    assert caught.value.code == "report_already_imported"
+    assert f"#{first.pk}" in caught.value.message
+    assert ProviderReport.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("mutate", "line", "words"),
+    [
+        (lambda rows: rows[1].update(amount="12,50"), 3, "bad amount"),
+        (lambda rows: rows[2].update(amount="-5.00"), 4, "bad amount"),
+        (lambda rows: rows[0].update(paid_at="2026-10-05 12:00"), 2, "bad paid_at"),
+        (lambda rows: rows[1].update(paid_at="2026-02-30T10:00:00+04:00"), 3, "paid_at"),
+        (lambda rows: rows[2].update(status="settled"), 4, "bad status"),
+        (lambda rows: rows[0].update(currency="XYZ"), 2, "bad currency"),
+        (lambda rows: rows[1].update(refunded_amount="900.00"), 3, "above amount"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_line(organization, branch, actor, mutate, line, words):
+    rows = _good_rows(organization, branch)
+    mutate(rows)
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, report_bytes(rows))
+    assert caught.value.code == "malformed_file"
+    assert f"line {line}" in caught.value.message
+    assert words in caught.value.message
+    assert not ProviderReport.objects.exists()
+    assert not ProviderReportRow.objects.exists()
+
+
+def test_missing_and_unknown_columns_are_refused(organization, branch, actor):
+    rows = _good_rows(organization, branch, 1)
+    without_amount = [c for c in COLUMNS if c != "amount"]
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, report_bytes(rows, without_amount))
+    assert "missing column(s) amount" in caught.value.message
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, report_bytes(rows, (*COLUMNS, "tip")))
+    assert "unknown column(s) tip" in caught.value.message
+    assert not ProviderReport.objects.exists()
+
+
+def test_wrong_field_count_and_wrong_encoding_name_the_line(organization, branch, actor):
+    rows = _good_rows(organization, branch, 2)
+    data = report_bytes(rows) + b"PO1,REF,100.00,AMD,paid\n"
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, data)
+    assert "line 4" in caught.value.message
+    latin = report_bytes(rows).replace(b",paid,", ",pa\u00efd,".encode("latin-1"), 1)
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, latin)
+    assert caught.value.code == "malformed_file"
+    assert "line 2" in caught.value.message
+    assert not ProviderReportRow.objects.exists()
+
+
+def test_empty_file_and_header_only_are_refused(organization, actor):
+    for data, words in [(b"", "empty"), (b"\n", "empty"), (report_bytes([]), "no rows")]:
+        with pytest.raises(DomainError) as caught:
+            _import(organization, actor, data)
+        assert caught.value.code == "malformed_file", data
+        assert words in caught.value.message
+    assert not ProviderReport.objects.exists()
+
+
+def test_unknown_provider_is_refused(organization, actor):
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, b"x", provider="paypal")
+    assert caught.value.code == "unknown_provider"
+
+
+def test_bpc_order_list_is_detected_and_converted(organization, branch, actor):
+    payment = paid(organization, branch, "1500.00", at=local(organization, DAY, 9))
+    millis = int(payment.verified_at.timestamp() * 1000)
+    answer = {
+        "errorCode": "0",
+        "orderStatuses": [
+            {
+                "orderNumber": payment.order_number,
+                "orderStatus": 2,
+                "amount": 150000,
+                "currency": "051",
+                "date": millis,
+                "authDateTime": millis,
+                "attributes": [{"name": "mdOrder", "value": payment.provider_reference.lower()}],
+                "paymentAmountInfo": {"refundedAmount": 0},
+            },
+            {
+                "orderNumber": "PO-NOT-PAID",
+                "orderStatus": 0,
+                "amount": 100,
+                "currency": "051",
+                "date": millis,
+            },
+            {
+                "orderNumber": "PO-DECLINED",
+                "orderStatus": 6,
+                "amount": 2500,
+                "currency": "051",
+                "date": millis,
+            },
+        ],
+        "totalCount": 3,
+    }
+    report = _import(organization, actor, json.dumps(answer).encode())
+    assert report.format == "bpc_json"
+    rows = list(
+        report.rows.order_by("line_no").values_list(
+            "order_number", "provider_reference", "amount", "status"
+        )
+    )
+    assert [(r[0], r[3]) for r in rows] == [
+        (payment.order_number, "paid"),
+        ("PO-DECLINED", "declined"),
+    ]
+    assert rows[0][1] == payment.provider_reference.upper()
+    assert str(rows[0][2]) == "1500.00"
+
+
+def test_bpc_order_without_amount_is_refused(organization, actor):
+    answer = {"errorCode": "0", "orderStatuses": [{"orderNumber": "A", "orderStatus": 2}]}
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, json.dumps(answer).encode())
+    assert "order 1" in caught.value.message
+
+
+def test_ameria_list_is_detected_and_converted(organization, actor):
+    xml = b"""<?xml version="1.0"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>
+<GetTransactionListResponse><GetTransactionListResult>
+<PaymentDetails><PaymentID>ab12cd34-0000-4000-8000-000000000001</PaymentID>
+<Opaque>PO123</Opaque><OrderID>123</OrderID><Amount>2500.00</Amount><ApprovedAmount>2500.00
+</ApprovedAmount><Currency>051</Currency><OrderStatus>4</OrderStatus>
+<RefundedAmount>1000.00</RefundedAmount><DateTime>05/10/2026 14:30:00</DateTime></PaymentDetails>
+</GetTransactionListResult></GetTransactionListResponse></soap:Body></soap:Envelope>"""
+    report = _import(organization, actor, xml, provider="ameria")
+    assert report.format == "ameria_xml"
+    row = report.rows.get()
+    assert row.status == "partially_refunded"
+    assert row.provider_reference == "AB12CD34-0000-4000-8000-000000000001"
+    assert str(row.refunded_amount) == "1000.00"
+    assert row.paid_at == local(organization, DAY, 14, 30)
+
+
+def test_xml_with_entities_is_refused(organization, actor):
+    bomb = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">
+<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+<GetTransactionList><PaymentDetails><PaymentID>&lol2;</PaymentID></PaymentDetails>
+</GetTransactionList>"""
+    external = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>
+<GetTransactionList>&e;</GetTransactionList>"""
+    for data in (bomb, external):
+        with pytest.raises(DomainError) as caught:
+            _import(organization, actor, data, provider="ameria")
+        assert caught.value.code == "malformed_file"
+        assert "DOCTYPE" in caught.value.message
+    assert not ProviderReport.objects.exists()

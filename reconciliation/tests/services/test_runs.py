@@ -1,0 +1,199 @@
+"""A generated month with every kind of mismatch planted: the run finds exactly those, reruns
+raise nothing new, and a case whose problem is gone resolves itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from exceptionqueue.models import ExceptionCase
+from payouts.tests.factories import refund
+from reconciliation.models import ReconciliationItem, ReconciliationRun
+from reconciliation.services import reconciliation_run, reconciliation_settings_get
+from reconciliation.tests.factories import import_rows, local, paid, row_of
+
+pytestmark = pytest.mark.postgres
+START, END = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
+KINDS = ("reconciliation_mismatch", "missing_in_provider_report", "missing_in_payops")
+
+
+@pytest.fixture
+def month(organization, branch):
+    """31 days, two payments a day (arca), a correct report row for each, and the plants."""
+    settings = reconciliation_settings_get(organization=organization)
+    settings.fee_rates = {"arca": "1.5"}
+    settings.save()
+    payments = []
+    for offset in range(31):
+        day = START + dt.timedelta(days=offset)
+        for hour in (10, 16):
+            amount = f"{1000 + offset * 10 + hour}.00"
+            payments.append(paid(organization, branch, amount, at=local(organization, day, hour)))
+    p = {
+        name: payments[i]
+        for i, name in enumerate(
+            ["missing", "amount", "status", "duplicate", "refund", "fee", "window", "reference"],
+            start=3,
+        )
+    }
+    refund(p["refund"], "300.00")
+    refund(p["window"], "50.00")  # refunds compared, and equal in the report
+    for key in ("refund", "window"):
+        p[key].refresh_from_db()
+    rows = []
+    for payment in payments:
+        if payment == p["missing"]:
+            continue
+        row = row_of(payment)
+        if payment == p["amount"]:
+            row["amount"] = str(payment.amount + Decimal("100.00"))
+            row["fee"] = str((Decimal(row["amount"]) * Decimal("0.015")).quantize(Decimal("0.01")))
+        elif payment == p["status"]:
+            row["status"] = "declined"
+        elif payment == p["refund"]:
+            row["refunded_amount"] = "200.00"
+        elif payment == p["fee"]:
+            row["fee"] = "99.99"
+        elif payment == p["window"]:
+            row.update(
+                order_number="",
+                provider_reference="",
+                paid_at=(payment.verified_at + dt.timedelta(minutes=4)).isoformat(),
+            )
+        elif payment == p["reference"]:
+            row["order_number"] = ""
+        rows.append(row)
+        if payment == p["duplicate"]:
+            rows.append(dict(row))
+    # A row payops does not know, and a declined row nobody owes anything for.
+    rows.append(
+        {
+            "order_number": "PO-UNKNOWN-1",
+            "provider_reference": "X-1",
+            "amount": "700.00",
+            "currency": "AMD",
+            "status": "paid",
+            "paid_at": local(organization, START, 13).isoformat(),
+            "fee": "10.50",
+        }
+    )
+    rows.append(
+        {
+            "order_number": "PO-DECLINED-1",
+            "amount": "900.00",
+            "currency": "AMD",
+            "status": "declined",
+            "paid_at": local(organization, START, 14).isoformat(),
+        }
+    )
+    import_rows(organization, rows)
+    return {"payments": payments, **p}
+
+
+def _cases(organization):
+    return ExceptionCase.objects.filter(organization=organization, kind__in=KINDS)
+
+
+def test_month_finds_exactly_the_planted_mismatches(organization, actor, month):
+    run = reconciliation_run(organization=organization, start=START, end=END, actor=actor)
+    assert run.counts == {
+        "matched": 62 - 5,
+        "missing_in_provider_report": 1,
+        "missing_in_payops": 1,
+        "amount_mismatch": 3,
+        "status_mismatch": 1,
+        "duplicate": 1,
+    }
+    items = {(i.category, i.field, i.order_number) for i in run.items.exclude(category="matched")}
+    assert items == {
+        ("missing_in_provider_report", "", month["missing"].order_number),
+        ("missing_in_payops", "", "PO-UNKNOWN-1"),
+        ("amount_mismatch", "amount", month["amount"].order_number),
+        ("amount_mismatch", "refunded_amount", month["refund"].order_number),
+        ("amount_mismatch", "fee", month["fee"].order_number),
+        ("status_mismatch", "status", month["status"].order_number),
+        ("duplicate", "order_number", month["duplicate"].order_number),
+    }
+    how = dict(run.items.filter(category="matched").values_list("payment_id", "matched_by"))
+    assert how[month["window"].pk] == "time_window"
+    assert how[month["reference"].pk] == "reference"
+    refund_item = run.items.get(field="refunded_amount")
+    assert (refund_item.expected, refund_item.reported) == ("300.00", "200.00")
+    cases = _cases(organization)
+    assert cases.count() == 7
+    assert all(c.blocking for c in cases)
+    missing = cases.get(kind="missing_in_provider_report")
+    assert missing.period_start == month["missing"].verified_at.astimezone(organization.tz).date()
+    assert run.figures["AMD"]["verified"] == str(
+        sum(p.amount for p in month["payments"]).quantize(Decimal("0.01"))
+    )
+    assert run.figures["AMD"]["provider_fees"] != "0.00"
+
+
+def test_rerun_raises_nothing_new_and_gives_the_same_results(organization, actor, month):
+    first = reconciliation_run(organization=organization, start=START, end=END, actor=actor)
+    ids = set(_cases(organization).values_list("id", flat=True))
+    second = reconciliation_run(organization=organization, start=START, end=END, actor=actor)
+    assert second.counts == first.counts
+    assert set(_cases(organization).values_list("id", flat=True)) == ids
+    assert second.exceptions_raised == 0
+    assert all(c.occurrences == 2 for c in _cases(organization))
+    lines = lambda run: sorted(  # noqa: E731
+        run.items.values_list("category", "field", "payment_id", "order_number"), key=str
+    )
+    assert lines(first) == lines(second)
+
+
+def test_dry_run_persists_lines_but_raises_nothing(organization, actor, month):
+    run = reconciliation_run(
+        organization=organization, start=START, end=END, actor=actor, dry_run=True
+    )
+    assert run.dry_run
+    assert run.items.filter(category="duplicate").count() == 1
+    assert not _cases(organization).exists()
+
+
+def test_a_problem_gone_resolves_its_case(organization, actor, month):
+    reconciliation_run(organization=organization, start=START, end=END, actor=actor)
+    case = _cases(organization).get(kind="missing_in_provider_report")
+    # The provider sends a corrected report that now lists the missing payment.
+    import_rows(organization, [row_of(month["missing"])], name="late.csv")
+    run = reconciliation_run(organization=organization, start=START, end=END, actor=actor)
+    assert run.counts["missing_in_provider_report"] == 0
+    case.refresh_from_db()
+    assert case.status == ExceptionCase.Status.RESOLVED
+    assert case.auto_resolved
+    assert run.exceptions_resolved == 1
+    assert _cases(organization).filter(status="open").count() == 6
+
+
+def test_single_day_run_sees_only_that_day(organization, actor, month):
+    day = month["missing"].verified_at.astimezone(organization.tz).date()
+    run = reconciliation_run(organization=organization, start=day, end=day, actor=actor)
+    assert run.counts["missing_in_provider_report"] == 1
+    assert sum(run.counts.values()) == 2
+
+
+def test_nightly_run_is_one_per_day(organization, actor, month):
+    kwargs = dict(
+        organization=organization,
+        start=START,
+        end=START,
+        actor=actor,
+        trigger=ReconciliationRun.Trigger.NIGHTLY,
+    )
+    first = reconciliation_run(**kwargs)
+    again = reconciliation_run(**kwargs)
+    assert again.pk == first.pk
+    assert ReconciliationRun.objects.filter(trigger="nightly").count() == 1
+
+
+def test_inverted_range_is_refused(organization, actor):
+    from core.errors import DomainError
+
+    with pytest.raises(DomainError) as caught:
+        reconciliation_run(organization=organization, start=END, end=START, actor=actor)
+    assert caught.value.code == "invalid"
+    assert not ReconciliationItem.objects.exists()

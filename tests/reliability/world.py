@@ -11,8 +11,6 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.conf import settings
-
 from core.actors import system_actor
 from core.models import Branch, Organization
 from payouts.tests.factories import paid, refund, request, today
@@ -25,15 +23,17 @@ def build_core(world: dict) -> None:
 
 
 def build_webhooks(world: dict) -> None:
+    from django.test import override_settings
+
     from webhooks.services import endpoint_create
 
-    settings.PAYOPS_WEBHOOKS_ALLOW_PRIVATE = True
-    world["endpoint"] = endpoint_create(
-        organization=world["organization"],
-        url="http://127.0.0.1:9/hook",
-        event_types=["payment.verified", "payment.refunded"],
-        actor=world["actor"],
-    )
+    with override_settings(PAYOPS_WEBHOOKS_ALLOW_PRIVATE=True):  # nothing is sent to it
+        world["endpoint"] = endpoint_create(
+            organization=world["organization"],
+            url="http://127.0.0.1:9/hook",
+            event_types=["payment.verified", "payment.refunded"],
+            actor=world["actor"],
+        )
 
 
 def build_payouts(world: dict) -> None:
@@ -78,11 +78,38 @@ def build_exceptions(world: dict) -> None:
     )
 
 
+def build_reconciliation(world: dict) -> None:
+    from pathlib import Path
+
+    from reconciliation.services import (
+        accounting_period_create,
+        bank_statement_import,
+        reconciliation_run,
+    )
+    from reconciliation.tests.factories import import_rows, row_of
+
+    organization, actor = world["organization"], world["actor"]
+    day = today(organization)
+    world["report"] = import_rows(organization, [row_of(world["payment"])])
+    world["run"] = reconciliation_run(organization=organization, start=day, end=day, actor=actor)
+    camt = Path(__file__).resolve().parents[2] / "reconciliation/tests/fixtures/camt053_example.xml"
+    world["statement"] = bank_statement_import(
+        organization=organization, data=camt.read_bytes(), actor=actor, file_name="camt.xml"
+    )
+    world["accounting_period"] = accounting_period_create(
+        organization=organization,
+        start=day.replace(year=day.year + 1),
+        end=day.replace(year=day.year + 1),
+        actor=actor,
+    )
+
+
 BUILDERS: list[Callable[[dict], None]] = [
     build_core,
     build_webhooks,
     build_payouts,
     build_exceptions,
+    build_reconciliation,
 ]
 
 

@@ -17,6 +17,6 @@ def drop_function(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0004_test_clock")]
+    dependencies = [("core", "0005_accounting_period")]
 
     operations = [migrations.RunPython(create_function, drop_function)]

@@ -1,6 +1,72 @@
 from django.apps import AppConfig
 
+# Role -> permissions of this app, granted after every migrate by core.roles. The customer
+# context (name, phone) is seen only through view_customer_context: clinic staff alone.
+ROLE_PERMISSIONS = {
+    "Clinic staff": [
+        "view_appointment",
+        "view_appointmentslot",
+        "view_appointmentevent",
+        "view_paymentrequest",
+        "view_cancellationpolicy",
+        "add_cancellationpolicy",
+        "view_appointmentreconciliation",
+        "view_customer_context",
+        "transfer_appointment",
+        "cancel_appointment",
+        "mark_appointment_no_show",
+        "complete_appointment",
+        "refund_appointment",
+        "forfeit_paymentrequest",
+    ],
+    "Operator": [
+        "view_appointment",
+        "view_appointmentslot",
+        "view_appointmentevent",
+        "view_paymentrequest",
+        "view_cancellationpolicy",
+        "view_appointmentreconciliation",
+        "cancel_appointment",
+        "mark_appointment_no_show",
+        "complete_appointment",
+        "refund_appointment",
+        "override_refund_policy",
+        "forfeit_paymentrequest",
+        "accept_paymentrequest",
+    ],
+    "Accountant": [
+        "view_appointment",
+        "view_paymentrequest",
+        "view_appointmentevent",
+        "view_cancellationpolicy",
+        "view_appointmentreconciliation",
+    ],
+}
+
 
 class AppointmentsConfig(AppConfig):
     name = "appointments"
     verbose_name = "Appointment payments"
+    role_permissions = ROLE_PERMISSIONS
+
+    def ready(self) -> None:
+        from appointments import (
+            errors,  # noqa: F401  (the catalogue, for the schema)
+            services,
+        )
+        from appointments.events import EVENT_TYPES
+        from appointments.exception_kinds import KINDS
+        from core.duework import register_due_work
+        from exceptionqueue.kinds import register_exception_kinds
+        from payments import hooks
+        from webhooks.registry import register_event_types
+
+        register_exception_kinds(*KINDS)
+        hooks.subscribe(services.on_payment_change)
+        register_event_types(*EVENT_TYPES)
+        register_due_work("appointments.expire", services.payment_requests_expire_due)
+
+    def seed_demo(self, stdout) -> None:
+        from appointments.demo import seed_demo
+
+        seed_demo(stdout=stdout)

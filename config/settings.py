@@ -214,7 +214,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payouts.tasks.build_closed_periods",
         "schedule": crontab(minute="*/15"),
     },
+    "appointments.reconcile_yesterday": {
+        "task": "appointments.tasks.reconcile_yesterday",
+        "schedule": crontab(hour=2, minute=10),
+    },
+    "appointments.customer_context_retention": {
+        "task": "appointments.tasks.customer_context_retention",
+        "schedule": crontab(hour=3, minute=20),
+    },
 }
+# Appointment payments: days after the end of an appointment's slot its customer context
+# (name, phone) is erased (docs/appointments.md).
+APPOINTMENTS_CUSTOMER_CONTEXT_RETENTION_DAYS = env.integer(
+    "APPOINTMENTS_CUSTOMER_CONTEXT_RETENTION_DAYS", default=30
+)
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -261,6 +274,11 @@ SPECTACULAR_SETTINGS = {
         "ExceptionStatusEnum": "exceptionqueue.models.ExceptionCase.Status",
         "ExceptionSeverityEnum": "exceptionqueue.models.ExceptionCase.Severity",
         "ExceptionEventActionEnum": "exceptionqueue.models.ExceptionCaseEvent.Action",
+        "AppointmentStatusEnum": "appointments.models.Appointment.Status",
+        "AppointmentCancelledByEnum": "appointments.models.Appointment.CancelledBy",
+        "AppointmentPaymentRequestStatusEnum": "appointments.models.PaymentRequest.Status",
+        "AppointmentPaymentRequestKindEnum": "appointments.models.PaymentRequest.Kind",
+        "AppointmentEventKindEnum": "appointments.models.AppointmentEvent.Kind",
     },
 }
 

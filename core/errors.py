@@ -101,6 +101,12 @@ class CoreError(ErrorCode):
     )
     REASON_REQUIRED = ("reason_required", 400, "A reason is required.")
     PERIOD_CLOSED = ("period_closed", 409, "The period this change falls in is closed.")
+    PERIOD_OVERLAP = ("period_overlap", 409, "The period overlaps another period.")
+    PERIOD_BLOCKED = (
+        "period_blocked",
+        409,
+        "Open blocking exceptions fall in this period; resolve them first.",
+    )
     PERMISSION_DENIED = ("permission_denied", 403, "Your role does not allow this.")
     NOT_FOUND = ("not_found", 404, "Not found.")
     RESERVED_USERNAME = ("reserved_username", 400, "This username is reserved for system users.")

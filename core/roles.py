@@ -28,7 +28,6 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "exceptionqueue": ("view", "change"),
         "webhooks": ("view", "change"),
         "billing": ("view", "change"),
-        "appointments": ("view", "change"),
         "reconciliation": ("view", "change"),
     },
     ACCOUNTANT: {
@@ -43,12 +42,10 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "exceptionqueue": ("view", "change"),
         "webhooks": ("view",),
         "billing": ("view",),
-        "appointments": ("view",),
         "reconciliation": ("view", "add", "change"),
     },
     CLINIC_STAFF: {
         "core": ("view",),
-        "appointments": ("view", "add", "change"),
         "payments": ("view",),
     },
 }

@@ -36,17 +36,7 @@ class PayoutError(ErrorCode):
         "Percentage is 0-100 and fixed is not negative.",
     )
     INVALID_PERIOD = ("invalid_period", 400, "The period ends before it starts.")
-    PERIOD_OVERLAP = (
-        "period_overlap",
-        409,
-        "The period overlaps another accounting period.",
-    )
     INVALID_TRANSITION = ("invalid_transition", 400, "Unknown target state.")
-    PERIOD_BLOCKED = (
-        "period_blocked",
-        409,
-        "Open blocking exceptions fall in this period; resolve them first.",
-    )
     PERIOD_NOT_CLOSED = ("period_not_closed", 409, "Only a closed period is built.")
     BUILD_CONFLICT = ("build_conflict", 409, "Building the period conflicted: retried later.")
     DUPLICATE_ACTIVE_PAYOUT = (

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import ErrorCode, RequestError
-from payouts.errors import PayoutError
+from core.errors import CoreError, ErrorCode, RequestError
 
 
 class ReconciliationError(ErrorCode):
@@ -22,11 +21,7 @@ class ReconciliationError(ErrorCode):
     )
 
 
-# Codes other catalogues already hold (each code is written once across the catalogues):
-# ``invalid`` is the kernel's ``RequestError.INVALID``; ``period_overlap`` and ``period_blocked``
-# are written in payouts' catalogue today. Both period codes belong in ``CoreError`` beside
-# ``period_closed`` (every period close answers with them); until they move, reconciliation
-# raises them through these names.
+# Codes the kernel's catalogues hold (each code is written once across the catalogues).
 INVALID = RequestError.INVALID
-PERIOD_OVERLAP = PayoutError.PERIOD_OVERLAP
-PERIOD_BLOCKED = PayoutError.PERIOD_BLOCKED
+PERIOD_OVERLAP = CoreError.PERIOD_OVERLAP
+PERIOD_BLOCKED = CoreError.PERIOD_BLOCKED

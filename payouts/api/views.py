@@ -269,11 +269,11 @@ class PayoutPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payo
     serializer_class = s.PayoutPeriodSerializer
     filterset_fields = ["status", "kind"]
     error_codes = {
-        "create": [E.INVALID_PERIOD, E.PERIOD_OVERLAP],
+        "create": [E.INVALID_PERIOD, CoreError.PERIOD_OVERLAP],
         "transitions": [
             E.INVALID_TRANSITION,
             CoreError.TRANSITION_NOT_ALLOWED,
-            E.PERIOD_BLOCKED,
+            CoreError.PERIOD_BLOCKED,
         ],
     }
 

@@ -47,7 +47,7 @@ def period_create(
     if PayoutPeriod.objects.filter(
         organization=organization, start_date__lte=end_date, end_date__gte=start_date
     ).exists():
-        raise PayoutError.PERIOD_OVERLAP.error("The period overlaps another accounting period.")
+        raise CoreError.PERIOD_OVERLAP.error("The period overlaps another accounting period.")
     period = PayoutPeriod(
         organization=organization, kind=kind, name=name, start_date=start_date, end_date=end_date
     )
@@ -72,7 +72,7 @@ def period_transition(*, period: PayoutPeriod, to: str, actor, comment: str = ""
     if to == PayoutPeriod.Status.CLOSED and exception_blocking_exists(
         organization=period.organization, start=period.start_date, end=period.end_date
     ):
-        raise PayoutError.PERIOD_BLOCKED.error(
+        raise CoreError.PERIOD_BLOCKED.error(
             "Open blocking exceptions fall in this period; resolve them first."
         )
     transition_apply(period, PERIOD_TARGETS[to], what="period", message=refused)

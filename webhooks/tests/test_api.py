@@ -142,7 +142,7 @@ def test_event_types_are_listed(api):
     assert response.status_code == 200
     body = response.json()
     assert {"payment.verified", "payout.completed", "payout.reversed"} <= set(body["event_types"])
-    assert body["resources"] == ["payment", "payout"]
+    assert {"payment", "payout"} <= set(body["resources"])  # domains add theirs
 
 
 def test_a_registered_type_becomes_subscribable(api, monkeypatch):

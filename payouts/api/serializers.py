@@ -47,10 +47,6 @@ class QrPaymentResultSerializer(serializers.Serializer):
 
 class PayoutSerializer(serializers.ModelSerializer):
     branch = serializers.CharField(source="branch.code", read_only=True)
-    # "" until the payout is paid out: the schema's enum says so.
-    method = serializers.ChoiceField(
-        choices=Payout.Method.choices, allow_blank=True, read_only=True
-    )
 
     class Meta:
         model = Payout

@@ -2,7 +2,7 @@
 
 One builder per domain, in ``BUILDERS``. The access matrix asks every list endpoint for the
 victim organisation's rows and fails when one comes back empty: a domain that adds an endpoint
-adds its builder here (billing and appointments: pending, they land on main later).
+adds its builder here (billing: pending, it lands on main later).
 """
 
 from __future__ import annotations
@@ -104,12 +104,54 @@ def build_reconciliation(world: dict) -> None:
     )
 
 
+def build_appointments(world: dict) -> None:
+    from django.utils import timezone
+
+    from appointments import services
+
+    organization, actor = world["organization"], world["actor"]
+    policy = services.policy_create(
+        organization=organization,
+        code="standard",
+        window_hours=24,
+        refund_percent_before=Decimal("100"),
+        refund_percent_after=Decimal("50"),
+        no_show_refund_percent=Decimal("0"),
+        actor=actor,
+    )
+    starts_at = (timezone.now() + dt.timedelta(days=3)).replace(microsecond=0)
+    world["appointment"] = services.appointment_book(
+        organization=organization,
+        branch=world["branch"],
+        external_ref="crm-1",
+        service_id="svc-cleaning",
+        specialist_id="dr-7",
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(hours=1),
+        policy_code=policy.code,
+        customer=None,
+        actor=actor,
+    )
+    world["payment_request"] = services.payment_request_create(
+        appointment=world["appointment"],
+        kind="deposit",
+        amount=Decimal("10000.00"),
+        currency="AMD",
+        expires_in_minutes=60,
+        actor=actor,
+    )
+    world["appointment_reconciliation"] = services.appointments_reconcile_day(
+        organization=organization, date=today(organization), actor=actor
+    )
+
+
 BUILDERS: list[Callable[[dict], None]] = [
     build_core,
     build_webhooks,
     build_payouts,
     build_exceptions,
     build_reconciliation,
+    build_appointments,
 ]
 
 

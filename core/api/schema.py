@@ -41,6 +41,7 @@ _COMMON: tuple[ErrorCode, ...] = (
     CoreError.PERMISSION_DENIED,
     CoreError.NOT_FOUND,
     RequestError.THROTTLED,
+    RequestError.DATABASE_UNAVAILABLE,
 )
 _WRITE: tuple[ErrorCode, ...] = (
     RequestError.INVALID_IDEMPOTENCY_KEY,

@@ -27,7 +27,7 @@ run: export PAYOPS_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "payops: http://127.0.0.1:$(PORT)/admin/ (login above) · API docs http://127.0.0.1:$(PORT)/api/docs/ · health http://127.0.0.1:$(PORT)/healthz"
+	@echo "payops: http://127.0.0.1:$(PORT)/admin/ and the accountants' desk http://127.0.0.1:$(PORT)/desk/ (logins above) · API docs http://127.0.0.1:$(PORT)/api/docs/ · health http://127.0.0.1:$(PORT)/healthz"
 	PAYOPS_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
 test: install

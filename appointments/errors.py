@@ -6,11 +6,6 @@ from core.errors import ErrorCode
 
 
 class AppointmentError(ErrorCode):
-    REFUND_EXCEEDS_PAYMENT = (
-        "refund_exceeds_payment",
-        422,
-        "The refund is larger than what is paid and not yet refunded.",
-    )
     REFUND_OUTSIDE_POLICY = (
         "refund_outside_policy",
         422,
@@ -36,7 +31,6 @@ class AppointmentError(ErrorCode):
         "The appointment is cancelled, completed or a no-show: no new payment request.",
     )
     POLICY_NOT_FOUND = ("policy_not_found", 400, "No cancellation policy with this code.")
-    BRANCH_NOT_FOUND = ("branch_not_found", 400, "No branch with this code.")
     GATEWAY_NOT_CONFIGURED = (
         "gateway_not_configured",
         409,

@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "billing",
     "appointments",
     "reconciliation",
+    # The accountants' desk (/desk/): reads every domain through its registry.
+    "django_htmx",
+    "desk",
     # Operations: staff login rate limit, second factor, metrics.
     "axes",
     "django_otp",
@@ -84,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -91,6 +95,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",  # last: answers a locked-out login with 429
 ]
 
@@ -112,6 +117,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "desk.context.desk",
             ],
         },
     },
@@ -132,6 +138,8 @@ LANGUAGES = [("en", "English"), ("hy", "Armenian"), ("ru", "Russian")]
 TIME_ZONE = "Asia/Yerevan"
 USE_I18N = True
 USE_TZ = True
+# Armenian number and date formats (Django ships none for hy); the others are Django's.
+FORMAT_MODULE_PATH = ["desk.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -279,8 +287,31 @@ SPECTACULAR_SETTINGS = {
         "AppointmentPaymentRequestStatusEnum": "appointments.models.PaymentRequest.Status",
         "AppointmentPaymentRequestKindEnum": "appointments.models.PaymentRequest.Kind",
         "AppointmentEventKindEnum": "appointments.models.AppointmentEvent.Kind",
+        "SubscriptionStatusEnum": "billing.models.Subscription.Status",
+        "SubscriptionCollectionEnum": "billing.models.Subscription.Collection",
+        "BillingPeriodStatusEnum": "billing.models.BillingPeriod.Status",
+        "BillingAttemptStatusEnum": "billing.models.Attempt.Status",
+        "BillingNotificationStatusEnum": "billing.models.Notification.Status",
+        "BillingLanguageEnum": "billing.models.Language",
+        "BillingEffectiveEnum": ["now", "period_end"],
     },
 }
+
+# --- Outgoing mail and SMS (billing reminders) -------------------------------------------------
+# EMAIL_HOST set: SMTP with these settings; unset: the console (development).
+EMAIL_HOST = env.string("EMAIL_HOST", default="")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env.integer("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", default=True)
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", default="payops <noreply@localhost>")
+# A class with send(to, text) (billing.sms); the console one prints the message.
+PAYOPS_SMS_BACKEND = env.string("PAYOPS_SMS_BACKEND", default="billing.sms.ConsoleBackend")
 
 # --- Audit -----------------------------------------------------------------------------------
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

@@ -24,6 +24,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    path("desk/", include("desk.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path(
         "api/schema/",

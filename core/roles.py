@@ -14,7 +14,9 @@ ROLES = (OPERATOR, ACCOUNTANT, CLINIC_STAFF)
 # role -> {app_label: actions}; actions are the default model permissions ("view", "add",
 # "change", "delete") granted on every model of the app, plus any extra codenames listed.
 # An app that needs finer grants declares them itself instead, as ``role_permissions =
-# {role: [codenames]}`` on its AppConfig (payouts does), and is left out of this table.
+# {role: [codenames]}`` on its AppConfig (payouts does), or grants whole actions on its own
+# models with ``role_grants = {role: ("view", "change", ...)}`` (reconciliation does). The
+# kernel's table names only kernel apps.
 ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     OPERATOR: {
         "core": ("view",),
@@ -27,8 +29,6 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "exceptionqueue": ("view", "change"),
         "webhooks": ("view", "change"),
-        "billing": ("view", "change"),
-        "reconciliation": ("view", "change"),
     },
     ACCOUNTANT: {
         # The accounting period is a kernel row; its close flow is reconciliation's.
@@ -41,8 +41,6 @@ ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
         "payments": ("view",),
         "exceptionqueue": ("view", "change"),
         "webhooks": ("view",),
-        "billing": ("view",),
-        "reconciliation": ("view", "add", "change"),
     },
     CLINIC_STAFF: {
         "core": ("view",),
@@ -63,7 +61,12 @@ def roles_sync(apps=None) -> None:
     permission_model = apps.get_model("auth", "Permission")
     for name in ROLES:
         group, _ = group_model.objects.get_or_create(name=name)
-        for app_label, actions in ROLE_GRANTS.get(name, {}).items():
+        grants = dict(ROLE_GRANTS.get(name, {}))
+        for config in apps.get_app_configs():
+            actions = (getattr(config, "role_grants", None) or {}).get(name)
+            if actions:
+                grants[config.label] = actions
+        for app_label, actions in grants.items():
             defaults = [a for a in actions if a in DEFAULT_ACTIONS]
             extra = [a for a in actions if a not in DEFAULT_ACTIONS]
             permissions = permission_model.objects.filter(content_type__app_label=app_label)

@@ -19,8 +19,11 @@ The order of work for each callback (``callback_receive``):
    change nothing.
 
 A failed, refused or crashed callback (any exception) releases its ``dedup_key`` and is answered
-non-2xx, so the gateway's retry is handled anew; a copy arriving while the first is still
-processing is answered 409 (retry later), and a claim stuck in ``processing`` for more than
+non-2xx, so the gateway's retry is handled anew; so does a callback processed with no effect
+(the lookup still said unpaid), so the same event after payment is looked up again; a copy of a
+processed event is still checked against the payment (amount, currency, order) before it is
+answered as accepted; a copy arriving while the first is still processing is answered 409
+(retry later), and a claim stuck in ``processing`` for more than
 five minutes (its worker died) is taken over by the next copy.
 """
 
@@ -36,6 +39,7 @@ from django.utils import timezone
 from core.actors import system_actor
 from core.errors import DomainError
 from payments import services
+from payments.errors import PaymentError
 from payments.models import Payment, ProviderAccount, ProviderCallback
 from payments.providers import registry
 from payments.providers.base import (
@@ -45,6 +49,7 @@ from payments.providers.base import (
     ParsedCallback,
     ProviderError,
 )
+from payments.services.cases import payment_case_raise
 
 logger = logging.getLogger("payops.callbacks")
 
@@ -59,11 +64,15 @@ class CallbackOutcome:
 
 
 class Refused(Exception):
-    def __init__(self, code: str, message: str, status_code: int) -> None:
+    """A verified callback refused before anything was applied (a ``PaymentError`` code)."""
+
+    def __init__(
+        self, error: PaymentError, message: str, *, status_code: int | None = None
+    ) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = error.code
         self.message = message
-        self.status_code = status_code
+        self.status_code = status_code or error.status
 
 
 STALE_PROCESSING_AFTER = timedelta(minutes=5)
@@ -175,8 +184,21 @@ def _store(provider: str, request: CallbackRequest, remote_addr: str | None, **f
     )
 
 
-def _finish(row: ProviderCallback, *, status: str, http_status: int, error: str = "", payment=None):
+def _finish(
+    row: ProviderCallback,
+    *,
+    status: str,
+    http_status: int,
+    error: str = "",
+    payment=None,
+    keep_key: bool = False,
+):
     """Record how the callback ended, only while the row is still ours.
+
+    Only a callback processed with an effect (``keep_key``: the payment's state moved) keeps its
+    ``dedup_key``: a refused, failed or no-effect one (say the lookup still said unpaid) leaves
+    the key free, so the gateway's later copy of the same event is handled anew (looked up, its
+    claims checked) instead of being answered as a duplicate (issue 9 #8).
 
     A claim stuck in ``processing`` may have been taken over (``_claim``: marked failed, its
     key released and claimed by a newer copy); its late worker must then neither write the old
@@ -188,8 +210,8 @@ def _finish(row: ProviderCallback, *, status: str, http_status: int, error: str 
     row.http_status = http_status
     row.handler_error = error
     row.processed_at = timezone.now()
-    if status != ProviderCallback.Status.PROCESSED:
-        row.dedup_key = None  # a refused or failed event may be handled again when retried
+    if status != ProviderCallback.Status.PROCESSED or not keep_key:
+        row.dedup_key = None  # the event may be handled again when it comes again
     if payment is not None:
         row.payment = payment
         row.organization_id = payment.organization_id
@@ -224,21 +246,14 @@ def _finish(row: ProviderCallback, *, status: str, http_status: int, error: str 
 def callback_receive(
     *, provider: str, request: CallbackRequest, remote_addr: str | None = None
 ) -> CallbackOutcome:
+    """Handle one provider callback (the steps in the module docstring)."""
     if provider not in Payment.Provider.values:
-        raise Refused("unknown_provider", "Unknown provider.", 404)
-    actor = system_actor(f"callback.{provider}")
+        raise Refused(PaymentError.UNKNOWN_PROVIDER, "Unknown provider.", status_code=404)
     # 1. Verify before anything is written.
     try:
         account, adapter, parsed = _verify(provider, request)
     except CallbackRejected as exc:
-        row = _store(provider, request, remote_addr, status=ProviderCallback.Status.REJECTED)
-        row.http_status = exc.status_code
-        row.handler_error = str(exc)
-        row.processed_at = timezone.now()
-        row.save()
-        logger.warning("%s callback rejected: %s", provider, exc)
-        return CallbackOutcome(row, CallbackAnswer(status_code=exc.status_code, body=str(exc)))
-
+        return _rejected(provider, request, remote_addr, exc)
     # 2. Store and claim the event id.
     row = _store(
         provider,
@@ -252,26 +267,88 @@ def callback_receive(
     )
     claimed = _claim(row)
     if claimed is not None:
-        # Another copy of this event holds the key: processed (answer as accepted, the
-        # gateway may stop) or still processing (answer 409, the gateway retries later).
-        row.pk = None
-        row._state.adding = True
-        row.dedup_key = None
-        row.status = ProviderCallback.Status.DUPLICATE
-        row.http_status = 200 if claimed == ProviderCallback.Status.PROCESSED else 409
-        row.handler_error = "" if row.http_status == 200 else "the first copy is still processing"
-        row.processed_at = timezone.now()
-        row.save()
-        if row.http_status == 200:
-            return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True))
-        return CallbackOutcome(row, CallbackAnswer(409, "Already being processed; retry later."))
-
+        return _duplicate(row, claimed, account, adapter, parsed)
     # 3-5. Check, confirm, apply.
+    return _process(row, account, adapter, parsed, actor=system_actor(f"callback.{provider}"))
+
+
+def _rejected(provider: str, request, remote_addr, exc: CallbackRejected) -> CallbackOutcome:
+    """Step 1 failed: store the callback as ``rejected`` and answer 4xx."""
+    row = _store(provider, request, remote_addr, status=ProviderCallback.Status.REJECTED)
+    row.http_status = exc.status_code
+    row.handler_error = str(exc)
+    row.processed_at = timezone.now()
+    row.save()
+    logger.warning("%s callback rejected: %s", provider, exc)
+    return CallbackOutcome(row, CallbackAnswer(status_code=exc.status_code, body=str(exc)))
+
+
+def _duplicate(row: ProviderCallback, claimed: str, account, adapter, parsed) -> CallbackOutcome:
+    """Another copy of this event holds the key: processed (answer as accepted, the gateway
+    may stop, once this copy's own claims pass the amount check) or still processing (answer
+    409, the gateway retries later)."""
+    row.pk = None
+    row._state.adding = True
+    row.dedup_key = None
+    if claimed == ProviderCallback.Status.PROCESSED:
+        refused = _duplicate_refused(row, account, adapter, parsed)
+        if refused is not None:
+            return refused
+    row.status = ProviderCallback.Status.DUPLICATE
+    row.http_status = 200 if claimed == ProviderCallback.Status.PROCESSED else 409
+    row.handler_error = "" if row.http_status == 200 else "the first copy is still processing"
+    row.processed_at = timezone.now()
+    row.save()
+    if row.http_status == 200:
+        return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True))
+    return CallbackOutcome(row, CallbackAnswer(409, "Already being processed; retry later."))
+
+
+def _duplicate_refused(row: ProviderCallback, account, adapter, parsed) -> CallbackOutcome | None:
+    """A copy of a processed event claiming another amount, currency or order is refused as
+    any callback would be (and listed), never answered as accepted unchecked."""
+    payment = None
+    try:
+        payment = _find_payment(row.provider, account, parsed)
+        _check_claims(parsed, payment)
+    except Refused as exc:
+        row.status = ProviderCallback.Status.REJECTED
+        row.http_status = exc.status_code
+        row.handler_error = f"{exc.code}: {exc.message}"
+        row.processed_at = timezone.now()
+        if payment is not None:
+            row.payment = payment
+            row.organization_id = payment.organization_id
+        row.save()
+        return _refused(row, exc, adapter, parsed, payment)
+    return None
+
+
+def _refused(row, exc: Refused, adapter, parsed, payment) -> CallbackOutcome:
+    """Log, list a refused signed amount or currency for operators, answer the refusal."""
+    logger.warning("%s callback refused: %s", row.provider, exc.message)
+    if payment is not None and exc.code in {
+        PaymentError.AMOUNT_MISMATCH.code,
+        PaymentError.CURRENCY_MISMATCH.code,
+    }:
+        _raise_rejected(payment, exc, actor=system_actor(f"callback.{row.provider}"))
+    answer = adapter.answer_callback(parsed, accepted=False)
+    return CallbackOutcome(
+        row, CallbackAnswer(exc.status_code, exc.message, answer.content_type), payment
+    )
+
+
+def _process(row: ProviderCallback, account, adapter, parsed, *, actor) -> CallbackOutcome:
+    """Steps 3-5 for a claimed callback; whatever happens, the row is finished (its key kept
+    only when it moved the payment) and the gateway gets its answer."""
+    provider = row.provider
     payment = None
     try:
         payment = _find_payment(provider, account, parsed)
         _check_claims(parsed, payment)
+        before = payment.status
         payment = _apply(adapter, parsed, payment, actor=actor)
+        changed = payment.status != before
     except Refused as exc:
         _finish(
             row,
@@ -280,13 +357,7 @@ def callback_receive(
             error=f"{exc.code}: {exc.message}",
             payment=payment,
         )
-        logger.warning("%s callback refused: %s", provider, exc.message)
-        if payment is not None and exc.code in {"amount_mismatch", "currency_mismatch"}:
-            _raise_rejected(payment, exc, actor=actor)
-        answer = adapter.answer_callback(parsed, accepted=False)
-        return CallbackOutcome(
-            row, CallbackAnswer(exc.status_code, exc.message, answer.content_type), payment
-        )
+        return _refused(row, exc, adapter, parsed, payment)
     except services.AmountMismatch as exc:
         _finish(
             row,
@@ -301,32 +372,33 @@ def callback_receive(
         # The lookup failed (gateway down) or the state refused: the gateway retries, the
         # janitor looks the payment up on its schedule anyway.
         message = exc.message if isinstance(exc, DomainError) else str(exc)
-        _finish(
-            row,
-            status=ProviderCallback.Status.FAILED,
-            http_status=503,
-            error=message,
-            payment=payment,
-        )
         logger.warning("%s callback failed: %s", provider, message)
-        return CallbackOutcome(row, CallbackAnswer(503, "Try again later."), payment)
+        return _failed(row, message, payment)
     except Exception as exc:
         # Anything else (a deadlock, a dropped connection, a bug): release the key so the
         # gateway's retry is handled anew, and ask for that retry.
         logger.exception("%s callback crashed", provider)
         try:
-            _finish(
-                row,
-                status=ProviderCallback.Status.FAILED,
-                http_status=503,
-                error=f"{exc.__class__.__name__}: {exc}"[:2000],
-                payment=payment,
-            )
+            return _failed(row, f"{exc.__class__.__name__}: {exc}"[:2000], payment)
         except Exception:  # the database itself is gone: a stale claim is taken over later
             logger.exception("%s callback: could not release the dedup key", provider)
         return CallbackOutcome(row, CallbackAnswer(503, "Try again later."), payment)
-    _finish(row, status=ProviderCallback.Status.PROCESSED, http_status=200, payment=payment)
+    _finish(
+        row,
+        status=ProviderCallback.Status.PROCESSED,
+        http_status=200,
+        payment=payment,
+        keep_key=changed,
+    )
     return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True), payment)
+
+
+def _failed(row: ProviderCallback, error: str, payment) -> CallbackOutcome:
+    """Finish the row as failed (its key released) and ask the gateway to retry (503)."""
+    _finish(
+        row, status=ProviderCallback.Status.FAILED, http_status=503, error=error, payment=payment
+    )
+    return CallbackOutcome(row, CallbackAnswer(503, "Try again later."), payment)
 
 
 def _claim(row: ProviderCallback) -> str | None:
@@ -369,18 +441,11 @@ def _claim(row: ProviderCallback) -> str | None:
 
 
 def _raise_rejected(payment: Payment, exc: Refused, *, actor) -> None:
-    from exceptionqueue.services import exception_raise
-
-    exception_raise(
-        organization=payment.organization,
+    payment_case_raise(
+        payment=payment,
         kind="callback_rejected",
-        dedup_key=f"callback_rejected:payment:{payment.pk}",
         message=f"A signed {payment.provider} callback was refused: {exc.message}",
         actor=actor,
-        subject=payment,
-        branch=payment.branch,
-        amount=payment.amount,
-        currency=payment.currency,
         details={"order_number": payment.order_number, "code": exc.code},
     )
 
@@ -393,7 +458,7 @@ def _find_payment(provider: str, account: ProviderAccount, parsed: ParsedCallbac
         qs = qs.filter(organization_id=account.organization_id)
     payment = qs.first()
     if payment is None:
-        raise Refused("unknown_order", f"No {provider} payment {parsed.order_number!r}.", 404)
+        raise Refused(PaymentError.UNKNOWN_ORDER, f"No {provider} payment {parsed.order_number!r}.")
     return payment
 
 
@@ -403,25 +468,28 @@ def _check_claims(parsed: ParsedCallback, payment: Payment) -> None:
         and payment.provider_reference
         and parsed.provider_reference != payment.provider_reference
     ):
-        raise Refused("reference_mismatch", "The callback names another gateway order.", 400)
+        raise Refused(
+            PaymentError.REFERENCE_MISMATCH,
+            "The callback names another gateway order.",
+            status_code=400,
+        )
     if parsed.currency is not None and parsed.currency != payment.currency:
         raise Refused(
-            "currency_mismatch",
+            PaymentError.CURRENCY_MISMATCH,
             f"The callback says {parsed.currency}, the payment is in {payment.currency}.",
-            400,
         )
     if parsed.amount is not None and parsed.amount != payment.amount:
         raise Refused(
-            "amount_mismatch",
+            PaymentError.AMOUNT_MISMATCH,
             f"The callback says {parsed.amount}, the payment is {payment.amount}.",
-            400,
+            status_code=400,
         )
 
 
 def _apply(adapter, parsed: ParsedCallback, payment: Payment, *, actor) -> Payment:
     if parsed.is_precheck:
         if payment.status != Payment.Status.PENDING:
-            raise Refused("payment_not_pending", "The payment is no longer pending.", 409)
+            raise Refused(PaymentError.PAYMENT_NOT_PENDING, "The payment is no longer pending.")
         return payment
     if adapter.capabilities.status_lookup:
         status = adapter.status(
@@ -436,7 +504,9 @@ def _apply(adapter, parsed: ParsedCallback, payment: Payment, *, actor) -> Payme
             claimed_amount=parsed.amount,
         )
     if parsed.status is None:
-        raise Refused("unverifiable", "The callback carries no proof and there is no lookup.", 400)
+        raise Refused(
+            PaymentError.UNVERIFIABLE, "The callback carries no proof and there is no lookup."
+        )
     return services.payment_apply_status(
         payment=payment,
         status=parsed.status,

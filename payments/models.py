@@ -17,6 +17,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -78,6 +79,18 @@ class ProviderAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization.slug}/{self.provider}"
+
+    def clean(self) -> None:
+        """No host in ``config`` (``payments.services.provider_account_check_config``): the
+        admin form runs this too."""
+        from core.errors import DomainError
+        from payments.services.accounts import provider_account_check_config
+
+        super().clean()
+        try:
+            provider_account_check_config(config=self.config)
+        except DomainError as exc:
+            raise ValidationError({"config": exc.message}) from None
 
 
 class Payment(FSMModelMixin, models.Model):

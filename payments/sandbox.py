@@ -38,7 +38,20 @@ logger = logging.getLogger("payops.sandbox")
 
 SANDBOX_USERNAME = "payops-sandbox"
 TEST_CARD_PAN = "408397**0021"  # the masked test card the sandbox "pays" with
-DECLINE_ACTION_CODE = 116  # BPC actionCode: insufficient funds
+# BPC actionCodes the sandbox answers with: a hard decline (100, "decline, no comments"),
+# insufficient funds (116, a soft decline), a processing fault (909, "system malfunction").
+# The checkout page's "Decline" button (and sandbox_pay's "declined") keep answering 116, as
+# before; ``POST sandbox/payments/{id}/outcome/`` chooses each one explicitly.
+HARD_DECLINE_ACTION_CODE = 100
+INSUFFICIENT_FUNDS_ACTION_CODE = 116
+TECHNICAL_ERROR_ACTION_CODE = 909
+DECLINE_ACTION_CODE = INSUFFICIENT_FUNDS_ACTION_CODE
+OUTCOME_ACTION_CODES = {
+    "declined": HARD_DECLINE_ACTION_CODE,
+    "insufficient_funds": INSUFFICIENT_FUNDS_ACTION_CODE,
+    "technical_error": TECHNICAL_ERROR_ACTION_CODE,
+}
+OUTCOMES = ("approved", *OUTCOME_ACTION_CODES)
 HTTP_TIMEOUT = 20.0
 
 
@@ -330,13 +343,27 @@ def payment_order_binding(params) -> dict:
     return {"errorCode": 0, "redirect": order.return_url, "info": "Your order is proceeded."}
 
 
-def decide(order, *, approved: bool, binding_id: str = "", masked_pan: str = "") -> bool:
-    """The customer's decision on the checkout page. Returns False if it was already decided."""
+def decide(
+    order,
+    *,
+    approved: bool,
+    binding_id: str = "",
+    masked_pan: str = "",
+    action_code: int = DECLINE_ACTION_CODE,
+    late: bool = False,
+) -> bool:
+    """The customer's decision on the checkout page. Returns False if it was already decided.
+
+    ``action_code``: the decline's BPC actionCode (``OUTCOME_ACTION_CODES``). ``late``: the
+    customer pays an order whose session already expired (as a slow customer can at a real
+    gateway): an expired, unpaid order is paid all the same."""
     from payments.models import SandboxOrder
 
     with transaction.atomic():
         order = SandboxOrder.objects.select_for_update().get(pk=order.pk)
         _expire_if_due(order)
+        if late and approved and order.order_status == 6 and order.action_code == -2007:
+            order.order_status = 0
         if order.order_status != 0:
             return False
         if approved:
@@ -350,7 +377,7 @@ def decide(order, *, approved: bool, binding_id: str = "", masked_pan: str = "")
                 order.binding_id = binding_id or secrets.token_hex(16)
         else:
             order.order_status = 6
-            order.action_code = DECLINE_ACTION_CODE
+            order.action_code = action_code
         order.save()
     _notify(order, "deposited", 1 if approved else 0)
     return True
@@ -397,7 +424,9 @@ _ACTION_DESCRIPTIONS = {
     0: "Approved",
     -100: "No payment attempts",
     -2007: "Payment session expired",
-    DECLINE_ACTION_CODE: "Insufficient funds",
+    HARD_DECLINE_ACTION_CODE: "Declined, no comments",
+    INSUFFICIENT_FUNDS_ACTION_CODE: "Insufficient funds",
+    TECHNICAL_ERROR_ACTION_CODE: "System malfunction",
 }
 
 
@@ -414,3 +443,38 @@ def _payment_state(order_status: int) -> str:
         4: "REFUNDED",
         6: "DECLINED",
     }.get(order_status, "CREATED")
+
+
+def outcome_apply(*, payment, outcome: str, actor):
+    """``POST sandbox/payments/{id}/outcome/``: the sandbox takes this payment's order (any
+    purpose) through the whole round trip with ``outcome``: the order is registered if it was
+    not, the customer's decision is made at the gateway (a late payment of an order payops
+    already expired included), the signed callback goes to payops, and, if it did not settle
+    the payment, a status lookup does. Returns the payment as it then is."""
+    from payments.models import Payment, SandboxOrder
+    from payments.providers import registry
+    from payments.services import payment_check_status, payment_register_order
+
+    with gateway_client() as client:
+        adapter = registry.sandbox_adapter(http=client)
+        if not payment.provider_reference and payment.status == Payment.Status.PENDING:
+            payment = payment_register_order(payment=payment, actor=actor, adapter=adapter)
+        order = SandboxOrder.objects.filter(
+            merchant=SANDBOX_USERNAME, order_number=payment.order_number
+        ).first()
+        if order is None:
+            return None
+        approved = outcome == "approved"
+        decide(
+            order,
+            approved=approved,
+            action_code=OUTCOME_ACTION_CODES.get(outcome, HARD_DECLINE_ACTION_CODE),
+            late=True,
+        )
+        payment = Payment.objects.select_related("organization", "branch").get(pk=payment.pk)
+        if payment.status == Payment.Status.PENDING:
+            payment = payment_check_status(
+                payment=payment, actor=actor, adapter=adapter,
+                method=Payment.VerificationMethod.LOOKUP,
+            )  # fmt: skip
+    return payment

@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db.models import Sum
+from django.utils import timezone
 
+from payments.janitor import REFUND_STUCK_AFTER
 from payments.models import Payment, ProviderAccount, Refund
 
 
@@ -36,3 +38,23 @@ def payment_refundable_amount(*, payment: Payment) -> Decimal:
     drift rules (README "Pending refunds and payouts").
     """
     return payment.amount - payment.refunded_amount - payment_pending_refund_amount(payment=payment)
+
+
+def refund_pending_amounts(*, payment_id: int) -> dict[int, Decimal]:
+    """The payment's pending refunds: id -> amount (a snapshot to compare before and after a
+    gateway lookup)."""
+    return dict(
+        Refund.objects.filter(payment_id=payment_id, status=Refund.Status.PENDING).values_list(
+            "pk", "amount"
+        )
+    )
+
+
+def refund_in_flight(refund: Refund, *, now=None) -> bool:
+    """True while the refund's gateway call may still be running: no lookup may settle it yet.
+
+    ``payment_refund`` stamps ``call_ended_at`` when the gateway answered (a result or an error,
+    not a timeout after sending); a refund without it younger than ``REFUND_STUCK_AFTER`` is in
+    flight (older: the gateway had its time, or the worker died mid-call)."""
+    now = now or timezone.now()
+    return refund.call_ended_at is None and refund.created_at > now - REFUND_STUCK_AFTER

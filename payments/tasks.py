@@ -31,7 +31,7 @@ def due_payment_ids(*, now=None, limit: int = BATCH_SIZE) -> list[int]:
     now = now or timezone.now()
     with transaction.atomic():
         ids = list(
-            Payment.objects.select_for_update(skip_locked=True)
+            Payment.objects.select_for_update(skip_locked=True, no_key=True)
             .filter(
                 # Expired ones due for their one final lookup (services.payment_final_check).
                 status__in=[Payment.Status.PENDING, Payment.Status.EXPIRED],

@@ -22,14 +22,7 @@ class PayoutError(ErrorCode):
     )
     RECIPIENT_INACTIVE = ("recipient_inactive", 409, "The recipient is inactive.")
     QR_CODE_INACTIVE = ("qr_code_inactive", 409, "This QR code is not active.")
-    SANDBOX_DISABLED = ("sandbox_disabled", 404, "The sandbox gateway is off.")
-    PROVIDER_NOT_CONFIGURED = (
-        "provider_not_configured",
-        409,
-        "The organisation has no active account at that gateway.",
-    )
     PROVIDER_REQUIRED = ("provider_required", 400, "Name the gateway.")
-    UNSUPPORTED_CURRENCY = ("unsupported_currency", 400, "Unsupported currency.")
     INVALID_FEE_POLICY = (
         "invalid_fee_policy",
         400,

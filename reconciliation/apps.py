@@ -4,8 +4,12 @@ from django.apps import AppConfig
 class ReconciliationConfig(AppConfig):
     name = "reconciliation"
     verbose_name = "Reconciliation"
-    # Roles: the reconciliation models through core.roles.ROLE_GRANTS; the accounting period's
-    # close and reopen permissions are granted to Accountants there too (a kernel model).
+    # Roles (core.roles): actions on every reconciliation model; the accounting period's close
+    # and reopen permissions are granted to Accountants by the kernel (a kernel model).
+    role_grants = {
+        "Operator": ("view", "change"),
+        "Accountant": ("view", "add", "change"),
+    }
 
     def ready(self) -> None:
         from core.accounting import register_close_blocker

@@ -8,7 +8,6 @@ from core.errors import CoreError, ErrorCode, RequestError
 class ReconciliationError(ErrorCode):
     MALFORMED_FILE = ("malformed_file", 400, "The file is malformed; nothing of it was written.")
     UNKNOWN_FORMAT = ("unknown_format", 400, "The file's format is not one payops can read.")
-    UNKNOWN_PROVIDER = ("unknown_provider", 400, "No such provider.")
     REPORT_ALREADY_IMPORTED = (
         "report_already_imported",
         409,

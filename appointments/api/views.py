@@ -20,6 +20,7 @@ from appointments.models import Appointment, CancellationPolicy, PaymentRequest
 from core.api.views import PayopsViewSet
 from core.errors import CoreError
 from core.selectors import branch_get_by_code
+from payments.errors import PaymentError
 
 
 def _client_key(request) -> str | None:
@@ -68,7 +69,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payop
         "create": [
             AppointmentError.SLOT_ENDS_BEFORE_START,
             AppointmentError.POLICY_NOT_FOUND,
-            AppointmentError.BRANCH_NOT_FOUND,
+            PaymentError.BRANCH_NOT_FOUND,
         ],
         "payment_requests": [
             AppointmentError.EXPIRY_IN_PAST,
@@ -81,7 +82,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payop
         "no_show": [CoreError.TRANSITION_NOT_ALLOWED],
         "complete": [CoreError.TRANSITION_NOT_ALLOWED],
         "refunds": [
-            AppointmentError.REFUND_EXCEEDS_PAYMENT,
+            PaymentError.REFUND_EXCEEDS_PAYMENT,
             AppointmentError.REFUND_OUTSIDE_POLICY,
             AppointmentError.NOTHING_PAID,
             AppointmentError.PAYMENT_REQUEST_REQUIRED,
@@ -120,8 +121,10 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payop
         values = data.validated_data
         branch = branch_get_by_code(organization=request.organization, code=values["branch"])
         if branch is None:
-            raise AppointmentError.BRANCH_NOT_FOUND.error(
-                fields={"branch": ["No branch with this code."]}
+            raise PaymentError.BRANCH_NOT_FOUND.error(
+                "No branch with this code.",
+                status_code=400,
+                fields={"branch": ["No branch with this code."]},
             )
         appointment = services.appointment_book(
             organization=request.organization,

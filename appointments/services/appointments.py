@@ -32,6 +32,7 @@ from core.clock import clock_now
 from core.errors import CoreError
 from core.fsm import transition_apply
 from core.models import Branch, Organization
+from payments.errors import PaymentError
 
 
 def _check_slot(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
@@ -64,7 +65,9 @@ def appointment_book(
 ) -> Appointment:
     """Book an appointment known by ids. ``customer`` (name, phone) goes to its own table."""
     if branch.organization_id != organization.pk:
-        raise AppointmentError.BRANCH_NOT_FOUND.error(fields={"branch": ["No such branch."]})
+        raise PaymentError.BRANCH_NOT_FOUND.error(
+            "No branch with this code.", status_code=400, fields={"branch": ["No such branch."]}
+        )
     _check_slot(starts_at, ends_at)
     policy = policy_current(organization=organization, code=policy_code)
     if policy is None:

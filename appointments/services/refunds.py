@@ -33,6 +33,7 @@ from appointments.models import Appointment, CancellationPolicy, PaymentRequest
 from core.clock import clock_now
 from core.errors import CoreError
 from core.money import round_money
+from payments.errors import PaymentError
 
 HUNDRED = Decimal("100")
 REFUNDABLE = (
@@ -159,7 +160,7 @@ def _refund_check(
     request = requests[0]
     left = payment_refundable_amount(payment=request.payment)
     if amount > left:
-        raise AppointmentError.REFUND_EXCEEDS_PAYMENT.error(
+        raise PaymentError.REFUND_EXCEEDS_PAYMENT.error(
             f"{amount} {request.currency} is more than the {left} {request.currency} paid and "
             "not yet refunded.",
             fields={"amount": [f"At most {left}."]},

@@ -8,8 +8,8 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from core.api.schema import error
 from core.api.views import PayopsViewSet
+from core.errors import CoreError, RequestError
 from payments import selectors, services
 from payments.api.filters import PaymentFilterBackend
 from payments.api.serializers import (
@@ -18,6 +18,7 @@ from payments.api.serializers import (
     RefundCreateSerializer,
     RefundSerializer,
 )
+from payments.errors import PaymentError
 
 
 class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
@@ -27,6 +28,17 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVie
     # POST refunds/ calls the gateway: no transaction may stay open across that call (see
     # core.api.views.IdempotentPostMixin); payment_refund is idempotent on the key itself.
     idempotency_atomic = False
+    error_codes = {
+        "refunds": [
+            CoreError.REASON_REQUIRED,
+            PaymentError.INVALID_AMOUNT,
+            RequestError.INVALID,
+            PaymentError.PAYMENT_NOT_REFUNDABLE,
+            PaymentError.PARTIAL_REFUND_NOT_SUPPORTED,
+            PaymentError.REFUND_EXCEEDS_PAYMENT,
+            RequestError.IDEMPOTENCY_KEY_REUSED,
+        ]
+    }
 
     def get_queryset(self):
         queryset = selectors.payment_list(organization=self.request.organization)
@@ -39,20 +51,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVie
             return PaymentDetailSerializer
         return PaymentSerializer
 
-    @extend_schema(
-        request=RefundCreateSerializer,
-        responses={
-            201: RefundSerializer,
-            409: error(
-                "`payment_not_refundable`: the payment is not verified, or the gateway "
-                "has no refund API."
-            ),
-            422: error(
-                "`refund_exceeds_payment`: the refunds would exceed the payment; "
-                "`idempotency_key_reused`: the key named another refund of this payment."
-            ),
-        },
-    )
+    @extend_schema(request=RefundCreateSerializer, responses={201: RefundSerializer})
     @action(detail=True, methods=["post"], url_path="refunds")
     def refunds(self, request, pk=None):
         payment = get_object_or_404(self.get_queryset(), pk=pk)

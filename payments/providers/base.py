@@ -57,6 +57,16 @@ class Capabilities:
     tokenized_recurring: bool
     currencies: tuple[str, ...] = ("AMD",)
 
+    @classmethod
+    def full_api(cls, *currencies: str) -> Capabilities:
+        """A gateway with lookups, (partial) refunds and stored cards (the BPC family, Ameria)."""
+        return cls(True, True, True, True, currencies)
+
+    @classmethod
+    def callback_only(cls, *currencies: str) -> Capabilities:
+        """A gateway whose signed callback is the only proof (``CallbackOnly``)."""
+        return cls(False, False, False, False, currencies)
+
 
 @dataclass(frozen=True)
 class OrderRequest:
@@ -180,3 +190,31 @@ class ProviderAdapter(Protocol):
     def answer_callback(
         self, parsed: ParsedCallback | None, *, accepted: bool
     ) -> CallbackAnswer: ...
+
+
+class CallbackOnly:
+    """The server-to-server operations of a gateway that has none (Idram, Telcell): the signed
+    callback is the only proof of payment, and refunds, reversals and recurring charges happen
+    outside payops. Each call raises ``NotImplementedError`` with the adapter's sentence:
+    ``no_api`` (``{what}`` and ``{remedy}`` placeholders) and ``no_api_remedies`` by operation
+    (``status lookup``, ``refund``, ``reversal``, ``recurring``)."""
+
+    no_api: ClassVar[str]
+    no_api_remedies: ClassVar[dict[str, str]]
+
+    def _no_api(self, what: str) -> NotImplementedError:
+        return NotImplementedError(self.no_api.format(what=what, remedy=self.no_api_remedies[what]))
+
+    def status(self, *, provider_reference: str, order_number: str) -> StatusResult:
+        raise self._no_api("status lookup")
+
+    def refund(
+        self, *, provider_reference: str, amount: Decimal, currency: str, refund_id: str
+    ) -> RefundResult:
+        raise self._no_api("refund")
+
+    def reverse(self, *, provider_reference: str) -> RefundResult:
+        raise self._no_api("reversal")
+
+    def charge_token(self, *, request: OrderRequest, binding_id: str) -> StatusResult:
+        raise self._no_api("recurring")

@@ -56,7 +56,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -77,6 +76,7 @@ from payments.providers.base import (
     RefundResult,
     StatusResult,
 )
+from payments.providers.cards import mask_pan
 
 HTTP_TIMEOUT = 30.0
 ARCA_BASE_URL = "https://ipay.arca.am/payment/rest/"
@@ -102,16 +102,6 @@ CALLBACK_OPERATIONS = {
     "refunded": ProviderState.REFUNDED,
     "declinedByTimeout": ProviderState.EXPIRED,
 }
-_LONG_DIGITS = re.compile(r"\d{11,}")
-
-
-def mask_pan(value: str) -> str:
-    """Keep a masked PAN as the gateway gave it; mask anything that looks like a full number."""
-    value = (value or "").strip()
-    if _LONG_DIGITS.search(re.sub(r"[\s.-]", "", value)):
-        digits = re.sub(r"\D", "", value)
-        return f"{digits[:6]}{'*' * max(len(digits) - 10, 2)}{digits[-4:]}"
-    return value[:32]
 
 
 def checksum_string(params: dict[str, Any]) -> str:
@@ -148,13 +138,7 @@ class BpcAdapter:
     """The BPC REST protocol, as run by ArCa and the Armenian banks behind it."""
 
     name: ClassVar[str] = "arca"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        status_lookup=True,
-        refunds=True,
-        partial_refunds=True,
-        tokenized_recurring=True,
-        currencies=("AMD", "USD", "EUR", "RUB"),
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities.full_api("AMD", "USD", "EUR", "RUB")
 
     def __init__(self, *, config: dict, http: httpx.Client | None = None) -> None:
         missing = [key for key in ("username", "password") if not config.get(key)]

@@ -54,6 +54,7 @@ from core.money import CurrencyError, parse_amount
 
 from .base import (
     CallbackAnswer,
+    CallbackOnly,
     CallbackRejected,
     CallbackRequest,
     Capabilities,
@@ -62,7 +63,6 @@ from .base import (
     ParsedCallback,
     ProviderError,
     ProviderState,
-    RefundResult,
     StatusResult,
 )
 
@@ -125,21 +125,23 @@ def _received_amount(text: str) -> Decimal:
     return parse_amount(value, CURRENCY)
 
 
-class IdramAdapter:
+class IdramAdapter(CallbackOnly):
     """Idram wallet.
 
     Config: ``rec_account`` (EDP_REC_ACCOUNT; ``merchant_id`` is accepted for it), ``secret_key``,
-    optional ``language`` (forces EDP_LANGUAGE), ``email`` (EDP_EMAIL) and ``payment_url``.
+    optional ``language`` (forces EDP_LANGUAGE) and ``email`` (EDP_EMAIL); the payment page is
+    the account's ``base_url`` (default ``PAYMENT_URL``).
     """
 
     name: ClassVar[str] = "idram"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        status_lookup=False,
-        refunds=False,
-        partial_refunds=False,
-        tokenized_recurring=False,
-        currencies=(CURRENCY,),
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities.callback_only(CURRENCY)
+    no_api = NO_API
+    no_api_remedies = {
+        "status lookup": "that is what payops records.",
+        "refund": "refunds are made by hand in the Idram cabinet.",
+        "reversal": "a wallet payment is final once confirmed.",
+        "recurring": "every payment needs the customer.",
+    }
 
     def __init__(self, *, config: dict, http: httpx.Client | None = None) -> None:
         # ``merchant_id`` is how the payments registry passes ProviderAccount.merchant_id.
@@ -174,30 +176,6 @@ class IdramAdapter:
         if self.email:
             fields["EDP_EMAIL"] = self.email
         return OrderCreated(provider_reference="", payment_url=self.payment_url, raw=fields)
-
-    # -- no server-to-server API ----------------------------------------------------------------
-
-    def status(self, *, provider_reference: str, order_number: str) -> StatusResult:
-        raise NotImplementedError(
-            NO_API.format(what="status lookup", remedy="that is what payops records.")
-        )
-
-    def refund(
-        self, *, provider_reference: str, amount: Decimal, currency: str, refund_id: str
-    ) -> RefundResult:
-        raise NotImplementedError(
-            NO_API.format(what="refund", remedy="refunds are made by hand in the Idram cabinet.")
-        )
-
-    def reverse(self, *, provider_reference: str) -> RefundResult:
-        raise NotImplementedError(
-            NO_API.format(what="reversal", remedy="a wallet payment is final once confirmed.")
-        )
-
-    def charge_token(self, *, request: OrderRequest, binding_id: str) -> StatusResult:
-        raise NotImplementedError(
-            NO_API.format(what="recurring", remedy="every payment needs the customer.")
-        )
 
     # -- RESULT_URL -----------------------------------------------------------------------------
 

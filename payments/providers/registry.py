@@ -3,13 +3,15 @@
 Every adapter is built the same way: ``Adapter(config=<dict>, http=<httpx.Client | None>)``. The
 config comes from ``ProviderAccount``: ``base_url``, ``merchant_id`` (also as ``client_id``,
 ``account``, ``issuer_id``), ``username``, ``password``, ``secret_key`` and everything in
-``ProviderAccount.config`` (which wins). The sandbox needs no account: its config comes from
-``payments.sandbox.adapter_config()``.
+``ProviderAccount.config`` (which wins) but a key naming a host (``config_host_keys``). The
+sandbox needs no account: its config comes from ``payments.sandbox.adapter_config()``.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
+import re
 from typing import Any
 
 from payments.providers.base import ProviderAdapter
@@ -21,6 +23,24 @@ ADAPTERS: dict[str, str] = {
     "idram": "payments.providers.idram:IdramAdapter",
     "telcell": "payments.providers.telcell:TelcellAdapter",
 }
+
+
+logger = logging.getLogger("payops.payments")
+
+# A config key that could name where an adapter connects or sends data (``base_url``,
+# ``payment_url``, ``callback_url``, a host, an endpoint...), or a value that is a URL. Such keys
+# are refused in ``ProviderAccount.config`` and never used from it: the only gateway URL an
+# adapter uses is the checked ``base_url`` column (issue 9 #2).
+_HOST_KEY = re.compile(r"url|uri|host|endpoint|domain|server|address", re.IGNORECASE)
+
+
+def config_host_keys(config: dict | None) -> list[str]:
+    """The keys of ``config`` that name a place to connect to (refused, never used)."""
+    return sorted(
+        str(key)
+        for key, value in (config or {}).items()
+        if _HOST_KEY.search(str(key)) or (isinstance(value, str) and "://" in value)
+    )
 
 
 class UnknownProvider(LookupError):
@@ -37,6 +57,9 @@ def adapter_class(provider: str) -> type:
 
 
 def account_config(account) -> dict[str, Any]:
+    """The adapter config of ``account``: its columns, then ``config`` (which wins), except host
+    keys in ``config`` (``config_host_keys``), which are dropped and logged: a row stored around
+    the checks cannot point the adapter at another host."""
     merchant_id = account.merchant_id or ""
     config: dict[str, Any] = {
         "base_url": account.base_url or "",
@@ -48,7 +71,21 @@ def account_config(account) -> dict[str, Any]:
         "password": account.password or "",
         "secret_key": account.secret_key or "",
     }
-    config.update({k: v for k, v in (account.config or {}).items() if v not in (None, "")})
+    refused = config_host_keys(account.config)
+    if refused:
+        logger.error(
+            "%s account %s: config keys %s name a host and are ignored (use base_url)",
+            account.provider,
+            account.pk,
+            ", ".join(refused),
+        )
+    config.update(
+        {
+            k: v
+            for k, v in (account.config or {}).items()
+            if v not in (None, "") and k not in refused
+        }
+    )
     return config
 
 
@@ -58,7 +95,7 @@ def adapter_for_account(account, *, http=None) -> ProviderAdapter:
         return sandbox_adapter(http=http)
     cls = adapter_class(account.provider)
     config = account_config(account)
-    if account.provider == "arca" and "callback_url" not in (account.config or {}):
+    if account.provider == "arca":
         config["callback_url"] = callback_url("arca")
     return cls(config=config, http=http)
 

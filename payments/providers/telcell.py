@@ -54,6 +54,7 @@ from core.money import CurrencyError, parse_amount
 
 from .base import (
     CallbackAnswer,
+    CallbackOnly,
     CallbackRejected,
     CallbackRequest,
     Capabilities,
@@ -62,7 +63,6 @@ from .base import (
     ParsedCallback,
     ProviderError,
     ProviderState,
-    RefundResult,
     StatusResult,
 )
 
@@ -155,7 +155,7 @@ def _order_number(issuer_id: str) -> str:
     raise CallbackRejected("Telcell callback with a malformed issuer_id.")
 
 
-class TelcellAdapter:
+class TelcellAdapter(CallbackOnly):
     """Telcell Money.
 
     Config: ``shop_id`` (the issuer; ``merchant_id`` is accepted for it), ``shop_key`` (the
@@ -163,13 +163,14 @@ class TelcellAdapter:
     """
 
     name: ClassVar[str] = "telcell"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        status_lookup=False,
-        refunds=False,
-        partial_refunds=False,
-        tokenized_recurring=False,
-        currencies=(CURRENCY,),
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities.callback_only(CURRENCY)
+    no_api = NO_API
+    no_api_remedies = {
+        "status lookup": "the signed RESULT_URL call is the proof.",
+        "refund": "refunds are arranged with Telcell by hand.",
+        "reversal": "a paid invoice is final.",
+        "recurring": "every invoice needs the customer.",
+    }
 
     def __init__(self, *, config: dict, http: httpx.Client | None = None) -> None:
         # ``merchant_id``/``secret_key`` are how the payments registry passes ProviderAccount.
@@ -220,28 +221,6 @@ class TelcellAdapter:
         )
         return OrderCreated(
             provider_reference="", payment_url=f"{self.base_url}?{urlencode(fields)}", raw=fields
-        )
-
-    # -- no server-to-server API ----------------------------------------------------------------
-
-    def status(self, *, provider_reference: str, order_number: str) -> StatusResult:
-        raise NotImplementedError(
-            NO_API.format(what="status lookup", remedy="the signed RESULT_URL call is the proof.")
-        )
-
-    def refund(
-        self, *, provider_reference: str, amount: Decimal, currency: str, refund_id: str
-    ) -> RefundResult:
-        raise NotImplementedError(
-            NO_API.format(what="refund", remedy="refunds are arranged with Telcell by hand.")
-        )
-
-    def reverse(self, *, provider_reference: str) -> RefundResult:
-        raise NotImplementedError(NO_API.format(what="reversal", remedy="a paid invoice is final."))
-
-    def charge_token(self, *, request: OrderRequest, binding_id: str) -> StatusResult:
-        raise NotImplementedError(
-            NO_API.format(what="recurring", remedy="every invoice needs the customer.")
         )
 
     # -- RESULT_URL -----------------------------------------------------------------------------

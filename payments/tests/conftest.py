@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from payments import sandbox
+from payments import hooks, sandbox
 from payments.models import SandboxOrder
 from payments.providers.bpc import callback_checksum
 from payments.providers.registry import sandbox_adapter
@@ -44,3 +44,11 @@ def callback_params(order, *, operation="deposited", status="1", key=None, **ext
     params = {k: v for k, v in params.items() if v is not None}
     params["checksum"] = callback_checksum(params, key or sandbox.sandbox_callback_key())
     return params
+
+
+@pytest.fixture
+def changes():
+    seen: list[hooks.PaymentChange] = []
+    hooks.subscribe(seen.append)
+    yield seen
+    hooks.unsubscribe(seen.append)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from core.actors import system_actor
 from payments import services
 from payments.models import Payment
+from payments.providers.base import StatusResult
 
 
 def make_payment(
@@ -36,3 +37,17 @@ def make_payment(
             reference="TEST",
         )
     return payment
+
+
+def status_of(payment, state, **overrides) -> StatusResult:
+    values = {
+        "state": state,
+        "provider_reference": payment.provider_reference or "",
+        "order_number": payment.order_number,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "masked_pan": "408397**0021",
+        "approval_code": "654321",
+    }
+    values.update(overrides)
+    return StatusResult(**values)

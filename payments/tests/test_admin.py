@@ -93,7 +93,7 @@ def test_resolve_action_leaves_a_refund_in_flight_pending(admin_client, organiza
     from payments.tests.factories import make_payment
 
     payment = make_payment(organization=organization, branch=branch, verified=True)
-    refund, _ = services._refund_reserve(
+    refund, _ = services.refund_reserve(
         payment=payment, amount=Decimal("100.00"), reason="r", actor=system_actor("t")
     )
     response = admin_client.post(

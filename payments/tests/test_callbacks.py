@@ -393,3 +393,54 @@ def test_a_taken_over_callback_finishing_late_does_not_crash(
     assert rows[1].dedup_key == f"{order.order_id}:deposited:1"
     payment.refresh_from_db()
     assert payment.status == Payment.Status.VERIFIED
+
+
+# -- issue 9 #8: a callback that changed nothing keeps no dedup key; the amount check always runs
+
+
+def test_the_genuine_copy_after_payment_is_looked_up_again(client, payment, system_user):
+    """The signed callback came before the customer paid (the lookup said unpaid: nothing
+    changed); the same callback after payment must be looked up, not answered as a duplicate."""
+    payment, order = registered(payment, system_user)
+    params = callback_params(order)
+    assert client.get(URL, params).status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING
+    first = ProviderCallback.objects.get()
+    assert (first.status, first.dedup_key) == ("processed", None)
+    decide(order)
+    assert client.get(URL, params).status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.VERIFIED
+    assert payment.verification_method == "callback_lookup"
+    assert sorted(ProviderCallback.objects.values_list("status", flat=True)) == [
+        "processed",
+        "processed",
+    ]
+
+
+def test_a_copy_with_another_signed_amount_after_a_no_effect_callback_is_refused(
+    client, payment, system_user
+):
+    payment, order = registered(payment, system_user)
+    assert client.get(URL, callback_params(order)).status_code == 200  # unpaid: no effect
+    decide(order)
+    response = client.get(URL, callback_params(order, amount="1"))
+    assert response.status_code == 400
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING
+    assert ExceptionCase.objects.get().kind == "callback_rejected"
+
+
+def test_a_duplicate_of_a_processed_callback_is_still_amount_checked(client, payment, system_user):
+    payment, order = registered(payment, system_user)
+    decide(order)
+    assert client.get(URL, callback_params(order)).status_code == 200  # verifies, keeps its key
+    response = client.get(URL, callback_params(order, amount="1"))
+    assert response.status_code == 400
+    stored = ProviderCallback.objects.order_by("pk").last()
+    assert stored.status == "rejected"
+    assert stored.handler_error.startswith("amount_mismatch")
+    assert ExceptionCase.objects.get().kind == "callback_rejected"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.VERIFIED

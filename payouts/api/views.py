@@ -16,6 +16,7 @@ from core.api.schema import error
 from core.api.views import PayopsAPIView, PayopsViewSet
 from core.errors import CoreError, DomainError, RequestError
 from core.selectors import branch_get_by_code
+from payments.errors import PaymentError
 from payouts import selectors, services
 from payouts.api import serializers as s
 from payouts.errors import PayoutError as E
@@ -76,9 +77,9 @@ class QrCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         "payments": [
             RequestError.INVALID,
             E.PROVIDER_REQUIRED,
-            E.UNSUPPORTED_CURRENCY,
-            E.SANDBOX_DISABLED,
-            E.PROVIDER_NOT_CONFIGURED,
+            PaymentError.UNSUPPORTED_CURRENCY,
+            PaymentError.SANDBOX_DISABLED,
+            PaymentError.PROVIDER_NOT_CONFIGURED,
             E.QR_CODE_INACTIVE,
             RequestError.IDEMPOTENCY_KEY_REUSED,
         ],
@@ -144,7 +145,7 @@ class SandboxQrPaymentView(PayopsAPIView):
     idempotency_atomic = False
     error_codes = [
         RequestError.INVALID,
-        E.SANDBOX_DISABLED,
+        PaymentError.SANDBOX_DISABLED,
         E.QR_CODE_INACTIVE,
         RequestError.IDEMPOTENCY_KEY_REUSED,
     ]
@@ -180,7 +181,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         "create": [
             RequestError.INVALID,
             E.INVALID_PERIOD,
-            E.UNSUPPORTED_CURRENCY,
+            PaymentError.UNSUPPORTED_CURRENCY,
             E.DUPLICATE_ACTIVE_PAYOUT,
             CoreError.PERIOD_CLOSED,
             E.RECIPIENT_INACTIVE,

@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from core.money import CURRENCIES, round_money
+from payments.errors import PaymentError
 from payouts import selectors
-from payouts.errors import PayoutError
 from payouts.fees import fee_compute
 from payouts.models import Payout, PayoutLine
 
@@ -64,7 +64,7 @@ def payout_recompute(payout: Payout) -> list[int]:
 def currency_check(currency: str) -> None:
     """400 ``unsupported_currency`` unless payops handles ``currency``."""
     if currency not in CURRENCIES:
-        raise PayoutError.UNSUPPORTED_CURRENCY.error(
+        raise PaymentError.UNSUPPORTED_CURRENCY.error(
             f"Unsupported currency {currency!r}.",
             fields={"currency": ["Unsupported currency."]},
         )

@@ -12,6 +12,7 @@ from django.db import transaction
 from core.errors import RequestError
 from core.models import Organization
 from payments import services as payment_services
+from payments.errors import PaymentError
 from payments.models import Payment, ProviderAccount
 from payouts.errors import PayoutError
 from payouts.models import QrCode, QrPayment
@@ -101,7 +102,7 @@ def _keyed_payment(organization_id: int, idempotency_key: str, fingerprint: str)
 def sandbox_check() -> None:
     """404 ``sandbox_disabled`` when the built-in sandbox gateway is off."""
     if not settings.PAYOPS_SANDBOX:
-        raise PayoutError.SANDBOX_DISABLED.error("The sandbox gateway is off.")
+        raise PaymentError.SANDBOX_DISABLED.error("The sandbox gateway is off.")
 
 
 def qr_checkout_provider(*, organization: Organization, provider: str | None = None) -> str:
@@ -114,7 +115,7 @@ def qr_checkout_provider(*, organization: Organization, provider: str | None = N
         return provider
     if provider:
         if not accounts.filter(provider=provider).exists():
-            raise PayoutError.PROVIDER_NOT_CONFIGURED.error(
+            raise PaymentError.PROVIDER_NOT_CONFIGURED.error(
                 f"The organisation has no active {provider} account."
             )
         return provider
@@ -122,7 +123,7 @@ def qr_checkout_provider(*, organization: Organization, provider: str | None = N
         set(accounts.exclude(provider=Payment.Provider.SANDBOX).values_list("provider", flat=True))
     )
     if not configured:
-        raise PayoutError.PROVIDER_NOT_CONFIGURED.error("The organisation has no active gateway.")
+        raise PaymentError.PROVIDER_NOT_CONFIGURED.error("The organisation has no active gateway.")
     if len(configured) > 1:
         raise PayoutError.PROVIDER_REQUIRED.error(
             f"Name the gateway: one of {', '.join(configured)}.",

@@ -13,6 +13,7 @@ from core.api.errors import error_body
 from core.api.views import PayopsViewSet
 from core.errors import CoreError, DomainError
 from core.models import AccountingPeriod
+from payments.errors import PaymentError
 from reconciliation import errors, selectors, services
 from reconciliation.api import serializers as s
 from reconciliation.errors import ReconciliationError
@@ -34,7 +35,7 @@ class ProviderReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Pa
         "create": [
             ReconciliationError.MALFORMED_FILE,
             ReconciliationError.UNKNOWN_FORMAT,
-            ReconciliationError.UNKNOWN_PROVIDER,
+            PaymentError.UNKNOWN_PROVIDER,
             ReconciliationError.REPORT_ALREADY_IMPORTED,
         ]
     }

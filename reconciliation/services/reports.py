@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from core.models import Organization
 from core.money import CURRENCIES
+from payments.errors import PaymentError
 from payments.models import Provider
 from reconciliation.errors import ReconciliationError
 from reconciliation.models import ProviderReport, ProviderReportRow
@@ -270,7 +271,7 @@ def provider_report_import(
     """Import one provider report. Raises ``malformed_file`` (400, naming the line),
     ``unknown_format``, ``unknown_provider`` or ``report_already_imported`` (409)."""
     if provider not in Provider.values:
-        raise ReconciliationError.UNKNOWN_PROVIDER.error(
+        raise PaymentError.UNKNOWN_PROVIDER.error(
             f"No provider {provider!r}; one of {', '.join(Provider.values)}.",
             fields={"provider": ["Unknown provider."]},
         )

@@ -1,0 +1,81 @@
+"""Billing fixtures: an organisation with a branch, a plan, a customer, and the test clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from billing import services
+from billing.models import Customer, Plan
+from core.clock import test_clock_advance
+from core.models import Branch
+
+YEREVAN = dt.timezone(dt.timedelta(hours=4))
+
+
+def at(day: str, hour: int = 10) -> dt.datetime:
+    """A moment on ``day`` (ISO date) in Yerevan."""
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), tzinfo=YEREVAN)
+
+
+@pytest.fixture
+def gym(organization):
+    return Branch.objects.get_or_create(
+        organization=organization, code="gym", defaults={"name": "Ararat Gym"}
+    )[0]
+
+
+@pytest.fixture
+def plan(organization, system_user) -> Plan:
+    return services.plan_create(
+        organization=organization,
+        code="monthly",
+        name="Monthly",
+        amount=Decimal("15000.00"),
+        currency="AMD",
+        interval="month",
+        actor=system_user,
+    )
+
+
+@pytest.fixture
+def customer(organization, system_user) -> Customer:
+    return services.customer_create(
+        organization=organization,
+        external_ref="member-1",
+        name="Anahit",
+        language="hy",
+        email="anahit@example.am",
+        actor=system_user,
+    )
+
+
+@pytest.fixture
+def clock(organization, system_user):
+    """Move the organisation's test clock: ``clock("2026-12-01")`` or ``clock(datetime)``."""
+
+    def move(when, hour: int = 10):
+        now = at(when, hour) if isinstance(when, str) else when
+        return test_clock_advance(organization=organization, now=now, actor=system_user).now
+
+    return move
+
+
+@pytest.fixture
+def subscribe(organization, gym, plan, customer, system_user):
+    def make(start: str = "2026-12-01", **kwargs):
+        values = {
+            "organization": organization,
+            "customer": customer,
+            "plan": plan,
+            "branch": gym,
+            "start_date": dt.date.fromisoformat(start),
+            "collection": "payment_link",
+            "actor": system_user,
+        }
+        values.update(kwargs)
+        return services.subscription_create(**values)
+
+    return make

@@ -1,0 +1,126 @@
+"""Payments and refunds of a period: by branch and currency, verified volume by day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from desk.charts import column_chart
+from payments.models import Payment, Refund
+
+SETTLED = ("verified", "partially_refunded", "refunded")
+
+
+def verified_payments(*, organization, lo, hi):
+    return Payment.objects.filter(
+        organization=organization, status__in=SETTLED, verified_at__gte=lo, verified_at__lt=hi
+    )
+
+
+def succeeded_refunds(*, organization, lo, hi):
+    return Refund.objects.filter(
+        organization=organization, status="succeeded", completed_at__gte=lo, completed_at__lt=hi
+    )
+
+
+def section(*, period, organization, lo, hi, user) -> dict:
+    payments = verified_payments(organization=organization, lo=lo, hi=hi)
+    refunds = succeeded_refunds(organization=organization, lo=lo, hi=hi)
+    rows: dict[tuple[str, str], dict] = {}
+    for row in payments.values("branch__name", "currency").annotate(
+        n=Count("id"), total=Sum("amount")
+    ):
+        key = (row["branch__name"], row["currency"])
+        rows[key] = {"branch": key[0], "currency": key[1], "count": row["n"]}
+        rows[key].update(verified=row["total"], refunded=Decimal(0))
+    for row in refunds.values("payment__branch__name", "currency").annotate(total=Sum("amount")):
+        key = (row["payment__branch__name"], row["currency"])
+        entry = rows.setdefault(
+            key,
+            {"branch": key[0], "currency": key[1], "count": 0, "verified": Decimal(0)},
+        )
+        entry["refunded"] = row["total"]
+    for entry in rows.values():
+        entry["net"] = entry["verified"] - entry["refunded"]
+    by_day = {
+        r["day"]: r["total"]
+        for r in payments.annotate(day=TruncDate("verified_at", tzinfo=organization.tz))
+        .values("day")
+        .annotate(total=Sum("amount"))
+    }
+    currencies = sorted({c for _, c in rows})
+    unit = currencies[0] if len(currencies) == 1 else ""
+    points, day = [], period.start
+    while day <= period.end:
+        points.append((formats.date_format(day, "d.m"), by_day.get(day, Decimal(0))))
+        day += dt.timedelta(days=1)
+    return {
+        "rows": sorted(rows.values(), key=lambda r: (r["currency"], r["branch"])),
+        "chart": column_chart(points, title=_("Verified volume by day"), unit=unit),
+    }
+
+
+def _payment_rows(*, organization, lo, hi, **_):
+    qs = verified_payments(organization=organization, lo=lo, hi=hi).order_by("verified_at", "id")
+    for p in qs.values_list(
+        "id",
+        "order_number",
+        "verified_at",
+        "branch__name",
+        "provider",
+        "purpose",
+        "currency",
+        "amount",
+        "refunded_amount",
+        "status",
+    ).iterator(chunk_size=2000):
+        yield (*p[:2], _local(p[2], organization), *p[3:])
+
+
+def _refund_rows(*, organization, lo, hi, **_):
+    qs = succeeded_refunds(organization=organization, lo=lo, hi=hi).order_by("completed_at", "id")
+    for r in qs.values_list(
+        "id", "payment__order_number", "completed_at", "payment__branch__name", "currency", "amount"
+    ).iterator(chunk_size=2000):
+        yield (*r[:2], _local(r[2], organization), *r[3:])
+
+
+def _local(value, organization) -> str:
+    return value.astimezone(organization.tz).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+SHEETS = [
+    {
+        "name": "payments",
+        "title": "Payments verified",
+        "columns": (
+            "id",
+            "order_number",
+            "verified_at",
+            "branch",
+            "provider",
+            "purpose",
+            "currency",
+            "amount",
+            "refunded_amount",
+            "status",
+        ),
+        "rows": _payment_rows,
+        "totals": {"amount": "verified"},
+        "amount_columns": ("amount", "refunded_amount"),
+        "order": 10,
+    },
+    {
+        "name": "refunds",
+        "title": "Refunds",
+        "columns": ("id", "order_number", "completed_at", "branch", "currency", "amount"),
+        "rows": _refund_rows,
+        "totals": {"amount": "refunded"},
+        "order": 11,
+    },
+]

@@ -1,0 +1,77 @@
+"""Exports of a period: the CSV streams, the XLSX is built in constant memory, and both add up
+to the page's figures to the luma."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+
+from desk.registry import _sheets, register_export_sheet
+from desk.tests.conftest import PASSWORD
+from desk.tests.helpers import (
+    csv_blocks,
+    csv_totals,
+    page_figures,
+    sum_column,
+    xlsx_sheets,
+    xlsx_totals,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _get(client, accountant, name, period):
+    client.login(username=accountant.username, password=PASSWORD)
+    return client.get(reverse(f"desk:{name}", args=[period.organization.slug, period.pk]))
+
+
+def test_csv_is_streamed_and_matches_the_page(client, accountant, month):
+    period = month["period"]
+    response = _get(client, accountant, "export-csv", period)
+    assert isinstance(response, StreamingHttpResponse)
+    assert "attachment" in response["Content-Disposition"]
+    text = b"".join(response.streaming_content).decode()
+    blocks = csv_blocks(text)
+    assert sum_column(blocks["payments"], "amount", "AMD") == Decimal("1254000.50")
+    assert sum_column(blocks["refunds"], "amount", "AMD") == Decimal("250.25")
+    totals = csv_totals(text)
+    page = page_figures(_get(client, accountant, "period", period).content.decode())
+    assert page[("verified", "AMD")] == Decimal("1254000.50")
+    for (figure, currency), value in page.items():
+        assert totals.get((figure, currency), totals.get((figure, ""), Decimal(0))) == value
+
+
+def test_xlsx_matches_the_page(client, accountant, month):
+    period = month["period"]
+    response = _get(client, accountant, "export-xlsx", period)
+    data = b"".join(response.streaming_content)
+    sheets = xlsx_sheets(data)
+    assert sheets["Payments verified"][0][:3] == ["id", "order_number", "verified_at"]
+    totals = xlsx_totals(data)
+    page = page_figures(_get(client, accountant, "period", period).content.decode())
+    for (figure, currency), value in page.items():
+        assert totals.get((figure, currency), totals.get((figure, ""), Decimal(0))) == value
+    assert totals[("verified", "AMD")] == Decimal("1254000.50")
+
+
+def test_a_registered_sheet_joins_both_exports(client, accountant, month):
+    def rows(**_):
+        yield ("sub-1", "AMD", Decimal("990.00"))
+
+    register_export_sheet(
+        "test_subscriptions",
+        title="Subscription periods",
+        columns=("id", "currency", "amount"),
+        rows=rows,
+        totals={"amount": "subscriptions_collected"},
+    )
+    try:
+        text = b"".join(_get(client, accountant, "export-csv", month["period"]).streaming_content)
+        assert csv_totals(text.decode())[("subscriptions_collected", "AMD")] == Decimal("990.00")
+        data = b"".join(_get(client, accountant, "export-xlsx", month["period"]).streaming_content)
+        assert "Subscription periods" in xlsx_sheets(data)
+    finally:
+        _sheets.pop("test_subscriptions")

@@ -1,0 +1,175 @@
+"""The desk's pages with Django's test client: who sees what, who may do what, every POST
+checked, and the close refused with its reasons while a blocker exists."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from core.models import AccountingPeriod
+from desk.tests.conftest import PASSWORD, staff
+from exceptionqueue.models import ExceptionCase
+from reconciliation.services import accounting_period_month
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def url(name, organization, *args):
+    return reverse(f"desk:{name}", args=[organization.slug, *args])
+
+
+def test_anonymous_is_sent_to_the_login(client, organization, month):
+    response = client.get(url("period", organization, month["period"].pk))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("desk:login"))
+
+
+def test_home_opens_the_first_membership(client, accountant, organization):
+    response = login(client, accountant).get(reverse("desk:home"))
+    assert response.status_code == 302
+    assert response["Location"] == url("periods", organization)
+
+
+def test_periods_list_shows_totals_with_thousands_separators(client, accountant, month):
+    response = login(client, accountant).get(url("periods", month["period"].organization))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-amount="1254000.50"' in html  # verified
+    assert "1,254,000.50" in html
+    assert 'data-amount="250.25"' in html  # refunded
+    assert "1 blocking" in html
+
+
+def test_period_page_lists_the_blocker_with_its_resolve_form(client, accountant, month):
+    period, case = month["period"], month["case"]
+    response = login(client, accountant).get(url("period", period.organization, period.pk))
+    html = response.content.decode()
+    assert f'data-blocker="{case.pk}"' in html
+    assert reverse("desk:case-resolve", args=[period.organization.slug, case.pk]) in html
+    assert "Close period" in html
+    for section in ("payments", "exceptions", "reconciliation"):
+        assert f'id="section-{section}"' in html
+    assert "<svg" in html
+
+
+def test_close_is_refused_with_the_reasons_then_done_after_resolving(
+    client, accountant, organization, month
+):
+    period, case = month["period"], month["case"]
+    login(client, accountant)
+    response = client.post(url("period-close", organization, period.pk), follow=True)
+    html = response.content.decode()
+    assert "The period was not closed: 1 blocking case is still open." in html
+    assert f"missing_in_payops #{case.pk}: A report row payops does not know." in html
+    assert AccountingPeriod.objects.get(pk=period.pk).status == "open"
+
+    client.post(
+        url("case-resolve", organization, case.pk), {"note": "", "period": period.pk}, follow=True
+    )
+    assert ExceptionCase.objects.get(pk=case.pk).status == "open"  # a note is required
+    client.post(
+        url("case-resolve", organization, case.pk), {"note": "bank ok", "period": period.pk}
+    )
+    assert ExceptionCase.objects.get(pk=case.pk).status == "resolved"
+
+    response = client.post(url("period-close", organization, period.pk), follow=True)
+    assert "is closed" in response.content.decode()
+    period.refresh_from_db()
+    assert period.status == "closed"
+    assert period.closed_by == accountant
+
+
+def test_reopen_needs_a_reason(client, accountant, organization, month):
+    period, case = month["period"], month["case"]
+    login(client, accountant)
+    client.post(url("case-resolve", organization, case.pk), {"note": "ok", "period": period.pk})
+    client.post(url("period-close", organization, period.pk))
+    response = client.post(
+        url("period-reopen", organization, period.pk), {"reason": " "}, follow=True
+    )
+    assert "Say why the period is reopened." in response.content.decode()
+    assert AccountingPeriod.objects.get(pk=period.pk).status == "closed"
+    client.post(url("period-reopen", organization, period.pk), {"reason": "late bank fee"})
+    period.refresh_from_db()
+    assert period.status == "open"
+    assert period.history.first().history_change_reason == "reopened: late bank fee"
+
+
+def test_operator_sees_but_may_not_close_or_reopen(client, operator, organization, month):
+    period, case = month["period"], month["case"]
+    login(client, operator)
+    html = client.get(url("period", organization, period.pk)).content.decode()
+    assert "Only accountants close periods." in html
+    assert "close-dialog" not in html
+    # Resolve the blocker so that only the permission can stop the close.
+    ExceptionCase.objects.filter(pk=case.pk).update(status="resolved")
+    assert client.post(url("period-close", organization, period.pk)).status_code == 403
+    assert AccountingPeriod.objects.get(pk=period.pk).status == "open"
+    assert (
+        client.post(url("period-reopen", organization, period.pk), {"reason": "x"}).status_code
+        == 403
+    )
+    assert client.post(url("period-create", organization), {"month": "2020-01"}).status_code == 403
+
+
+def test_another_organisations_period_is_404(
+    client, accountant, organization, other_organization, month, system_user
+):
+    theirs = accounting_period_month(
+        organization=other_organization, day=month["today"], actor=system_user
+    )
+    login(client, accountant)
+    assert client.get(url("periods", other_organization)).status_code == 404
+    assert client.get(url("period", other_organization, theirs.pk)).status_code == 404
+    # Their period under our organisation's URL is no way in either.
+    assert client.get(url("period", organization, theirs.pk)).status_code == 404
+    assert client.post(url("period-close", other_organization, theirs.pk)).status_code == 404
+    assert client.get(url("export-csv", organization, theirs.pk)).status_code == 404
+    assert (
+        client.post(reverse("desk:switch"), {"organization": other_organization.slug}).status_code
+        == 404
+    )
+
+
+def test_switcher_lists_only_memberships(client, accountant, organization, other_organization):
+    staff(accountant.username, other_organization, "accountant")
+    login(client, accountant)
+    html = client.get(url("periods", organization)).content.decode()
+    assert 'id="org-switch"' in html
+    assert other_organization.name in html
+    response = client.post(reverse("desk:switch"), {"organization": other_organization.slug})
+    assert response["Location"] == url("periods", other_organization)
+
+
+def test_post_without_csrf_token_is_refused(accountant, organization, month):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    login(client, accountant)
+    period = month["period"]
+    assert client.post(url("period-close", organization, period.pk)).status_code == 403
+
+
+def test_create_period_opens_the_month(client, accountant, organization):
+    login(client, accountant)
+    response = client.post(url("period-create", organization), {"month": "2026-02"})
+    period = AccountingPeriod.objects.get(organization=organization)
+    assert (period.start.isoformat(), period.end.isoformat()) == ("2026-02-01", "2026-02-28")
+    assert response["Location"] == url("period", organization, period.pk)
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("hy", "1\xa0254\xa0000,50"), ("ru", "1\xa0254\xa0000,50"), ("en", "1,254,000.50")],
+)
+def test_amounts_follow_the_language(client, accountant, organization, month, language, text):
+    login(client, accountant)
+    client.post(reverse("set_language"), {"language": language, "next": "/desk/"})
+    html = client.get(url("period", organization, month["period"].pk)).content.decode()
+    assert f'lang="{language}"' in html
+    assert text in html

@@ -1,0 +1,182 @@
+"""Creating a payment and registering its order at the gateway."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.audit import save_audited
+from core.money import CURRENCIES, round_money
+from payments.errors import PaymentError
+from payments.events import (
+    payment_created_record,
+    payment_order_registered_record,
+)
+from payments.janitor import BACKOFF_SECONDS
+from payments.locks import payment_lock
+from payments.models import Payment
+from payments.providers.base import OrderRequest, ProviderError
+from payments.services import gateways
+from payments.services.gateways import gateway_amount_check
+
+logger = logging.getLogger("payops.payments")
+
+
+def _check_branch(organization, branch) -> None:
+    if branch.organization_id != organization.pk:
+        raise PaymentError.BRANCH_NOT_FOUND.error(
+            "The branch does not belong to this organisation."
+        )
+
+
+@transaction.atomic
+def payment_create(
+    *,
+    organization,
+    branch,
+    provider: str,
+    purpose: str,
+    amount: Decimal,
+    currency: str,
+    actor,
+    description: str = "",
+    window_seconds: int | None = None,
+) -> Payment:
+    """A pending payment with our order number; the order is registered at the gateway later."""
+    _check_branch(organization, branch)
+    if provider not in Payment.Provider.values:
+        raise PaymentError.UNKNOWN_PROVIDER.error(f"Unknown provider {provider!r}.")
+    if purpose not in Payment.Purpose.values:
+        raise PaymentError.UNKNOWN_PURPOSE.error(f"Unknown purpose {purpose!r}.")
+    if currency not in CURRENCIES:
+        raise PaymentError.UNSUPPORTED_CURRENCY.error(f"Unsupported currency {currency!r}.")
+    if not isinstance(amount, Decimal):
+        raise TypeError("Money amounts are Decimal, never float.")
+    amount = round_money(amount, currency)
+    if amount <= 0:
+        raise PaymentError.INVALID_AMOUNT.error("The amount must be positive.")
+    gateway_amount_check(amount, currency)
+    if window_seconds is None:
+        from payments.selectors import provider_account_get
+
+        account = provider_account_get(organization=organization, provider=provider)
+        window_seconds = account.payment_window_seconds if account else 1200
+        window_seconds = max(window_seconds, gateway_validity_seconds(provider, account))
+    now = timezone.now()
+    payment = Payment(
+        organization=organization,
+        branch=branch,
+        provider=provider,
+        purpose=purpose,
+        amount=amount,
+        currency=currency,
+        description=description[:255],
+        expires_at=now + timedelta(seconds=window_seconds),
+        next_check_at=now + timedelta(seconds=BACKOFF_SECONDS[0]),
+    )
+    if provider == Payment.Provider.AMERIA:
+        _save_with_numeric_order_number(payment, actor=actor)
+    else:
+        save_audited(payment, actor=actor, reason="payment created")
+    payment_created_record(payment, actor=actor)
+    return payment
+
+
+def gateway_validity_seconds(provider: str, account) -> int:
+    """How long the gateway itself lets the customer pay, where that is longer than our window.
+
+    Without a status lookup payops cannot tell a paid order from an unpaid one, so such a
+    payment must not expire before the gateway stops taking the money. Telcell invoices are
+    payable for ``valid_days`` whole days (at least 1, the adapter's default): a Telcell payment
+    stays pending that long. Idram asks first (the pre-check, refused once the payment is no
+    longer pending), so our window holds there.
+    """
+    if provider == Payment.Provider.TELCELL:
+        config = (account.config if account is not None else None) or {}
+        try:
+            days = max(int(config.get("valid_days") or 1), 1)
+        except (TypeError, ValueError):
+            days = 1
+        return days * 86400
+    return 0
+
+
+def _save_with_numeric_order_number(payment: Payment, *, actor) -> None:
+    """Ameria's OrderID is an integer (<= 2147483647): the trailing digits of our number."""
+    for _ in range(5):
+        payment.order_number = f"AM{secrets.randbelow(2_147_483_647 - 10**8) + 10**8}"
+        try:
+            with transaction.atomic():
+                save_audited(payment, actor=actor, reason="payment created")
+            return
+        except IntegrityError:
+            payment.pk = None
+            payment._state.adding = True
+    raise PaymentError.ORDER_NUMBER_EXHAUSTED.error("Could not draw a free order number.")
+
+
+def payment_register_order(
+    *,
+    payment: Payment,
+    actor,
+    adapter=None,
+    return_url: str = "",
+    fail_url: str = "",
+    language: str = "hy",
+    client_id: str = "",
+) -> Payment:
+    """Register the order at the gateway (once) and keep its reference and payment URL.
+
+    No lock is held during the gateway call: registration is keyed on our order number, so a
+    concurrent or retried call gets the same gateway order back (BPC errorCode 1 -> lookup).
+    """
+    payment = Payment.objects.select_related("organization", "branch").get(pk=payment.pk)
+    if payment.provider_reference:
+        return payment
+    if payment.status != Payment.Status.PENDING:
+        raise PaymentError.PAYMENT_NOT_PENDING.error("Only a pending payment can be registered.")
+    adapter = adapter or gateways.adapter_for_payment(payment)
+    base = settings.PAYOPS_BASE_URL.rstrip("/")
+    window = max(int((payment.expires_at - timezone.now()).total_seconds()), 60)
+    request = OrderRequest(
+        order_number=payment.order_number,
+        amount=payment.amount,
+        currency=payment.currency,
+        description=payment.description or f"payops {payment.order_number}",
+        return_url=return_url or f"{base}/payments/return/{payment.order_number}/",
+        fail_url=fail_url,
+        language=language,
+        timeout_seconds=min(window, 1200),
+        client_id=client_id,
+    )
+    try:
+        created = adapter.create_order(request)
+    except ProviderError as exc:
+        raise PaymentError.PROVIDER_ERROR.error(
+            f"The gateway refused or failed the order: {exc}"
+        ) from exc
+    return _record_order(payment=payment, created=created, actor=actor)
+
+
+@transaction.atomic
+def _record_order(*, payment: Payment, created, actor) -> Payment:
+    payment = payment_lock(payment)
+    if payment.provider_reference:
+        return payment
+    # Idram and Telcell give no reference before their callback: keep NULL (unique allows many).
+    payment.provider_reference = created.provider_reference[:128] or None
+    payment.payment_url = created.payment_url[:500]
+    save_audited(
+        payment,
+        actor=actor,
+        reason="order registered",
+        update_fields=["provider_reference", "payment_url", "updated_at"],
+    )
+    payment_order_registered_record(payment, actor=actor)
+    return payment

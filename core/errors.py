@@ -164,5 +164,5 @@ class RequestError(ErrorCode):
     DATABASE_UNAVAILABLE = (
         "database_unavailable",
         503,
-        "The database connection was lost; nothing was written. Retry in a moment.",
+        "The database connection was lost; retry in a moment (a write: with its Idempotency-Key).",
     )

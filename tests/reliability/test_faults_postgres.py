@@ -109,9 +109,16 @@ def test_terminated_backends_answer_503_and_recover(transactional_db):
     created = sum(
         n for (method, status, _), n in statuses.items() if (method, status) == ("POST", 201)
     )
-    # Nothing half-written: a verified payment per 201, none for a 503 or 502; what a 502 left
-    # is a pending payment, which the janitor settles with the gateway.
+    # No half-write: every payment is whole (verified, or pending for the janitor to settle with
+    # the gateway), at most one per request. A view that calls the gateway commits in steps
+    # (``idempotency_atomic = False``): its 503 or 502 may follow a committed payment, which is
+    # why the answer asks for a retry with the Idempotency-Key (docs/reliability.md).
     payments = Payment.objects.filter(organization=organization)
-    assert payments.filter(status=Payment.Status.VERIFIED).count() == created + 5
+    failed = sum(
+        n for (method, status, _), n in statuses.items() if method == "POST" and status >= 500
+    )
+    verified = payments.filter(status=Payment.Status.VERIFIED).count()
+    assert created + 5 <= verified <= created + 5 + failed
+    assert payments.count() <= created + 5 + failed
     assert set(payments.values_list("status", flat=True)) <= {"verified", "pending"}
     print(f"requests={len(answers)} kills={sum(kills)} statuses={dict(statuses)}")

@@ -2,7 +2,7 @@
 
 One builder per domain, in ``BUILDERS``. The access matrix asks every list endpoint for the
 victim organisation's rows and fails when one comes back empty: a domain that adds an endpoint
-adds its builder here (billing: pending, it lands on main later).
+adds its builder here.
 """
 
 from __future__ import annotations
@@ -145,6 +145,48 @@ def build_appointments(world: dict) -> None:
     )
 
 
+def build_billing(world: dict) -> None:
+    from django.utils import timezone
+
+    from billing import services
+
+    organization, actor = world["organization"], world["actor"]
+    plan = services.plan_create(
+        organization=organization,
+        code="monthly",
+        name="Monthly",
+        amount=Decimal("15000.00"),
+        currency="AMD",
+        interval="month",
+        actor=actor,
+    )
+    customer = services.customer_create(
+        organization=organization,
+        external_ref="member-1",
+        name="Anahit",
+        language="hy",
+        email="anahit@example.am",
+        actor=actor,
+    )
+    world["subscription"] = services.subscription_create(
+        organization=organization,
+        customer=customer,
+        plan=plan,
+        branch=world["branch"],
+        start_date=today(organization),
+        collection="payment_link",
+        actor=actor,
+    )
+    # The due work opens the period, makes the attempt (a payment link) and its notification.
+    services.billing_due_work(organization=organization, now=timezone.now(), actor=actor)
+    # And a dunning reminder about it (as after a failed attempt).
+    from billing.models import BillingPeriod
+    from billing.services.dunning import reminder_queue
+
+    period = BillingPeriod.objects.filter(subscription=world["subscription"]).first()
+    reminder_queue(period, subscription=world["subscription"], actor=actor, now=timezone.now())
+
+
 BUILDERS: list[Callable[[dict], None]] = [
     build_core,
     build_webhooks,
@@ -152,6 +194,7 @@ BUILDERS: list[Callable[[dict], None]] = [
     build_exceptions,
     build_reconciliation,
     build_appointments,
+    build_billing,
 ]
 
 

@@ -19,7 +19,7 @@ from conftest import make_api
 from core.actors import system_actor
 from core.models import Branch, Organization
 from payments.models import Payment
-from tests.reliability.live import gunicorn
+from tests.reliability.live import ROOT, gunicorn
 
 pytestmark = [pytest.mark.postgres, pytest.mark.long]
 SECONDS = 12
@@ -121,4 +121,9 @@ def test_terminated_backends_answer_503_and_recover(transactional_db):
     assert created + 5 <= verified <= created + 5 + failed
     assert payments.count() <= created + 5 + failed
     assert set(payments.values_list("status", flat=True)) <= {"verified", "pending"}
-    print(f"requests={len(answers)} kills={sum(kills)} statuses={dict(statuses)}")
+    figures = ROOT / "var" / "reliability"
+    figures.mkdir(parents=True, exist_ok=True)
+    (figures / "faults-postgres.txt").write_text(
+        f"requests={len(answers)} backends_killed={sum(kills)} statuses={dict(statuses)} "
+        f"verified={verified} created_201={created}\n"
+    )

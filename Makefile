@@ -50,5 +50,5 @@ clean:
 # The long reliability checks on the real services (gunicorn, Celery workers, a second Redis):
 # storms, faults, schemathesis with more examples. CI runs it after `make test` (~10 minutes).
 reliability: install
-	PAYOPS_RELIABILITY=1 PAYOPS_FUZZ_EXAMPLES=$${PAYOPS_FUZZ_EXAMPLES:-60} PAYOPS_HYPOTHESIS_EXAMPLES=$${PAYOPS_HYPOTHESIS_EXAMPLES:-1000} \
+	PAYOPS_RELIABILITY=1 PAYOPS_FUZZ_EXAMPLES=$${PAYOPS_FUZZ_EXAMPLES:-60} \
 		$(BIN)/python -m pytest -m long tests/reliability $(PYTEST_ARGS)

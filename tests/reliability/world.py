@@ -177,6 +177,9 @@ def build_billing(world: dict) -> None:
         collection="payment_link",
         actor=actor,
     )
+    services.customer_create(  # no email: the schema must allow its ""
+        organization=organization, external_ref="member-2", name="Aram", language="hy", actor=actor
+    )
     # The due work opens the period, makes the attempt (a payment link) and its notification.
     services.billing_due_work(organization=organization, now=timezone.now(), actor=actor)
     # And a dunning reminder about it (as after a failed attempt).

@@ -219,7 +219,8 @@ def test_history_revert_is_refused_even_to_a_superuser(worlds):
         url = f"/admin/{opts.app_label}/{opts.model_name}/{obj.pk}/history/{oldest.history_id}/"
         before = _fingerprint()
         response = client.post(url, {"_save": "Save", "status": getattr(oldest, "status", "")})
-        assert response.status_code == 403, (url, response.status_code)
+        # 403, or 404 where the admin's queryset leaves the row out (billing's review queue).
+        assert response.status_code in {403, 404}, (url, response.status_code)
         assert _fingerprint() == before, url
         tried += 1
     assert tried >= 8

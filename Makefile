@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: run test install lint format check-deploy schema clean bench
+.PHONY: run test install lint format check-deploy schema clean bench reliability
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "payops needs Python 3.11 or 3.12 (python3.11) on PATH."; exit 1; }
@@ -52,3 +52,9 @@ schema: install
 
 clean:
 	rm -rf $(VENV) var
+
+# The long reliability checks on the real services (gunicorn, Celery workers, a second Redis):
+# storms, faults, schemathesis with more examples. CI runs it after `make test` (~10 minutes).
+reliability: install
+	PAYOPS_RELIABILITY=1 PAYOPS_FUZZ_EXAMPLES=$${PAYOPS_FUZZ_EXAMPLES:-60} \
+		$(BIN)/python -m pytest -m long tests/reliability $(PYTEST_ARGS)

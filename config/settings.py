@@ -51,7 +51,7 @@ PAYOPS_BASE_URL = env.string("PAYOPS_BASE_URL", default="http://127.0.0.1:8000")
 PAYOPS_API_RATE = env.string("PAYOPS_API_RATE", default="600/minute")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "ops.apps.PayopsAdminConfig",  # django.contrib.admin with the second-factor site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -75,6 +75,11 @@ INSTALLED_APPS = [
     # The accountants' desk (/desk/): reads every domain through its registry.
     "django_htmx",
     "desk",
+    # Operations: staff login rate limit, second factor, metrics.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "ops.apps.OpsConfig",
 ]
 
 MIDDLEWARE = [
@@ -86,10 +91,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out login with 429
 ]
 
 # Admin messages live in the (database) session, never in a cookie: a webhook secret is shown
@@ -313,6 +320,33 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 # A request holding a key this long without finishing is taken as dead (its transaction was
 # rolled back with it), and the key may be used again.
 IDEMPOTENCY_STALE_AFTER = timedelta(minutes=5)
+
+# --- Staff sign-in: rate limit (django-axes) and second factor (django-otp) --------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed attempts live in the database (AccessAttempt, shown in the admin), never in the cache:
+# a Redis outage neither blocks staff sign-in nor lifts the limit.
+AXES_ENABLED = env.boolean("AXES_ENABLED", default=True)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.integer("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.integer("AXES_COOLOFF_MINUTES", default=15))
+# A user name from one address: guessing at one account is stopped, and nobody can lock a
+# colleague out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
+# Behind a proxy that sets X-Forwarded-For, say how many: AXES_IPWARE_PROXY_COUNT=1.
+AXES_IPWARE_PROXY_COUNT = env.integer("AXES_IPWARE_PROXY_COUNT", default=0) or None
+# Staff who can move money (these permissions, or superusers) sign in with a TOTP code
+# (ops.admin_site); on by default outside development. Enrol: manage.py totp_enroll <user>.
+PAYOPS_ADMIN_OTP_REQUIRED = env.boolean("PAYOPS_ADMIN_OTP_REQUIRED", default=not DEBUG)
+PAYOPS_OTP_PERMISSIONS = ["payouts.complete_payout", "payments.refund_payment"]
+OTP_TOTP_ISSUER = "payops"
+
+# --- Metrics (ops.metrics): GET /metrics with "Authorization: Bearer <token>" ----------------
+PAYOPS_METRICS_TOKEN = env.string("PAYOPS_METRICS_TOKEN", default="")
 
 # --- Logging: one JSON object per line, with the request id -----------------------------------
 LOG_LEVEL = env.string("LOG_LEVEL", default="INFO")

@@ -28,3 +28,7 @@ if not REDIS_URL:  # noqa: F405
         "processed_folder": str(_broker),
         "control_folder": str(_broker),
     }
+
+# Django's test Client.login() authenticates without a request, which django-axes' backend
+# refuses: tests sign in through ModelBackend; the axes tests (tests/reliability) put it back.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.api.errors import api_fallback
 from core.health import healthz
+from ops.metrics import metrics_view
 
 api_v1 = [
     path("", include("core.api.urls")),
@@ -21,6 +22,7 @@ api_v1 = [
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("desk/", include("desk.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -161,3 +161,8 @@ class RequestError(ErrorCode):
         500,
         "Something went wrong on our side; it has been logged.",
     )
+    DATABASE_UNAVAILABLE = (
+        "database_unavailable",
+        503,
+        "The database connection was lost; retry in a moment (a write: with its Idempotency-Key).",
+    )

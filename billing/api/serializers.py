@@ -223,7 +223,7 @@ class EntitlementSerializer(serializers.Serializer):
 
 class SubscriptionSerializer(serializers.ModelSerializer):
     plan = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    pending_plan = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    pending_plan = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     branch = serializers.SlugRelatedField(slug_field="code", read_only=True)
     customer = serializers.IntegerField(source="customer_id", read_only=True)
     entitlement = serializers.SerializerMethodField()

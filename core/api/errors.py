@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from django import db
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from django.urls import Resolver404, resolve
@@ -94,6 +95,14 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, db.OperationalError | db.InterfaceError):
+        # A lost connection (PostgreSQL restarted, the backend terminated): the transaction was
+        # rolled back with it. Drop the connection so the next request opens a fresh one.
+        logger.warning("database unavailable: %s", exc)
+        db.connection.close_if_unusable_or_obsolete()
+        response = _answer(RequestError.DATABASE_UNAVAILABLE)
+        response["Retry-After"] = "1"
+        return response
     if isinstance(exc, RequestDataTooBig):
         return _answer(RequestError.REQUEST_TOO_LARGE)
     if isinstance(exc, SuspiciousOperation):

@@ -41,6 +41,7 @@ _COMMON: tuple[ErrorCode, ...] = (
     CoreError.PERMISSION_DENIED,
     CoreError.NOT_FOUND,
     RequestError.THROTTLED,
+    RequestError.DATABASE_UNAVAILABLE,
 )
 _WRITE: tuple[ErrorCode, ...] = (
     RequestError.INVALID_IDEMPOTENCY_KEY,
@@ -61,7 +62,27 @@ def describe(members, *, lead: str = "") -> OpenApiResponse:
     return error(" ".join(parts))
 
 
+def _blank_model_choice(field) -> bool:
+    """A read-only choice field over a model column that may be blank: DRF drops
+    ``allow_blank`` from read-only fields, so the enum would leave out the "" it answers."""
+    if not isinstance(field, serializers.ChoiceField) or not field.read_only or field.allow_blank:
+        return False
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if model is None or not field.source or "." in field.source:
+        return False
+    try:
+        column = model._meta.get_field(field.source)
+    except Exception:  # not a model column (a property, an annotation)
+        return False
+    return bool(getattr(column, "blank", False) and getattr(column, "choices", None))
+
+
 class PayopsAutoSchema(AutoSchema):
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        if _blank_model_choice(field):
+            field.allow_blank = True  # the schema's copy of the field only: "" is documented
+        return super()._map_serializer_field(field, direction, bypass_extensions)
+
     def get_override_parameters(self):
         params = super().get_override_parameters()
         if self.method == "POST":

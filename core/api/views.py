@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import nullcontext
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from rest_framework import generics, mixins, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -13,6 +14,8 @@ from core.api import idempotency
 from core.api.errors import ApiError
 from core.api.filters import NUL, refuse_nul_query
 from core.errors import RequestError
+
+logger = logging.getLogger("payops.api")
 
 
 class IdempotentPostMixin:
@@ -68,7 +71,10 @@ class IdempotentPostMixin:
             # Not stored (400, 5xx, crash): free the key. In the atomic mode nothing was
             # committed; otherwise the service's own idempotency covers the retry.
             if record is not None:
-                idempotency.release(record)
+                try:
+                    idempotency.release(record)
+                except DatabaseError:  # the connection is gone: the key goes stale by itself
+                    logger.warning("idempotency key %s not released (database lost)", record.key)
         self.response = self.finalize_response(request, response, *args, **kwargs)
         return self.response
 

@@ -22,7 +22,7 @@ class ExceptionSubjectSerializer(serializers.Serializer):
 
 
 class ExceptionCaseSerializer(serializers.ModelSerializer):
-    branch = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    branch = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     subject = serializers.SerializerMethodField()
 
     class Meta:

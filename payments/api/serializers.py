@@ -29,6 +29,9 @@ class RefundSerializer(serializers.ModelSerializer):
 
 class PaymentSerializer(serializers.ModelSerializer):
     branch = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # Empty until the gateway gives a payment page (a manual or QR payment has none): not a URI
+    # format in the schema, which "" would break.
+    payment_url = serializers.CharField(read_only=True)
 
     class Meta:
         model = Payment

@@ -154,7 +154,7 @@ class BankStatementDetailSerializer(BankStatementSerializer):
 
 
 class AccountingPeriodSerializer(serializers.ModelSerializer):
-    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = AccountingPeriod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.shortcuts import redirect
 
 from core.admin_base import (
@@ -56,3 +56,23 @@ def domain_errors_as_form_errors(model_admin, view, request, *args):
         )
         model_admin.message_user(request, f"{exc.message} {details}".strip(), messages.ERROR)
         return redirect(request.get_full_path())
+
+
+class MemberRowFilter(admin.SimpleListFilter):
+    """A list filter on one related row, by id: offers the rows of the user's organisations
+    (``member_rows``) and refuses anything but a whole number (an empty list, never a 500)."""
+
+    lookup = ""  # the queryset filter the chosen id goes to, e.g. "accounting_period_id"
+
+    def member_rows(self, request, rows):
+        if not request.user.is_superuser:
+            rows = rows.filter(organization__members__user=request.user).distinct()
+        return rows
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(**{self.lookup: int(value)})

@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
 from django.urls import reverse
 
 from payments.admin import register_payment_admin
 from payouts import selectors
+from payouts.admin.common import MemberRowFilter
 from payouts.models import QrPayment, Recipient
 
 # --- what payouts adds to the payments admin (the kernel names no domain) ------------------------
 
 
-class RecipientPaymentFilter(admin.SimpleListFilter):
+class RecipientPaymentFilter(MemberRowFilter):
     """Payments made through one recipient's Smart QR codes."""
 
     title = "payout recipient"
     parameter_name = "recipient"
+    lookup = "qr_payment__recipient_id"
 
     def lookups(self, request, model_admin):
-        recipients = Recipient.objects.select_related("branch").order_by("name", "pk")
-        if not request.user.is_superuser:
-            recipients = recipients.filter(organization__members__user=request.user).distinct()
+        recipients = self.member_rows(
+            request, Recipient.objects.select_related("branch").order_by("name", "pk")
+        )
         return [(str(r.pk), f"{r.name} \u00b7 {r.branch.code}") for r in recipients[:100]]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value is None:
-            return queryset
-        if not value.isdigit():
-            return queryset.none()
-        return queryset.filter(qr_payment__recipient_id=int(value))
 
 
 def describe_payment(payment) -> list[tuple[str, str, str | None]]:

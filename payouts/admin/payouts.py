@@ -17,7 +17,12 @@ from core.admin_base import (
 )
 from core.errors import DomainError
 from payouts import selectors, services
-from payouts.admin.common import ReadOnlyAdmin, form_errors_from, permission_reason
+from payouts.admin.common import (
+    MemberRowFilter,
+    ReadOnlyAdmin,
+    form_errors_from,
+    permission_reason,
+)
 from payouts.exception_kinds import REFUND_DRIFT
 from payouts.models import (
     Payout,
@@ -126,25 +131,19 @@ class DriftForm(forms.Form):
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
 
-class PeriodFilter(admin.SimpleListFilter):
+class PeriodFilter(MemberRowFilter):
     """Payouts of one accounting period (the user's organisations' periods, newest first)."""
 
     title = "accounting period"
     parameter_name = "accounting_period__id__exact"
+    lookup = "accounting_period_id"
 
     def lookups(self, request, model_admin):
-        periods = PayoutPeriod.objects.select_related("organization").order_by("-start_date")
-        if not request.user.is_superuser:
-            periods = periods.filter(organization__members__user=request.user).distinct()
+        periods = self.member_rows(
+            request,
+            PayoutPeriod.objects.select_related("organization").order_by("-start_date"),
+        )
         return [(str(p.pk), str(p)) for p in periods[:50]]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value is None:
-            return queryset
-        if not value.isdigit():
-            return queryset.none()
-        return queryset.filter(accounting_period_id=int(value))
 
 
 @admin.register(Payout)

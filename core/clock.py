@@ -22,14 +22,19 @@ from core.models import Organization, TestClock
 NEEDS_OFFSET = "A test clock time needs its UTC offset (ISO 8601, e.g. 2026-12-01T09:00:00+04:00)."
 
 
-def clock_now(organization: Organization | int | None = None) -> dt.datetime:
-    """Now, for ``organization``: its test clock when the sandbox is on and one is set."""
+def clock_frozen_now(organization: Organization | int | None) -> dt.datetime | None:
+    """The organisation's test clock time when the sandbox is on and one is set, else None."""
     if organization is not None and settings.PAYOPS_SANDBOX:
         org_id = organization.pk if isinstance(organization, Organization) else organization
         frozen = TestClock.objects.filter(organization_id=org_id).values_list("now", flat=True)
         for value in frozen:
             return value
-    return timezone.now()
+    return None
+
+
+def clock_now(organization: Organization | int | None = None) -> dt.datetime:
+    """Now, for ``organization``: its test clock when the sandbox is on and one is set."""
+    return clock_frozen_now(organization) or timezone.now()
 
 
 def clock_today(organization: Organization) -> dt.date:

@@ -6,11 +6,10 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from core.accounting import accounting_period_guard
 from core.audit import save_audited
-from core.clock import clock_today
+from core.clock import clock_now, clock_today
 from core.fsm import transition_apply
 from payments.errors import PaymentError
 from payments.events import (
@@ -132,7 +131,7 @@ def _reinstate(*, payment: Payment, actor, comment: str) -> Payment:
         )
     source = payment.status
     transition_apply(payment, "mark_reinstated", what="payment")
-    payment.verified_at = timezone.now()
+    payment.verified_at = clock_now(payment.organization_id)
     payment.verification_method = Payment.VerificationMethod.MANUAL
     payment.next_check_at = None
     save_audited(payment, actor=actor, reason="reinstated after a late payment")

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.accounting import accounting_period_guard
 from core.audit import save_audited
-from core.clock import clock_today
+from core.clock import clock_frozen_now, clock_today
 from core.errors import DomainError
 from core.fsm import transition_apply
 from payments.errors import PaymentError
@@ -113,8 +113,13 @@ def _verify(
 ) -> Payment:
     source = payment.status
     transition_apply(payment, "mark_verified", what="payment")
-    now = timezone.now()
-    payment.verified_at = (_parse_paid_at(status.paid_at) if status else None) or now
+    # Under a sandbox test clock the payment is verified at the clock's time (the sandbox
+    # gateway's own paid-at is real time, which would put it outside the clock's period).
+    payment.verified_at = (
+        clock_frozen_now(payment.organization_id)
+        or (_parse_paid_at(status.paid_at) if status else None)
+        or timezone.now()
+    )
     payment.verification_method = method
     payment.next_check_at = None
     changed = _copy_card_details(payment, status) if status else []

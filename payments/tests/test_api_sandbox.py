@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from payments.models import Payment, SandboxOrder
 from payments.providers.registry import sandbox_adapter
@@ -65,3 +68,19 @@ def test_refusals(api, other_api, organization, branch, settings):
     assert api.post(url(payment), {"outcome": "approved"}, format="json").status_code == 404
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PENDING
+
+
+def test_under_a_test_clock_the_payment_is_verified_at_the_clock_s_time(api, organization, branch):
+    """The sandbox gateway's paid-at is real time; under a test clock the clock's time counts."""
+    later = timezone.now() + dt.timedelta(days=40)
+    assert api.post("/api/v1/sandbox/clock/", {"now": later.isoformat()}, "json").status_code == 200
+    payment = make_payment(organization=organization, branch=branch, amount="1500.00")
+    response = api.post(url(payment), {"outcome": "approved"}, format="json")
+    assert response.status_code == 200, response.content
+    payment.refresh_from_db()
+    assert payment.status == "verified"
+    assert payment.verified_at == later
+    assert (
+        response.json()["verified_at"]
+        == api.get(f"/api/v1/payments/{payment.pk}/").json()["verified_at"]
+    )

@@ -30,9 +30,16 @@ def _scale_max(value: Decimal) -> Decimal:
 
 
 def column_chart(
-    points: list[tuple[str, Decimal]], *, title: str, unit: str = "", width=720, height=200
+    points: list[tuple[str, Decimal]],
+    *,
+    title: str,
+    unit: str = "",
+    width=720,
+    height=200,
+    ticks: list[str] | None = None,
 ) -> SafeString:
-    """Vertical bars (one per day, for instance) with the axis maximum and sparse labels."""
+    """Vertical bars (one per day, for instance) with the axis maximum and sparse labels
+    (``ticks``: shorter axis labels than the bars' titles, one per point)."""
     uid = f"chart{next(_ids)}"
     left, bottom, top = 64, 24, 10
     plot_w, plot_h = width - left - 8, height - bottom - top
@@ -54,7 +61,8 @@ def column_chart(
             )
         )
         if i % every == 0:
-            labels.append((f"{left + i * slot + slot / 2:.1f}", f"{height - 6}", label))
+            tick = ticks[i] if ticks else label
+            labels.append((f"{left + i * slot + slot / 2:.1f}", f"{height - 6}", tick))
     total = sum((v for _, v in points), Decimal(0))
     highest = max((v for _, v in points), default=Decimal(0))
     desc = (

@@ -83,6 +83,8 @@ def section(*, period, organization, lo, hi, user) -> dict | None:
         [(f"{row['plan__name']} ({row['currency']})", row["rate"], "rate") for row in by_plan],
         title=_("Collection rate by plan"),
         unit="%",
+        places=1,
+        peak=Decimal(100),
     )
     return {
         "plans": by_plan,

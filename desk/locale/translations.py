@@ -357,6 +357,10 @@ T: dict = {
     ),
     "Importing…": ("Ներմուծվում է…", "Импортируется…"),
     "Import progress": ("Ներմուծման ընթացքը", "Ход импорта"),
+    "No QR payment or payout of a recipient in this period.": (
+        "Այս ժամանակաշրջանում ստացողի QR վճարում կամ վճարում չկա։",
+        "В этом периоде нет QR-платежей и выплат получателям.",
+    ),
     # Sections the domains register (billing/desk.py, appointments/desk.py and their templates).
     "Subscriptions": ("Բաժանորդագրություններ", "Подписки"),
     "Appointment payments": ("Այցելությունների վճարումներ", "Оплаты записей"),

@@ -53,6 +53,7 @@ T: dict = {
     "Bank statements": ("Բանկային քաղվածքներ", "Банковские выписки"),
     "Account": ("Հաշիվ", "Счёт"),
     "Imported": ("Ներմուծված", "Импортирован"),
+    "Importing": ("Ներմուծվում է", "Импортируется"),
     "Log in": ("Մուտք", "Войти"),
     "Log in to the desk": ("Մուտք աշխատասեղան", "Вход в рабочее место"),
     "Close accounting periods, check the figures, import reports.": (
@@ -145,7 +146,7 @@ T: dict = {
         "Այս ամսաթվերի բոլոր արգելափակող դեպքերը լուծված են։ Ստուգեք թվերը, ապա փակեք ժամանակաշրջանը։",
         "Все блокирующие случаи этих дат решены. Проверьте цифры и закройте период.",
     ),
-    "open for %(since)s": ("բաց է %(since)s", "открыт %(since)s"),
+    "open since %(since)s": ("բաց է %(since)s-ից", "открыт с %(since)s"),
     "open the case in the admin": ("բացել դեպքը ադմինկայում", "открыть случай в админке"),
     "How was it resolved?": ("Ինչպե՞ս է լուծվել", "Как решено?"),
     "e.g. the bank confirmed the payment": (
@@ -361,6 +362,11 @@ T: dict = {
         "Այս ժամանակաշրջանում ստացողի QR վճարում կամ վճարում չկա։",
         "В этом периоде нет QR-платежей и выплат получателям.",
     ),
+    # Severities of exception cases (the exception queue's labels) and report statuses.
+    "Low": ("Ցածր", "Низкая"),
+    "Medium": ("Միջին", "Средняя"),
+    "High": ("Բարձր", "Высокая"),
+    "Critical": ("Կրիտիկական", "Критическая"),
     # Sections the domains register (billing/desk.py, appointments/desk.py and their templates).
     "Subscriptions": ("Բաժանորդագրություններ", "Подписки"),
     "Appointment payments": ("Այցելությունների վճարումներ", "Оплаты записей"),

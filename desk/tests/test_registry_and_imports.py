@@ -106,6 +106,9 @@ def test_the_worker_imports_and_the_poll_shows_the_result(
     assert 'data-result="report"' in html
     assert "hx-get" not in html  # finished: the polling stops
     assert "1 row of r.csv imported" in html
+    # The recent imports list beside the card is swapped in too (htmx out of band).
+    assert 'id="recent-imports" aria-labelledby="recent-title" hx-swap-oob="true"' in html
+    assert "<td>r.csv</td>" in html
     reasons = [h.history_change_reason for h in job.history.order_by("history_id")]
     assert reasons == ["import of r.csv queued", "import started", "import done"]
     # The same file again: refused by the service, shown on the card.

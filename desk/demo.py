@@ -6,8 +6,8 @@ really closes, through the services:
 
 - QR tips on every day of the month (the payouts demo covers the last 30 days; the days before
   are added here), one of them refunded in part (a sandbox payment and a real refund);
-- a payout period for the month, closed and built, most of its payouts paid out (completed) and
-  two still processing (in flight), dated at the month's end;
+- each recipient's payout of the month (a payout request for its dates), most paid out
+  (completed) and two still processing (in flight), dated at the month's end;
 - exactly one blocking case (a payment missing from the ArCa report) that the accountant resolves
   on the desk before closing.
 
@@ -69,12 +69,9 @@ def seed_demo(*, stdout) -> None:
 
 def seed_month(*, period, actor, stdout) -> None:
     """The demo month's money and its one blocker; nothing again once its payouts exist."""
-    from payouts.models import PayoutPeriod
-
-    organization = period.organization
     if period.is_closed:
         return
-    if not PayoutPeriod.objects.filter(organization=organization, start_date=period.start).exists():
+    if not _demo_payouts(period).exists():
         with transaction.atomic():
             count = _tips(period, actor)
         refunded = _refund(period, actor) if settings.PAYOPS_SANDBOX else None
@@ -116,6 +113,7 @@ def _tips(period, actor) -> int:
             payment__verified_at__date__lte=period.end + dt.timedelta(days=1),
         ).values_list("payment__verified_at", flat=True)
     }
+    seen |= _closed_days(period)  # never a payment into a closed payout period (a late case)
     rng = random.Random(period.start.toordinal())
     count, day = 0, period.start
     while day <= period.end:
@@ -169,38 +167,84 @@ def _refund(period, actor) -> Decimal | None:
     return refund.amount
 
 
+def _closed_days(period) -> set[dt.date]:
+    """The month's days inside a payout period (the payouts demo's week may reach into it)."""
+    from payouts.models import PayoutPeriod
+
+    days = set()
+    for p in PayoutPeriod.objects.filter(
+        organization=period.organization, end_date__gte=period.start, start_date__lte=period.end
+    ):
+        day = max(p.start_date, period.start)
+        while day <= min(p.end_date, period.end):
+            days.add(day)
+            day += dt.timedelta(days=1)
+    return days
+
+
+def _free_range(period) -> tuple[dt.date | None, dt.date | None]:
+    """The longest run of the month's days outside every payout period."""
+    closed = _closed_days(period)
+    best, run, day = (None, None), None, period.start
+    while day <= period.end:
+        if day in closed:
+            run = None
+        else:
+            run = (run[0], day) if run else (day, day)
+            if best[0] is None or (run[1] - run[0]) > (best[1] - best[0]):
+                best = run
+        day += dt.timedelta(days=1)
+    return best
+
+
+def _demo_payouts(period):
+    from payouts.models import Payout
+
+    return Payout.objects.filter(
+        organization=period.organization,
+        accounting_period__isnull=True,
+        period_start__gte=period.start,
+        period_end__lte=period.end,
+    )
+
+
 def _payouts(period, actor) -> list:
-    """The month's payout period (up to the next payout period, if one starts inside the month),
-    closed and built; the payouts paid out on the month's last day but ``IN_FLIGHT``."""
+    """Each recipient's payout of the month (a payout request for its dates, up to the first
+    payout period inside the month, if any), dated at the month's end: all paid out but
+    ``IN_FLIGHT`` still processing. No payout period is made, so the payouts guide's own periods
+    never overlap this one."""
+    from payments.models import Payment
     from payouts import services
-    from payouts.models import Payout, PayoutPeriod
+    from payouts.models import Payout, Recipient
 
     organization = period.organization
-    end = period.end
-    later = (
-        PayoutPeriod.objects.filter(
-            organization=organization, start_date__gte=period.start, start_date__lte=period.end
-        )
-        .order_by("start_date")
-        .first()
-    )
-    if later is not None:
-        end = later.start_date - dt.timedelta(days=1)
-    if end < period.start:
+    start, end = _free_range(period)
+    if start is None:
         return []
-    payout_period = services.period_create(
-        organization=organization,
-        kind=PayoutPeriod.Kind.MONTH,
-        name=f"{period.start:%B %Y}",
-        start_date=period.start,
-        end_date=end,
-        actor=actor,
-    )
-    services.period_transition(period=payout_period, to="closed", actor=actor)
-    services.payout_period_build(period=payout_period, actor=actor)
-    payouts = list(Payout.objects.filter(accounting_period=payout_period).order_by("pk"))
+    lo = _at(period, start, 0)
+    hi = _at(period, end, 0) + dt.timedelta(days=1)
+    payouts = []
+    for recipient in Recipient.objects.filter(organization=organization).order_by("pk"):
+        paid = Payment.objects.filter(
+            qr_payment__recipient=recipient,
+            status__in=("verified", "partially_refunded"),
+            verified_at__gte=lo,
+            verified_at__lt=hi,
+        )
+        if not paid.exists():
+            continue
+        payouts.append(
+            services.payout_request(
+                recipient=recipient,
+                currency="AMD",
+                period_start=start,
+                period_end=end,
+                actor=actor,
+                comment=f"demo: {period.start:%B %Y}",
+            )
+        )
     requested = _at(period, period.end, 10)
-    paid = _at(period, period.end, 16, 30)
+    paid_at = _at(period, period.end, 16, 30)
     for i, payout in enumerate(payouts):
         services.payout_process(payout=payout, actor=actor, method="bank_transfer")
         if i < len(payouts) - IN_FLIGHT:
@@ -210,7 +254,7 @@ def _payouts(period, actor) -> list:
                 method="bank_transfer",
                 reference=f"DEMO-{period.start:%Y%m}-{i + 1:03d}",
             )
-            Payout.objects.filter(pk=payout.pk).update(created_at=requested, completed_at=paid)
+            Payout.objects.filter(pk=payout.pk).update(created_at=requested, completed_at=paid_at)
         else:
             Payout.objects.filter(pk=payout.pk).update(created_at=requested)
     return payouts

@@ -66,3 +66,44 @@ def test_the_demo_month_has_payouts_a_refund_and_exactly_one_blocker():
     assert (Payment.objects.count(), Payout.objects.count(), Refund.objects.count()) == counts
     assert ExceptionCase.objects.count() == cases
     assert period_money(period)["AMD"] == money
+
+
+@pytest.mark.parametrize(
+    ("week", "expected"),
+    [
+        # The payouts demo's closed week reaches into the month's first days, or its last ones.
+        (
+            (dt.date(2026, 9, 28), dt.date(2026, 10, 4)),
+            (dt.date(2026, 10, 5), dt.date(2026, 10, 31)),
+        ),
+        (
+            (dt.date(2026, 10, 26), dt.date(2026, 11, 1)),
+            (dt.date(2026, 10, 1), dt.date(2026, 10, 25)),
+        ),
+        (None, (dt.date(2026, 10, 1), dt.date(2026, 10, 31))),
+    ],
+)
+def test_the_month_payouts_avoid_a_payout_period_reaching_into_the_month(
+    organization, week, expected
+):
+    """Whatever today is, the demo month's payouts and tips never fall in a closed payout
+    period (a payout request there is refused; a payment there would be a late case)."""
+    from desk.demo import _free_range
+    from payouts.models import PayoutPeriod
+    from payouts.services import period_create
+
+    actor = system_actor("tests")
+    from reconciliation.services import accounting_period_month
+
+    period = accounting_period_month(
+        organization=organization, day=dt.date(2026, 10, 15), actor=actor
+    )
+    if week:
+        period_create(
+            organization=organization,
+            kind=PayoutPeriod.Kind.WEEK,
+            start_date=week[0],
+            end_date=week[1],
+            actor=actor,
+        )
+    assert _free_range(period) == expected

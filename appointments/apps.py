@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 # Role -> permissions of this app, granted after every migrate by core.roles. The customer
 # context (name, phone) is seen only through view_customer_context: clinic staff alone.
@@ -64,6 +64,10 @@ class AppointmentsConfig(AppConfig):
         register_exception_kinds(*KINDS)
         hooks.subscribe(services.on_payment_change)
         register_event_types(*EVENT_TYPES)
+        if apps.is_installed("desk"):  # its period section and export sheet on the desk
+            from appointments.desk import register as desk_register
+
+            desk_register()
         register_due_work("appointments.expire", services.payment_requests_expire_due)
 
     def seed_demo(self, stdout) -> None:

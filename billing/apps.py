@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 # Role -> permissions of this app, granted after every migrate by core.roles.
 ROLE_PERMISSIONS = {
@@ -49,6 +49,10 @@ class BillingConfig(AppConfig):
         register_exception_kinds(*KINDS)
         register_event_types(*EVENT_TYPES)
         hooks.subscribe(on_payment_change)
+        if apps.is_installed("desk"):  # its period section and export sheet on the desk
+            from billing.desk import register as desk_register
+
+            desk_register()
         register_due_work("billing.due", billing_due_work)
 
     def seed_demo(self, stdout) -> None:

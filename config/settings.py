@@ -144,6 +144,8 @@ FORMAT_MODULE_PATH = ["desk.formats"]
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Uploads waiting for a worker (the desk's imports); removed once imported.
+MEDIA_ROOT = env.string("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -29,6 +29,11 @@ if not REDIS_URL:  # noqa: F405
         "control_folder": str(_broker),
     }
 
+# Uploads of the tests (the desk's imports) land in a folder of their own.
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="payops-test-media-")
+
 # Django's test Client.login() authenticates without a request, which django-axes' backend
 # refuses: tests sign in through ModelBackend; the axes tests (tests/reliability) put it back.
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]

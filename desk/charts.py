@@ -30,9 +30,16 @@ def _scale_max(value: Decimal) -> Decimal:
 
 
 def column_chart(
-    points: list[tuple[str, Decimal]], *, title: str, unit: str = "", width=720, height=200
+    points: list[tuple[str, Decimal]],
+    *,
+    title: str,
+    unit: str = "",
+    width=720,
+    height=200,
+    ticks: list[str] | None = None,
 ) -> SafeString:
-    """Vertical bars (one per day, for instance) with the axis maximum and sparse labels."""
+    """Vertical bars (one per day, for instance) with the axis maximum and sparse labels
+    (``ticks``: shorter axis labels than the bars' titles, one per point)."""
     uid = f"chart{next(_ids)}"
     left, bottom, top = 64, 24, 10
     plot_w, plot_h = width - left - 8, height - bottom - top
@@ -54,7 +61,8 @@ def column_chart(
             )
         )
         if i % every == 0:
-            labels.append((f"{left + i * slot + slot / 2:.1f}", f"{height - 6}", label))
+            tick = ticks[i] if ticks else label
+            labels.append((f"{left + i * slot + slot / 2:.1f}", f"{height - 6}", tick))
     total = sum((v for _, v in points), Decimal(0))
     highest = max((v for _, v in points), default=Decimal(0))
     desc = (
@@ -95,23 +103,40 @@ def column_chart(
     )
 
 
-def bar_list(rows: list[tuple[str, Decimal, str]], *, title: str, unit: str = "") -> SafeString:
-    """Horizontal bars, one per row ``(label, value, css class)``, value written at the end."""
+def bar_list(
+    rows: list[tuple[str, Decimal, str]],
+    *,
+    title: str,
+    unit: str = "",
+    places: int | None = None,
+    peak: Decimal | None = None,
+) -> SafeString:
+    """Horizontal bars, one per row ``(label, value, css class)``, value written at the end
+    (``places``: decimals shown, 0 for counts and 2 for amounts by default; ``peak``: the value
+    of a full bar, e.g. 100 for percentages, else the largest value). The label column is as
+    wide as the longest label needs (within bounds), so no label is cut."""
     uid = f"chart{next(_ids)}"
-    width, row_h, label_w = 520, 30, 150
+    places = (2 if unit else 0) if places is None else places
+    longest = max((len(str(label)) for label, _v, _c in rows), default=8)
+    width, row_h = 520, 30
+    label_w = min(max(110, int(longest * 7.2) + 14), 280)
     height = max(len(rows), 1) * row_h + 8
-    peak = max((v for _, v, _ in rows), default=Decimal(0)) or Decimal(1)
-    plot_w = width - label_w - 130
+    track = peak is not None  # a fixed scale (percent): the full bar is drawn faintly behind
+    peak = peak or max((v for _, v, _ in rows), default=Decimal(0)) or Decimal(1)
+    plot_w = width - label_w - 90
     items = []
     for i, (label, value, css) in enumerate(rows):
         y = 4 + i * row_h
-        w = max(float(value / peak) * plot_w, 2 if value else 0)
-        text = f"{amount_text(value, places=0 if not unit else 2)} {unit}".strip()
+        w = max(min(float(value / peak), 1.0) * plot_w, 2 if value else 0)
+        text = f"{amount_text(value, places=places)} {unit}".strip()
         items.append(
             (
                 f"{label_w - 8}",
                 f"{y + 19}",
                 label,
+                f"{label_w}",
+                f"{y + 5}",
+                f"{plot_w if track else 0}",
                 css,
                 f"{label_w}",
                 f"{y + 5}",
@@ -123,8 +148,7 @@ def bar_list(rows: list[tuple[str, Decimal, str]], *, title: str, unit: str = ""
             )
         )
     desc = "; ".join(
-        f"{label}: {amount_text(v, places=0 if not unit else 2)} {unit}".strip()
-        for label, v, _ in rows
+        f"{label}: {amount_text(v, places=places)} {unit}".strip() for label, v, _ in rows
     )
     return format_html(
         '<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="{u}t {u}d">'
@@ -137,6 +161,7 @@ def bar_list(rows: list[tuple[str, Decimal, str]], *, title: str, unit: str = ""
         items=format_html_join(
             "",
             '<text class="label" x="{}" y="{}" text-anchor="end">{}</text>'
+            '<rect class="track" x="{}" y="{}" width="{}" height="20" rx="3"/>'
             '<rect class="bar {}" x="{}" y="{}" width="{}" height="20" rx="3"><title>{}</title>'
             '</rect><text class="value" x="{}" y="{}">{}</text>',
             items,

@@ -18,4 +18,5 @@ urlpatterns = [
     path("<slug:slug>/periods/<int:period_id>/export.xlsx", pages.export_xlsx, name="export-xlsx"),
     path("<slug:slug>/cases/<int:case_id>/resolve/", actions.resolve_case, name="case-resolve"),
     path("<slug:slug>/imports/", imports.imports, name="imports"),
+    path("<slug:slug>/imports/<int:job_id>/", imports.import_job, name="import-job"),
 ]

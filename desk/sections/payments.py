@@ -55,13 +55,15 @@ def section(*, period, organization, lo, hi, user) -> dict:
     }
     currencies = sorted({c for _, c in rows})
     unit = currencies[0] if len(currencies) == 1 else ""
-    points, day = [], period.start
+    points, ticks, day = [], [], period.start
     while day <= period.end:
-        points.append((formats.date_format(day, "d.m"), by_day.get(day, Decimal(0))))
+        # The bar's title: the locale's one date format; the axis: the day of the month.
+        points.append((formats.date_format(day, "SHORT_DATE_FORMAT"), by_day.get(day, Decimal(0))))
+        ticks.append(str(day.day))
         day += dt.timedelta(days=1)
     return {
         "rows": sorted(rows.values(), key=lambda r: (r["currency"], r["branch"])),
-        "chart": column_chart(points, title=_("Verified volume by day"), unit=unit),
+        "chart": column_chart(points, title=_("Verified volume by day"), unit=unit, ticks=ticks),
     }
 
 

@@ -14,6 +14,9 @@ from exceptionqueue.services import exception_raise
 from payments.tests.factories import make_payment
 from payouts.tests.factories import refund
 from reconciliation.services import accounting_period_month
+from webhooks.tests.conftest import eager_celery
+
+__all__ = ["eager_celery"]
 
 PASSWORD = "correct horse battery staple"
 

@@ -63,7 +63,7 @@ def test_a_registered_sheet_joins_both_exports(client, accountant, month):
 
     register_export_sheet(
         "test_subscriptions",
-        title="Subscription periods",
+        title="Test subscriptions",
         columns=("id", "currency", "amount"),
         rows=rows,
         totals={"amount": "subscriptions_collected"},
@@ -72,7 +72,7 @@ def test_a_registered_sheet_joins_both_exports(client, accountant, month):
         text = b"".join(_get(client, accountant, "export-csv", month["period"]).streaming_content)
         assert csv_totals(text.decode())[("subscriptions_collected", "AMD")] == Decimal("990.00")
         data = b"".join(_get(client, accountant, "export-xlsx", month["period"]).streaming_content)
-        assert "Subscription periods" in xlsx_sheets(data)
+        assert "Test subscriptions" in xlsx_sheets(data)
     finally:
         _sheets.pop("test_subscriptions")
 

@@ -17,11 +17,15 @@ from desk.tests.conftest import PASSWORD
 
 ROOT = Path(desk.__file__).resolve().parent
 TEMPLATES = ROOT.parent / "templates" / "desk"
+# The sections the domains register: their templates and modules (``<app>/desk.py``), whose
+# texts the desk's table holds too (one compiled catalogue, no msgfmt).
+DOMAIN_TEMPLATES = sorted(ROOT.parent.glob("*/templates/*/desk/*.html"))
+DOMAIN_MODULES = sorted(ROOT.parent.glob("*/desk.py"))
 
 
 def template_msgids() -> set[str]:
     found = set()
-    for path in TEMPLATES.rglob("*.html"):
+    for path in [*TEMPLATES.rglob("*.html"), *DOMAIN_TEMPLATES]:
         text = path.read_text(encoding="utf-8")
         found |= set(re.findall(r'{% translate "([^"]+)"', text))
         found |= set(re.findall(r"{% translate '([^']+)'", text))
@@ -30,7 +34,8 @@ def template_msgids() -> set[str]:
 
 def code_msgids() -> set[str]:
     found = set()
-    for path in ROOT.rglob("*.py"):
+    assert DOMAIN_MODULES, "billing/desk.py and appointments/desk.py register sections"
+    for path in [*ROOT.rglob("*.py"), *DOMAIN_MODULES]:
         if "tests" in path.parts or "locale" in path.parts:
             continue
         found |= translations.used_msgids(path.read_text(encoding="utf-8"))
@@ -77,3 +82,48 @@ def test_period_page_speaks_the_language(client, accountant, organization, month
     assert "Close period…" not in html
     with translation.override(language):
         assert translation.gettext("Verified") != "Verified"
+
+
+# Dates a page must not show (another format of the same locale), and the one it shows.
+OTHER_DATE_FORMATS = {
+    "en": [r"\b\d{1,2}/\d{1,2}/\d{4}\b", r"\b[A-Z][a-z]{2}\. \d{1,2}, \d{4}", r"\b\d{2}\.\d{2}\b"],
+    "ru": [r"\d{1,2} [а-я]+ \d{4} г\.", r"\b\d{1,2}/\d{1,2}/\d{4}\b"],  # noqa: RUF001
+    "hy": [r"\b\d{1,2}/\d{1,2}/\d{4}\b", r"\d{1,2} [Ա-Ֆա-ֆ]+ \d{4}"],
+}
+
+
+@pytest.mark.parametrize("language", ["en", "ru", "hy"])
+@pytest.mark.django_db
+def test_one_date_format_per_locale_on_every_page(
+    client, accountant, organization, month, language
+):
+    """The period page, the periods list and the imports page write every date in the
+    locale's one short format (en: 1 Nov 2026; ru, hy: 01.11.2026), never a second one."""
+    from reconciliation.models import ReconciliationRun
+    from reconciliation.services import reconciliation_run
+
+    reconciliation_run(
+        organization=organization,
+        start=month["today"],
+        end=month["today"],
+        actor=accountant,
+        trigger=ReconciliationRun.Trigger.MANUAL,
+    )
+    client.login(username=accountant.username, password=PASSWORD)
+    client.post(reverse("set_language"), {"language": language, "next": "/desk/"})
+    start = month["start"]
+    with translation.override(language):
+        from django.utils.formats import date_format
+
+        expected = date_format(start, "SHORT_DATE_FORMAT")
+    assert expected == {"en": f"1 {start:%b %Y}"}.get(language, f"01.{start:%m.%Y}")
+    for name, args in (
+        ("desk:period", [organization.slug, month["period"].pk]),
+        ("desk:periods", [organization.slug]),
+    ):
+        html = client.get(reverse(name, args=args)).content.decode()
+        text = re.sub(r"<(script|svg|style)\b.*?</\1>", "", html, flags=re.S)
+        text = re.sub(r"<[^>]+>", " ", text)
+        assert expected in text, name
+        for pattern in OTHER_DATE_FORMATS[language]:
+            assert not re.search(pattern, text), (name, re.search(pattern, text).group(0))

@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from desk.models import ImportJob
 from desk.registry import _sections, register_period_section
 from desk.tests.conftest import PASSWORD
 from reconciliation.models import ProviderReport
@@ -55,35 +56,122 @@ def test_a_registered_section_is_rendered_on_the_period_page(client, accountant,
     assert html.index("section-test_billing") < html.index("section-exceptions")
 
 
-def test_upload_a_report_shows_its_result(client, accountant, organization):
+def _upload(client, organization, name, data, kind="report", **extra):
+    return client.post(
+        reverse("desk:imports", args=[organization.slug]),
+        {"kind": kind, "provider": "arca", "file": SimpleUploadedFile(name, data)},
+        **extra,
+    )
+
+
+def _poll(client, organization, job):
+    return client.get(
+        reverse("desk:import-job", args=[organization.slug, job.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+
+
+def test_an_upload_is_queued_for_a_worker_after_commit(
+    client, accountant, organization, django_capture_on_commit_callbacks
+):
+    """The request stores the file and queues the task by name after commit; it imports
+    nothing itself (a worker does), and answers the job's card, which polls."""
     client.login(username=accountant.username, password=PASSWORD)
-    response = client.post(
-        reverse("desk:imports", args=[organization.slug]),
-        {"kind": "report", "provider": "arca", "file": SimpleUploadedFile("r.csv", REPORT)},
-        HTTP_HX_REQUEST="true",
-    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = _upload(client, organization, "r.csv", REPORT, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    assert 'data-result="report"' in response.content.decode()
-    assert ProviderReport.objects.get(organization=organization).rows_total == 1
-    again = client.post(
-        reverse("desk:imports", args=[organization.slug]),
-        {"kind": "report", "provider": "arca", "file": SimpleUploadedFile("r.csv", REPORT)},
-        HTTP_HX_REQUEST="true",
-    )
-    assert again.status_code == 400
-    assert "was imported as report" in again.content.decode()
+    html = response.content.decode()
+    job = ImportJob.objects.get(organization=organization)
+    assert job.status == "queued"
+    assert job.progress == 0
+    assert job.file_name == "r.csv"
+    assert job.file.read() == REPORT
+    assert 'data-status="queued"' in html
+    assert reverse("desk:import-job", args=[organization.slug, job.pk]) in html
+    assert 'hx-trigger="load delay:1s"' in html
+    assert len(callbacks) == 1
+    assert not ProviderReport.objects.filter(organization=organization).exists()
 
 
-def test_a_malformed_report_is_refused_naming_the_line(client, accountant, organization):
+def test_the_worker_imports_and_the_poll_shows_the_result(
+    client, accountant, organization, eager_celery, django_capture_on_commit_callbacks
+):
+    client.login(username=accountant.username, password=PASSWORD)
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, organization, "r.csv", REPORT, HTTP_HX_REQUEST="true")
+    job = ImportJob.objects.get(organization=organization)
+    assert (job.status, job.progress) == ("done", 100)
+    assert job.report.rows_total == 1
+    assert not job.file  # the stored upload is gone once imported
+    html = _poll(client, organization, job)
+    assert 'data-result="report"' in html
+    assert "hx-get" not in html  # finished: the polling stops
+    assert "1 row of r.csv imported" in html
+    # The recent imports list beside the card is swapped in too (htmx out of band).
+    assert 'id="recent-imports" aria-labelledby="recent-title" hx-swap-oob="true"' in html
+    assert "<td>r.csv</td>" in html
+    reasons = [h.history_change_reason for h in job.history.order_by("history_id")]
+    assert reasons == ["import of r.csv queued", "import started", "import done"]
+    # The same file again: refused by the service, shown on the card.
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, organization, "r.csv", REPORT, HTTP_HX_REQUEST="true")
+    again = ImportJob.objects.order_by("-pk").first()
+    assert again.status == "failed"
+    assert again.error_code == "report_already_imported"
+    assert "was imported as report" in _poll(client, organization, again)
+
+
+def test_a_malformed_report_is_refused_naming_the_line(
+    client, accountant, organization, eager_celery, django_capture_on_commit_callbacks
+):
     client.login(username=accountant.username, password=PASSWORD)
     bad = REPORT + b"X-2,R-2,-5,AMD,paid,2026-11-03T10:00:00+04:00,0,0\n"
-    response = client.post(
-        reverse("desk:imports", args=[organization.slug]),
-        {"kind": "report", "provider": "arca", "file": SimpleUploadedFile("bad.csv", bad)},
-    )
-    assert response.status_code == 400
-    assert "line 3" in response.content.decode().lower()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _upload(client, organization, "bad.csv", bad)
+    job = ImportJob.objects.get(organization=organization)
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"?job={job.pk}")
+    html = client.get(response["Location"]).content.decode()
+    assert 'data-result="refused"' in html
+    assert "line 3" in html.lower()
     assert not ProviderReport.objects.filter(organization=organization).exists()
+
+
+def test_a_running_job_shows_its_reading_progress(client, accountant, organization):
+    from django.core.cache import cache
+
+    from desk.services import _progress_key
+
+    job = ImportJob.objects.create(
+        organization=organization,
+        kind="report",
+        provider="arca",
+        file_name="big.csv",
+        created_by=accountant,
+        status="running",
+        progress=5,
+    )
+    cache.set(_progress_key(job.pk), 42)
+    client.login(username=accountant.username, password=PASSWORD)
+    html = _poll(client, organization, job)
+    assert 'value="42"' in html
+    assert 'data-status="running"' in html
+    assert 'hx-trigger="load delay:1s"' in html
+
+
+def test_another_organisations_job_is_404(client, accountant, organization):
+    from core.models import Organization
+
+    other = Organization.objects.create(slug="gyumri-bakery", name="Gyumri Bakery")
+    job = ImportJob.objects.create(
+        organization=other,
+        kind="report",
+        provider="arca",
+        file_name="x.csv",
+        created_by=accountant,
+    )
+    client.login(username=accountant.username, password=PASSWORD)
+    url = reverse("desk:import-job", args=[organization.slug, job.pk])
+    assert client.get(url, HTTP_HX_REQUEST="true").status_code == 404
 
 
 def test_operator_may_not_import(client, operator, organization):
@@ -96,3 +184,4 @@ def test_operator_may_not_import(client, operator, organization):
     )
     assert response.status_code == 403
     assert not ProviderReport.objects.exists()
+    assert not ImportJob.objects.exists()

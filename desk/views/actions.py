@@ -26,7 +26,8 @@ from reconciliation.services import (
 
 
 def _period_label(period) -> str:
-    return f"{date_format(period.start)} - {date_format(period.end)}"
+    start, end = (date_format(d, "SHORT_DATE_FORMAT") for d in (period.start, period.end))
+    return f"{start} \N{EN DASH} {end}"
 
 
 @desk_view

@@ -1,21 +1,25 @@
 """Imports from the browser: a provider report or a bank statement, with progress and result.
 
-The upload shows its progress in the page (htmx's upload progress events); the import runs in
-reconciliation's service; the answer is the result card (rows, dates covered, matches) or the
-service's refusal with the line it names.
+The upload shows its progress in the page (htmx's upload progress events); the file is stored
+and its import queued (``desk.services.import_job_create``) for a Celery worker, which runs
+reconciliation's service; the page polls the job (htmx, every second) for its progress, then
+shows the result card (rows, dates covered, matches) or the service's refusal with the line it
+names.
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
-from core.errors import DomainError
+from desk.models import ImportJob
+from desk.services import import_job_create, import_job_progress
 from desk.views.access import IMPORT, desk_view, require
 from payments.models import Provider
 from reconciliation.models import BankStatement, ProviderReport
-from reconciliation.services import bank_statement_import, provider_report_import
 
 MAX_UPLOAD = 200 * 1024 * 1024
 
@@ -23,7 +27,10 @@ MAX_UPLOAD = 200 * 1024 * 1024
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("What is it?"),
-        choices=[("report", _("Provider report")), ("statement", _("Bank statement"))],
+        choices=[
+            (ImportJob.Kind.REPORT, _("Provider report")),
+            (ImportJob.Kind.STATEMENT, _("Bank statement")),
+        ],
         widget=forms.RadioSelect,
         initial="report",
     )
@@ -42,46 +49,26 @@ class ImportForm(forms.Form):
         return data
 
 
-def _run(form, organization, user) -> dict:
-    upload = form.cleaned_data["file"]
-    if form.cleaned_data["kind"] == "statement":
-        statement = bank_statement_import(
-            organization=organization, data=upload.read(), actor=user, file_name=upload.name
-        )
-        lines = statement.lines.all()
-        return {
-            "statement": statement,
+def _job_context(job: ImportJob | None) -> dict:
+    if job is None:
+        return {}
+    context = {"job": job, "job_progress": import_job_progress(job)}
+    if job.statement_id:
+        lines = job.statement.lines.all()
+        context["statement_counts"] = {
             "lines": lines.count(),
             "matched": lines.filter(payout__isnull=False).count(),
             "debits": lines.filter(amount__lt=0).count(),
         }
-    report = provider_report_import(
-        organization=organization,
-        provider=form.cleaned_data["provider"],
-        file=upload,
-        actor=user,
-        file_name=upload.name,
-    )
-    return {"report": report}
+    return context
 
 
-@desk_view
-def imports(request, organization):
-    form = ImportForm(request.POST or None, request.FILES or None)
-    result, error = None, None
-    if request.method == "POST":
-        require(request, IMPORT, str(_("You may not import files.")))
-        if form.is_valid():
-            try:
-                result = _run(form, organization, request.user)
-            except DomainError as exc:
-                error = exc
-    context = {
+def _context(request, organization, form, job=None) -> dict:
+    return {
+        **_job_context(job),
         "organization": organization,
         "form": form,
         "nav": "imports",
-        "result": result,
-        "error": error,
         "reports": ProviderReport.objects.filter(organization=organization).order_by("-created_at")[
             :10
         ],
@@ -90,6 +77,42 @@ def imports(request, organization):
         )[:10],
         "can_import": request.user.has_perm(IMPORT),
     }
-    template = "desk/partials/import_result.html" if request.htmx else "desk/imports.html"
-    status = 400 if (request.method == "POST" and (error or not form.is_valid())) else 200
-    return render(request, template, context, status=status)
+
+
+@desk_view
+def imports(request, organization):
+    """The upload form; a POST stores the file and queues its import (a Celery worker runs it)
+    and answers the job's progress card, which polls ``import_job`` until the result is in."""
+    form = ImportForm(request.POST or None, request.FILES or None)
+    job = None
+    if request.method == "POST":
+        require(request, IMPORT, str(_("You may not import files.")))
+        if form.is_valid():
+            job = import_job_create(
+                organization=organization,
+                kind=form.cleaned_data["kind"],
+                provider=form.cleaned_data.get("provider") or "",
+                upload=form.cleaned_data["file"],
+                actor=request.user,
+            )
+            if not request.htmx:
+                return redirect(f"{request.path}?job={job.pk}")
+    elif request.GET.get("job", "").isdigit():
+        job = ImportJob.objects.filter(organization=organization, pk=request.GET["job"]).first()
+    context = _context(request, organization, form, job)
+    if request.htmx:
+        status = 400 if (request.method == "POST" and not form.is_valid()) else 200
+        return render(request, "desk/partials/import_job.html", context, status=status)
+    return render(request, "desk/imports.html", context)
+
+
+@desk_view
+@require_GET
+def import_job(request, organization, job_id: int):
+    """One job's card (htmx polls it every second while it runs); 404 for another organisation's."""
+    job = get_object_or_404(ImportJob, organization=organization, pk=job_id)
+    if not request.htmx:
+        return redirect(f"{reverse('desk:imports', args=[organization.slug])}?job={job.pk}")
+    return render(
+        request, "desk/partials/import_job.html", _context(request, organization, None, job)
+    )

@@ -53,7 +53,9 @@ def same(export_totals, page_totals):
         assert got == value, f"{figure} {currency}: export {got}, page {value}"
 
 
-def test_accountant_closes_the_demo_month(page, live_server, demo_month, shot, tmp_path):
+def test_accountant_closes_the_demo_month(
+    page, live_server, demo_month, shot, tmp_path, eager_celery
+):
     cafe, period, current = demo_month
     staff("anahit", cafe, "accountant")
     page.goto(f"{live_server.url}/desk/")
@@ -65,7 +67,11 @@ def test_accountant_closes_the_demo_month(page, live_server, demo_month, shot, t
     page.wait_for_selector("[data-blocker]")
     shot("03-period-blocked")
     blockers = page.locator("[data-blocker]").count()
-    assert blockers >= 1
+    assert blockers == 1  # the demo month's one case (desk/demo.py)
+    seeded = figures(page)
+    assert seeded[("paid_out", "AMD")] > 0
+    assert seeded[("in_flight", "AMD")] > 0
+    assert seeded[("refunded", "AMD")] > 0
 
     # Closing now is refused, with the reasons.
     page.get_by_role("button", name="Close period…").click()
@@ -122,6 +128,9 @@ def test_accountant_closes_the_demo_month(page, live_server, demo_month, shot, t
     page.get_by_label("Provider (for a report)").select_option("arca")
     page.get_by_label("File", exact=True).set_input_files(str(report))
     page.get_by_role("button", name="Import").click()
+    # The request only queues the import: the card shows the job waiting, then polls (htmx)
+    # until the worker (inline here: eager_celery) has imported it.
+    page.wait_for_selector('#import-job[data-status="queued"] progress')
     page.wait_for_selector('[data-result="report"]')
     assert "1 row of arca-report.csv imported" in page.inner_text("#import-result")
     shot("07-imports")

@@ -1,0 +1,16 @@
+"""The desk's tasks: take ids, load, return early if done, call one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from desk.models import ImportJob
+from desk.services import import_job_run as import_job_run_service
+
+
+@shared_task(acks_late=True)
+def import_job_run(job_id: int) -> str | None:
+    job = ImportJob.objects.select_related("organization", "created_by").filter(pk=job_id).first()
+    if job is None or job.finished:
+        return None
+    return import_job_run_service(job=job).status

@@ -1,0 +1,109 @@
+"""The demo month of ``make run`` looks like a month an accountant closes: money verified every
+day, a refund, payouts paid out and in flight, exactly one blocker; a second seed adds nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+
+from core.actors import system_actor
+from core.models import AccountingPeriod, Branch
+from core.services import organization_ensure
+from desk.selectors import period_blockers, period_money
+from exceptionqueue.models import ExceptionCase
+from payments.models import Payment, Refund
+from payouts.models import Payout
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _seed():
+    actor = system_actor("seed-demo")
+    cafe, _ = organization_ensure(slug="yerevan-cafe", name="Yerevan Cafe", actor=actor)
+    for code, name in (("northern-avenue", "Northern Avenue"), ("cascade", "Cascade")):
+        Branch.objects.get_or_create(organization=cafe, code=code, defaults={"name": name})
+    out = io.StringIO()
+    apps.get_app_config("payouts").seed_demo(stdout=out)
+    apps.get_app_config("desk").seed_demo(stdout=out)
+    return cafe, out.getvalue()
+
+
+def test_the_demo_month_has_payouts_a_refund_and_exactly_one_blocker():
+    cafe, out = _seed()
+    period = AccountingPeriod.objects.filter(organization=cafe).order_by("start").first()
+    money = period_money(period)["AMD"]
+    assert money["verified"] > Decimal("100000"), out
+    assert money["refunded"] == Decimal("1000.00")
+    assert money["paid_out"] > 0
+    assert money["fees"] > 0
+    assert money["in_flight"] > 0
+    in_flight = Payout.objects.filter(organization=cafe, status="processing").filter(
+        created_at__date__gte=period.start, created_at__date__lte=period.end
+    )
+    assert in_flight.count() == 2
+    blockers = period_blockers(period)
+    assert len(blockers) == 1
+    assert blockers[0]["case"].kind == "missing_in_provider_report"
+    # Every day of the month has money verified.
+    days = {
+        p.verified_at.astimezone(cafe.tz).date()
+        for p in Payment.objects.filter(
+            organization=cafe, status__in=["verified", "partially_refunded"]
+        )
+    }
+    assert all(
+        period.start + dt.timedelta(days=i) in days
+        for i in range((period.end - period.start).days + 1)
+    )
+
+    counts = (Payment.objects.count(), Payout.objects.count(), Refund.objects.count())
+    cases = ExceptionCase.objects.count()
+    _seed()  # idempotent
+    assert (Payment.objects.count(), Payout.objects.count(), Refund.objects.count()) == counts
+    assert ExceptionCase.objects.count() == cases
+    assert period_money(period)["AMD"] == money
+
+
+@pytest.mark.parametrize(
+    ("week", "expected"),
+    [
+        # The payouts demo's closed week reaches into the month's first days, or its last ones.
+        (
+            (dt.date(2026, 9, 28), dt.date(2026, 10, 4)),
+            (dt.date(2026, 10, 5), dt.date(2026, 10, 31)),
+        ),
+        (
+            (dt.date(2026, 10, 26), dt.date(2026, 11, 1)),
+            (dt.date(2026, 10, 1), dt.date(2026, 10, 25)),
+        ),
+        (None, (dt.date(2026, 10, 1), dt.date(2026, 10, 31))),
+    ],
+)
+def test_the_month_payouts_avoid_a_payout_period_reaching_into_the_month(
+    organization, week, expected
+):
+    """Whatever today is, the demo month's payouts and tips never fall in a closed payout
+    period (a payout request there is refused; a payment there would be a late case)."""
+    from desk.demo import _free_range
+    from payouts.models import PayoutPeriod
+    from payouts.services import period_create
+
+    actor = system_actor("tests")
+    from reconciliation.services import accounting_period_month
+
+    period = accounting_period_month(
+        organization=organization, day=dt.date(2026, 10, 15), actor=actor
+    )
+    if week:
+        period_create(
+            organization=organization,
+            kind=PayoutPeriod.Kind.WEEK,
+            start_date=week[0],
+            end_date=week[1],
+            actor=actor,
+        )
+    assert _free_range(period) == expected

@@ -3,21 +3,24 @@
 For a run over ``[start, end)`` (UTC bounds of the organisation's local dates):
 
 1. ``recon_r``: the report rows in the window widened by the match tolerance (rows of an older
-   report are superseded where a newer report of the same provider covers their time);
-   ``recon_p``: the organisation's payments of the providers those rows cover, verified (or,
-   for unpaid ones, created) in the widened window.
-2. Duplicates: a row whose key (order number, else provider reference) repeats; the first row
-   of the key stays in play, the others are ``duplicate``.
-3. Pass 1: rows and payments joined on the order number, then on the provider reference.
-   Pass 2 (reports without our reference): the remaining rows and settled payments with the same
-   provider, amount and currency whose times are within the organisation's window; a pair is
-   kept when each is the other's nearest.
+   report are superseded where a newer report of the same provider covers their time). The
+   payments: the organisation's payments of the providers those reports cover, verified (or,
+   for unpaid ones, created) in the widened window (read once, by the full join of step 3).
+2. Duplicates (``recon_d``): a row whose key (order number, else provider reference) repeats;
+   the first row of the key stays in play, the others are ``duplicate``.
+3. Pass 1: ONE hash full join of the rows and the payments on the order number (``recon_j``):
+   its pairs are classified from it alone, and what it leaves (``recon_ur`` rows, ``recon_up``
+   payments, usually few) goes on to the next passes: by provider reference, then (reports
+   without our reference) the remaining rows and settled payments with the same provider,
+   amount and currency whose times are within the organisation's window, a pair kept when each
+   is the other's nearest (``recon_m``).
 4. Pairs are classified (status, then amount, refunded amount, fee), the leftovers are
    ``missing_in_payops`` (rows) and ``missing_in_provider_report`` (settled payments); only what
-   falls inside the run's own window is written, as ``ReconciliationItem`` rows with one
-   ``INSERT ... SELECT``.
+   falls inside the run's own window is written, as ``ReconciliationItem`` rows, in one
+   set-based write (``bulk.insert_select``: the SELECT streamed back with ``COPY``).
 
-The SQL is written once for PostgreSQL and SQLite; ``_dialect`` holds the two differences.
+The SQL is written once for PostgreSQL and SQLite; ``_seconds_apart``, ``_text`` and ``_temp``
+hold the differences.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ ITEM_COLUMNS = ["run_id", "category", "field", "payment_id", "report_row_id", "p
 ITEM_COLUMNS += ["order_number", "provider_reference", "currency", "expected", "reported"]
 ITEM_COLUMNS += ["matched_by"]
 SETTLED = ("verified", "partially_refunded", "refunded")
-TEMP_TABLES = ("recon_r", "recon_d", "recon_p", "recon_j", "recon_m", "recon_ur", "recon_up")
+TEMP_TABLES = ("recon_r", "recon_d", "recon_j", "recon_m", "recon_ur", "recon_up")
 
 
 def _seconds_apart(a: str, b: str) -> str:
@@ -147,17 +150,16 @@ def match_run(
         )
         duplicates = cursor.rowcount
         in_providers = ", ".join(["%s"] * len(providers))
-        cursor.execute(
-            _temp("recon_p")
-            + f"""SELECT p.id, p.provider, p.order_number,
+        # The payments of the providers the reports cover, settled (or, unpaid, created) in
+        # the widened window: read once, by the full join below (not copied first).
+        payments = f"""SELECT p.id, p.provider, p.order_number,
                 upper(coalesce(p.provider_reference, '')) AS ref, p.amount, p.currency,
                 p.status, p.refunded_amount, coalesce(p.verified_at, p.created_at) AS verified_at
             FROM payments_payment p
             WHERE p.organization_id = %s AND p.provider IN ({in_providers})
               AND ((p.status IN ({settled}) AND p.verified_at >= %s AND p.verified_at < %s)
-                OR (p.status NOT IN ({settled}) AND p.created_at >= %s AND p.created_at < %s))""",
-            [org, *sorted(providers), wlo, whi, wlo, whi],
-        )
+                OR (p.status NOT IN ({settled}) AND p.created_at >= %s AND p.created_at < %s))"""
+        payment_params = [org, *sorted(providers), wlo, whi, wlo, whi]
         # Pass 1, by order number, as ONE full join: its pairs are classified from this table
         # alone, and what it leaves (rows, payments) goes on to the next passes. The rows a
         # duplicate key repeats stay out (the first row of the key stays in play).
@@ -173,8 +175,9 @@ def match_run(
             _temp("recon_j")
             + f"""SELECT r.id AS rid, p.id AS pid, p.provider AS p_provider, {r_cols}, {p_cols}
             FROM (SELECT r.* FROM {kept}) r
-            FULL JOIN recon_p p
-              ON p.order_number = nullif(r.order_number, '') AND p.provider = r.provider"""
+            FULL JOIN ({payments}) p
+              ON p.order_number = nullif(r.order_number, '') AND p.provider = r.provider""",
+            payment_params,
         )
         # What pass 1 left: usually few rows, so the next passes join small sets.
         r_back = ", ".join(f"r_{c} AS {c}" for c in R_COLUMNS)

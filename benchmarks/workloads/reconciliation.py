@@ -66,7 +66,7 @@ def run(ctx) -> list[Result]:
     return [
         Result(
             NAME,
-            f"import + reconcile {rows:,} report rows",
+            f"import + reconcile a report ({rows:,} rows)",
             "s",
             app,
             floor,

@@ -168,7 +168,9 @@ def match_run(
         kept = "recon_r r"
         if duplicates:  # usually none: then no filter at all
             if connection.vendor == "postgresql":
+                # Statistics, so that many duplicates are hashed, never looped over every row.
                 cursor.execute("ANALYZE recon_d")
+                cursor.execute("ANALYZE recon_r")
             kept += """ WHERE NOT EXISTS (SELECT 1 FROM recon_d d
                 WHERE d.provider = r.provider AND d.k = r.k AND d.keep <> r.id)"""
         cursor.execute(

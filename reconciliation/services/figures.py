@@ -129,7 +129,7 @@ def period_figures(
     )
     # The rows the matching reads: an older report's rows where a newer report of the same
     # provider covers their time are superseded (counted once, from the newer report).
-    scope, scope_params = report_row_scope(org, lo, hi)
+    scope, scope_params, _ = report_row_scope(org, lo, hi)
     _add(
         figures,
         "provider_fees",

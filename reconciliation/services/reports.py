@@ -2,10 +2,10 @@
 
 The file is hashed (SHA-256; the same file twice is recognised and refused), its format named or
 detected, turned into the payops CSV (``parsers``) and, on PostgreSQL, streamed with ``COPY``
-through psycopg into a temporary staging table of text columns; the rows are validated there in
-one SQL pass (the first bad line is named) and moved into ``ProviderReportRow`` with one
-``INSERT ... SELECT``. No ORM loop touches the rows. On SQLite (a bare ``make run``) the same
-rules run in Python (``parsers.base.parse_row``) with ``bulk_create``.
+through psycopg into a temporary staging table of text columns; one ``INSERT ... SELECT`` types,
+validates and moves them into ``ProviderReportRow`` (a bad row is left out; then the first bad
+line is named and the transaction rolls back). No ORM loop touches the rows. On SQLite (a bare
+``make run``) the same rules run in Python (``parsers.base.parse_row``) with ``bulk_create``.
 
 Everything happens in one transaction: a malformed file writes nothing.
 """
@@ -28,6 +28,7 @@ from payments.errors import PaymentError
 from payments.models import Provider
 from reconciliation.errors import ReconciliationError
 from reconciliation.models import ProviderReport, ProviderReportRow
+from reconciliation.services.bulk import insert_select
 from reconciliation.services.parsers import ameria, bpc
 from reconciliation.services.parsers.base import (
     CANONICAL_COLUMNS,
@@ -40,6 +41,19 @@ from reconciliation.services.parsers.base import (
 )
 
 CHUNK = 1 << 20
+ROW_COLUMNS = [
+    "report_id",
+    "line_no",
+    "order_number",
+    "provider_reference",
+    "amount",
+    "currency",
+    "status",
+    "paid_at",
+    "refunded_amount",
+    "fee",
+    "raw",
+]
 Progress = Callable[[int], None]
 
 
@@ -96,39 +110,45 @@ def _split_header(chunks: Iterator[bytes]) -> tuple[list[str], bytes]:
     return check_header(next(csv.reader([text]))), rest
 
 
-def _fast_check() -> str:
-    """The first bad staging row, by casts and cheap tests (no regular expression): the rules of
-    ``parsers.base.parse_row``. A value no cast can read raises ``DataError`` instead; then the
-    slow path (``_first_bad_row``) names the line. Rows are numbered in the order COPY wrote
-    them (a sequential scan of a temporary table written once by one COPY)."""
+# The staging row typed: each cast once (``OFFSET 0`` keeps the planner from inlining the
+# subquery and repeating them in the conditions).
+TYPED = """SELECT n, coalesce(order_number, '') AS order_number,
+        upper(coalesce(provider_reference, '')) AS provider_reference,
+        amount::numeric AS amount, currency, status, paid_at, paid_at::timestamptz AS paid,
+        coalesce(nullif(refunded_amount, ''), '0')::numeric AS refunded_amount,
+        coalesce(nullif(fee, ''), '0')::numeric AS fee,
+        concat_ws(',', order_number, provider_reference, amount, currency, status, paid_at,
+            refunded_amount, fee) AS raw
+    FROM recon_stage OFFSET 0"""
+
+
+def _valid() -> str:
+    """The rules of ``parsers.base.parse_row`` as one SQL condition over a ``TYPED`` row, by
+    casts and cheap tests (no regular expression). A value no cast can read raises
+    ``DataError`` instead; either way the slow path (``_first_bad_row``) names the line."""
     currencies = ", ".join(f"'{c}'" for c in CURRENCIES)
     statuses = ", ".join(f"'{s}'" for s in STATUSES)
-    amount = "amount::numeric"
-    refunded = "coalesce(nullif(refunded_amount, ''), '0')::numeric"
-    fee = "coalesce(nullif(fee, ''), '0')::numeric"
     bound = "10000000000"
-    return f"""SELECT min(n) FROM (SELECT row_number() OVER () AS n, * FROM recon_stage) s
-    WHERE NOT coalesce(
+    return f"""coalesce(
       currency IN ({currencies}) AND status IN ({statuses})
-      AND {amount} >= 0 AND {amount} < {bound} AND scale({amount}) <= 2
-      AND {refunded} >= 0 AND {refunded} <= {amount} AND scale({refunded}) <= 2
-      AND {fee} >= 0 AND {fee} < {bound} AND scale({fee}) <= 2
+      AND amount >= 0 AND amount < {bound} AND scale(amount) <= 2
+      AND refunded_amount >= 0 AND refunded_amount <= amount AND scale(refunded_amount) <= 2
+      AND fee >= 0 AND fee < {bound} AND scale(fee) <= 2
       AND substr(paid_at, 11, 1) IN ('T', ' ')
       AND (right(paid_at, 1) = 'Z' OR substr(paid_at, length(paid_at) - 5, 1) IN ('+', '-')
            OR substr(paid_at, length(paid_at) - 4, 1) IN ('+', '-')
            OR substr(paid_at, length(paid_at) - 2, 1) IN ('+', '-'))
-      AND paid_at::timestamptz IS NOT NULL
-      AND coalesce(length(order_number), 0) <= 64
-      AND coalesce(length(provider_reference), 0) <= 128,
+      AND paid IS NOT NULL
+      AND length(order_number) <= 64 AND length(provider_reference) <= 128,
       false)"""
 
 
 def _first_bad_row(cursor, only: int | None = None) -> FormatError:
-    """The slow path, on failure only: the Python rules over the staged rows, in file order."""
+    """The slow path, on failure only: the Python rules over the staged rows, in file order
+    (``n``: the staging row's number, the file's line minus one)."""
     columns = ", ".join(CANONICAL_COLUMNS)
     cursor.execute(
-        f"SELECT n, {columns} FROM (SELECT row_number() OVER () AS n, * FROM recon_stage) s "
-        + ("WHERE n = %s" if only else "ORDER BY n"),
+        f"SELECT n, {columns} FROM recon_stage " + ("WHERE n = %s" if only else "ORDER BY n"),
         [only] if only else [],
     )
     for n, *values in cursor.fetchall():
@@ -157,11 +177,19 @@ def _copy_problem(exc: psycopg.Error) -> FormatError:
 
 
 def _load_postgres(report: ProviderReport, chunks: Iterator[bytes]) -> int:
+    """COPY into a temporary staging table of text columns (numbered by an identity column in
+    the order COPY wrote them), then ONE set-based write (``bulk.insert_select``: the SELECT
+    streamed back with COPY) that types, validates and keeps the raw text: rows failing the
+    rules are left out, so a count short of the staged count means a bad row, and the slow path
+    names the first one (the transaction then rolls back)."""
     columns, rest = _split_header(chunks)
     text_columns = ", ".join(f"{c} text" for c in CANONICAL_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS recon_stage")
-        cursor.execute(f"CREATE TEMP TABLE recon_stage ({text_columns}) ON COMMIT DROP")
+        cursor.execute(
+            "CREATE TEMP TABLE recon_stage (n integer GENERATED ALWAYS AS IDENTITY "
+            f"(CACHE 10000), {text_columns}) ON COMMIT DROP"
+        )
         pg = cursor.cursor
         try:
             with (
@@ -177,33 +205,24 @@ def _load_postgres(report: ProviderReport, chunks: Iterator[bytes]) -> int:
                     copy.write(chunk)
         except psycopg.Error as exc:
             raise _copy_problem(exc) from None
+        staged = pg.rowcount
         try:
             with transaction.atomic():
-                cursor.execute(_fast_check())
-                bad = cursor.fetchone()[0]
-        except DataError:
-            raise _first_bad_row(cursor) from None
-        if bad is not None:
-            raise _first_bad_row(cursor, only=bad)
-        try:
-            with transaction.atomic():
-                cursor.execute(
-                    """INSERT INTO reconciliation_providerreportrow (report_id, line_no,
-                        order_number, provider_reference, amount, currency, status, paid_at,
-                        refunded_amount, fee, raw)
-                    SELECT %s, row_number() OVER () + 1, coalesce(order_number, ''),
-                        upper(coalesce(provider_reference, '')), amount::numeric, currency,
-                        status, paid_at::timestamptz,
-                        coalesce(nullif(refunded_amount, ''), '0')::numeric,
-                        coalesce(nullif(fee, ''), '0')::numeric,
-                        concat_ws(',', order_number, provider_reference, amount, currency,
-                            status, paid_at, refunded_amount, fee)
-                    FROM recon_stage""",
-                    [report.pk],
+                written = insert_select(
+                    cursor,
+                    table="reconciliation_providerreportrow",
+                    columns=ROW_COLUMNS,
+                    select=f"""SELECT %s::bigint, n + 1, order_number, provider_reference,
+                        amount, currency, status, paid, refunded_amount, fee, raw
+                    FROM ({TYPED}) t WHERE {_valid()}""",
+                    params=[report.pk],
                 )
-                return cursor.rowcount
-        except DataError:
+        except (DataError, psycopg.DataError):
             raise _first_bad_row(cursor) from None
+        if written != staged:
+            cursor.execute(f"SELECT min(n) FROM ({TYPED}) t WHERE NOT {_valid()}")
+            raise _first_bad_row(cursor, only=cursor.fetchone()[0])
+        return written
 
 
 def _load_python(report: ProviderReport, chunks: Iterator[bytes]) -> int:

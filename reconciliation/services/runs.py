@@ -91,7 +91,7 @@ def reconciliation_run(
                 trigger=trigger,
                 started_by=actor,
             )
-            match_run(
+            providers = match_run(
                 run,
                 lo=lo,
                 hi=hi,
@@ -108,7 +108,7 @@ def reconciliation_run(
             checks = money_self_check(organization_id=organization.pk, lo=lo, hi=hi)
             run.figures["self_check"] = [{k: str(v) for k, v in check.items()} for check in checks]
             if not dry_run:
-                raised, resolved = _sync_cases(run, actor=actor)
+                raised, resolved = _sync_cases(run, providers=providers, actor=actor)
                 drift_raised, drift_resolved = _sync_drift(run, checks, actor=actor)
                 run.exceptions_raised = raised + drift_raised
                 run.exceptions_resolved = resolved + drift_resolved
@@ -137,7 +137,7 @@ def _item_date(item: ReconciliationItem, organization: Organization) -> dt.date:
     return timezone.localtime(moment or timezone.now(), organization.tz).date()
 
 
-def _sync_cases(run: ReconciliationRun, *, actor) -> tuple[int, int]:
+def _sync_cases(run: ReconciliationRun, *, providers: set[str], actor) -> tuple[int, int]:
     """One case per problem item (deduplicated), and resolve the cases whose problem is gone."""
     organization = run.organization
     problems = (
@@ -186,7 +186,6 @@ def _sync_cases(run: ReconciliationRun, *, actor) -> tuple[int, int]:
             },
         )
         raised += case.occurrences == 1 and case.last_seen_at == case.created_at
-    providers = set(run.items.values_list("provider", flat=True).distinct())
     stale = ExceptionCase.objects.filter(
         organization=organization,
         status__in=ExceptionCase.ACTIVE_STATUSES,

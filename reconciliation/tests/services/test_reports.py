@@ -216,3 +216,19 @@ def test_xml_with_entities_is_refused(organization, actor):
         assert caught.value.code == "malformed_file"
         assert "DOCTYPE" in caught.value.message
     assert not ProviderReport.objects.exists()
+
+
+def test_first_of_several_bad_rows_is_named_after_many_good_ones(organization, branch, actor):
+    """The typed write leaves bad rows out and compares counts: the first bad line (not any
+    other) is named, the later one too is refused, and nothing is written."""
+    rows = _good_rows(organization, branch, n=3) * 20
+    for i, row in enumerate(rows):
+        rows[i] = {**row, "order_number": f"{row['order_number']}-{i}"}
+    rows[41]["status"] = "settled"
+    rows[52]["currency"] = "XYZ"
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, report_bytes(rows))
+    assert "line 43" in caught.value.message
+    assert "bad status" in caught.value.message
+    assert not ProviderReport.objects.exists()
+    assert not ProviderReportRow.objects.exists()

@@ -209,7 +209,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database", default=os.environ.get("BENCH_DB", "payops_bench_scratch"))
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--port",
+        default=os.environ.get("BENCH_PORT", "8914"),
+        help="the port of the gunicorn the HTTP workloads start (BENCH_PORT)",
+    )
     args = parser.parse_args()
+    os.environ["BENCH_PORT"] = str(int(args.port))  # read by benchmarks.workloads.api
     args.only = args.only.split(",") if args.only else None
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")

@@ -49,6 +49,8 @@ PAYOPS_WEBHOOKS_ALLOW_PRIVATE = env.boolean("PAYOPS_WEBHOOKS_ALLOW_PRIVATE", def
 # Public base URL of this deployment (callbacks and return URLs given to gateways).
 PAYOPS_BASE_URL = env.string("PAYOPS_BASE_URL", default="http://127.0.0.1:8000")
 PAYOPS_API_RATE = env.string("PAYOPS_API_RATE", default="600/minute")
+# How long a worker remembers an API token it found (core/api/auth.py); 0: read it every time.
+PAYOPS_API_TOKEN_CACHE_SECONDS = env.integer("PAYOPS_API_TOKEN_CACHE_SECONDS", default=5)
 
 INSTALLED_APPS = [
     "ops.apps.PayopsAdminConfig",  # django.contrib.admin with the second-factor site

@@ -21,6 +21,7 @@ class _Rollback(Exception):
 
 def queries(ctx) -> list[tuple[str, object]]:
     from core.api.lean import lean_values
+    from exceptionqueue.api.serializers import EXCEPTION_LIST_SOURCES, ExceptionCaseSerializer
     from exceptionqueue.models import ExceptionCase
     from payments import selectors as payment_selectors
     from payments.api.serializers import PAYMENT_LIST_SOURCES, PaymentSerializer
@@ -69,7 +70,7 @@ def queries(ctx) -> list[tuple[str, object]]:
         (
             "exceptions page 1",
             ExceptionCase.objects.filter(organization=org)
-            .select_related("branch", "subject_type")
+            .values(*lean_values(ExceptionCaseSerializer, EXCEPTION_LIST_SOURCES))
             .order_by("-id")[:101],
         ),
         (

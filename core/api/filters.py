@@ -11,8 +11,9 @@ bounded to ``EARLIEST``..``LATEST`` (``bounded_moment``, ``bounded_day``), and
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
-from django_filters import utils
+from django_filters import FilterSet, utils
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
@@ -70,15 +71,57 @@ def refuse_nul_query(query_params) -> None:
 
 
 class PayopsFilterBackend(DjangoFilterBackend):
-    """django-filter's backend with every date and date-time filter bounded (see above)."""
+    """django-filter's backend with every date and date-time filter bounded (see above).
+
+    Cheaper per request, with the same result: a view's ``filterset_fields`` FilterSet class is
+    built once per view class (django-filter builds a new class on every request), and a request
+    that names none of the FilterSet's filters gets the queryset as it is, without building and
+    validating the FilterSet (which would filter nothing), unless a filter is required or the
+    FilterSet filters on its own (overrides ``qs`` or ``filter_queryset``)."""
+
+    _auto_classes: dict = {}
+
+    def get_filterset_class(self, view, queryset=None):
+        fields = getattr(view, "filterset_fields", None)
+        if getattr(view, "filterset_class", None) or not fields or queryset is None:
+            return super().get_filterset_class(view, queryset)
+        key = (type(view), queryset.model, repr(fields))
+        built = self._auto_classes.get(key)
+        if built is None:
+            built = self._auto_classes[key] = super().get_filterset_class(view, queryset)
+        return built
 
     def filter_queryset(self, request, queryset, view):
-        filterset = self.get_filterset(request, queryset, view)
-        if filterset is None:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
             return queryset
+        if not _names_a_filter(filterset_class, request.query_params):
+            return queryset
+        filterset = filterset_class(**self.get_filterset_kwargs(request, queryset, view))
         if not filterset.is_valid() and self.raise_exception:
             raise utils.translate_validation(filterset.errors)
         cleaned = filterset.form.cleaned_data
         for name, value in cleaned.items():
             cleaned[name] = bounded(value, name)
         return filterset.qs
+
+
+@cache
+def _filter_names(filterset_class) -> tuple[str, ...] | None:
+    """The names a request uses for ``filterset_class``'s filters (a range filter's parameters
+    start with its name), or None when the FilterSet must always run."""
+    own = any(
+        getattr(filterset_class, attribute) is not getattr(FilterSet, attribute)
+        for attribute in ("qs", "filter_queryset", "__init__")
+    )
+    required = any(f.extra.get("required") for f in filterset_class.base_filters.values())
+    if own or required:
+        return None
+    return tuple(filterset_class.base_filters)
+
+
+def _names_a_filter(filterset_class, query_params) -> bool:
+    names = _filter_names(filterset_class)
+    if names is None:
+        return True
+    return any(param.startswith(names) for param in query_params)

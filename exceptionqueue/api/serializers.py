@@ -59,6 +59,21 @@ class ExceptionCaseSerializer(serializers.ModelSerializer):
         return {"type": obj.subject_type.model, "id": obj.subject_id}
 
 
+# The list's lean path (``core.api.lean``): the ``.values()`` keys of the fields that differ
+# (``subject`` reads two, see ``subject_of_row``).
+EXCEPTION_LIST_SOURCES = {
+    "branch": "branch__code",
+    "subject": ("subject_type__model", "subject_id"),
+}
+
+
+def subject_of_row(row: dict) -> dict | None:
+    """``ExceptionCaseSerializer.get_subject`` for a ``.values()`` row."""
+    if row["subject_type__model"] is None:  # no subject type (the join found nothing)
+        return None
+    return {"type": row["subject_type__model"], "id": row["subject_id"]}
+
+
 class ExceptionCaseDetailSerializer(ExceptionCaseSerializer):
     events = ExceptionEventSerializer(many=True, read_only=True)
 

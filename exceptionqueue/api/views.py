@@ -7,14 +7,17 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api.lean import lean_rows, lean_values
 from core.api.views import PayopsReadViewSet
 from core.errors import CoreError
 from exceptionqueue import services
 from exceptionqueue.api.serializers import (
+    EXCEPTION_LIST_SOURCES,
     AcknowledgeSerializer,
     ExceptionCaseDetailSerializer,
     ExceptionCaseSerializer,
     ResolveSerializer,
+    subject_of_row,
 )
 from exceptionqueue.kinds import kind_choices
 from exceptionqueue.models import ExceptionCase
@@ -46,6 +49,22 @@ class ExceptionCaseViewSet(PayopsReadViewSet):
     queryset = ExceptionCase.objects.select_related("branch", "subject_type")
     detail_serializer_class = ExceptionCaseDetailSerializer
     detail_prefetch = ("events__actor",)
+
+    def list(self, request, *args, **kwargs):
+        """A page of ``ExceptionCaseSerializer`` rows read with ``.values()`` (``core.api.lean``):
+        the same JSON, without model instances; two queries per page (the API client, the page)."""
+        queryset = self.filter_queryset(self.get_queryset())
+        rows = self.paginate_queryset(
+            queryset.values(*lean_values(ExceptionCaseSerializer, EXCEPTION_LIST_SOURCES))
+        )
+        return self.get_paginated_response(
+            lean_rows(
+                ExceptionCaseSerializer,
+                rows,
+                EXCEPTION_LIST_SOURCES,
+                computed={"subject": subject_of_row},
+            )
+        )
 
     def _answer(self, case):
         case = self.get_queryset().get(pk=case.pk)

@@ -155,3 +155,22 @@ def test_resolve_is_idempotent_with_a_key(api, cases):
 
 def test_requires_a_token(client, cases):
     assert client.get("/api/v1/exceptions/").status_code == 401
+
+
+def test_list_rows_are_the_serializers_json(api, cases):
+    """The list reads ``.values()`` rows (``core.api.lean``): the serializer's JSON, with the
+    subject (a method field) read from the row, in two queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from exceptionqueue.api.serializers import ExceptionCaseSerializer
+    from exceptionqueue.models import ExceptionCase
+
+    api.get("/api/v1/exceptions/")  # the client's first use is recorded once
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get("/api/v1/exceptions/").json()
+    mine = ExceptionCase.objects.filter(organization=cases["drift"].organization).order_by("-id")
+    assert body["results"] == ExceptionCaseSerializer(mine, many=True).data
+    assert any(row["subject"] for row in body["results"])
+    assert any(row["subject"] is None for row in body["results"])
+    assert len(queries) <= 2

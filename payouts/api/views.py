@@ -5,6 +5,7 @@ Views check the shape of the input and call one service; the service enforces th
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -22,7 +23,7 @@ from payments.errors import PaymentError
 from payouts import selectors, services
 from payouts.api import serializers as s
 from payouts.errors import PayoutError as E
-from payouts.models import Payout, PayoutLine, PayoutPeriod, QrCode, Recipient
+from payouts.models import Payout, PayoutEvent, PayoutLine, PayoutPeriod, QrCode, Recipient
 
 # How many payments a payout's detail carries (then ``payments_next``), and a lines page's size.
 PAYOUT_PAYMENTS_PAGE = 100
@@ -215,7 +216,9 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
             return Payout.objects.none()
         qs = selectors.payout_list(organization=self.request.organization)
         if self.action not in ("list", "payments", "lines"):
-            qs = qs.prefetch_related("events__actor__api_client__organization")
+            # The events with their actors (and an actor's API client) in one query.
+            events = PayoutEvent.objects.select_related("actor__api_client__organization")
+            qs = qs.prefetch_related(Prefetch("events", queryset=events))
         return qs
 
     def get_serializer_class(self):
@@ -233,11 +236,14 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         )
 
     def retrieve(self, request, *args, **kwargs):
-        return self._detail(self.get_object())
+        # get_object reads it with the detail's prefetches: no second read.
+        return self._detail(self.get_object(), fresh=True)
 
-    def _detail(self, payout, status_code=status.HTTP_200_OK) -> Response:
-        """The payout, its first page of payments (and the link to the next), its audit trail."""
-        payout = self.get_queryset().get(pk=payout.pk)
+    def _detail(self, payout, status_code=status.HTTP_200_OK, *, fresh=False) -> Response:
+        """The payout, its first page of payments (and the link to the next), its audit trail
+        (read again with the detail's prefetches unless ``fresh``: after a service moved it)."""
+        if not fresh:
+            payout = self.get_queryset().get(pk=payout.pk)
         paginator = LineCursorPagination()
         payments = self._payments_page(payout.pk, paginator)
         paginator.base_url = self.reverse_action("payments", args=[payout.pk])

@@ -1,0 +1,94 @@
+"""What every API request pays before its view (issue 14, BENCHMARKS.md (4)): the token found
+without a database round trip while the worker remembers it, a revocation refused at once in
+the process that made it and within ``PAYOPS_API_TOKEN_CACHE_SECONDS`` elsewhere, the rate limit
+counted in one Redis window that always expires."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.throttling import SimpleRateThrottle
+
+from core.api import auth
+from core.models import ApiClient, Organization
+from core.services import api_client_revoke
+
+
+@pytest.fixture
+def remembered(settings):
+    settings.PAYOPS_API_TOKEN_CACHE_SECONDS = 5
+    auth.forget_tokens()
+    yield
+    auth.forget_tokens()
+
+
+def queries(api, url="/api/v1/branches/"):
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(url)
+    assert response.status_code == 200, response.content
+    return [q["sql"] for q in captured]
+
+
+def test_a_remembered_token_costs_no_query(api, remembered):
+    first = queries(api)
+    assert any("core_apiclient" in sql for sql in first)
+    again = queries(api)
+    assert not any("core_apiclient" in sql for sql in again)
+    assert len(again) == len(first) - 1 - sum("UPDATE" in sql for sql in first)
+
+
+def test_without_the_setting_every_request_reads_the_token(api, settings):
+    settings.PAYOPS_API_TOKEN_CACHE_SECONDS = 0
+    auth.forget_tokens()
+    queries(api)
+    assert any("core_apiclient" in sql for sql in queries(api))
+
+
+def test_a_revocation_is_refused_at_once_in_its_process(api, system_user, remembered):
+    assert api.get("/api/v1/branches/").status_code == 200
+    api_client_revoke(client=api.api_client, actor=system_user, reason="leaked")
+    refused = api.get("/api/v1/branches/")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "authentication_failed"
+
+
+def test_a_revocation_elsewhere_is_refused_when_the_entry_expires(api, remembered, monkeypatch):
+    """Another worker revoked the key (no signal here): refused once the seconds have passed."""
+    clock = [1000.0]
+    monkeypatch.setattr(auth.time, "monotonic", lambda: clock[0])
+    assert api.get("/api/v1/branches/").status_code == 200
+    ApiClient.objects.filter(pk=api.api_client.pk).update(revoked_at=timezone.now())
+    clock[0] += 4.9
+    assert api.get("/api/v1/branches/").status_code == 200  # still remembered
+    clock[0] += 0.2
+    assert api.get("/api/v1/branches/").status_code == 401
+
+
+def test_an_organisation_saved_is_read_afresh(api, organization, remembered):
+    queries(api)
+    Organization.objects.get(pk=organization.pk).save()
+    assert any("core_apiclient" in sql for sql in queries(api))
+
+
+@pytest.mark.redis
+def test_the_rate_window_always_expires(api, monkeypatch):
+    assert isinstance(caches["default"], RedisCache)
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"api_client": "3/minute"})
+    cache.clear()
+    try:
+        assert api.get("/api/v1/branches/").status_code == 200
+        backend = caches["default"]
+        key = backend.make_and_validate_key(f"ratelimit:api_client:{api.api_client.pk}")
+        redis = backend._cache.get_client(key)
+        assert int(redis.get(key)) == 1
+        assert 0 < redis.pttl(key) <= 60_000
+        codes = [api.get("/api/v1/branches/").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        assert int(redis.get(key)) == 4
+        assert 0 < redis.pttl(key) <= 60_000
+    finally:
+        cache.clear()

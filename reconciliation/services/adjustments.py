@@ -14,6 +14,10 @@ The kernel itself refuses changes dated in a closed period (``accounting_period_
 rows keep the closed period's figures untouched and make the money visible where it lands. A
 payment or refund with an adjustment counts in the ``adjustments`` figure of the period it is
 booked in, and in no ``verified`` or ``refunded`` figure (``services/figures.py``): once.
+
+The periods are read ``FOR SHARE`` (``core.locks``): a close racing the change either waits for
+it (and counts it) or commits first (and the change is booked here). The close locks no payment
+or refund, so taking the period after them makes no cycle.
 """
 
 from __future__ import annotations
@@ -43,12 +47,14 @@ def _late_refund(payment, refund, organization, *, actor) -> None:
         return
     when = refund.completed_at or clock_now(organization)
     origin_moment = payment.verified_at
-    origin = accounting_period_at(organization=organization, date=origin_moment)
+    origin = accounting_period_at(organization=organization, date=origin_moment, share_lock=True)
     if origin is None or not origin.is_closed:
         # The payment's period is open; a refund whose own date fell in a closed period (it was
         # asked before the close and the gateway answered after) is late all the same.
         origin_moment = when
-        origin = accounting_period_at(organization=organization, date=origin_moment)
+        origin = accounting_period_at(
+            organization=organization, date=origin_moment, share_lock=True
+        )
         if origin is None or not origin.is_closed:
             return
     PeriodAdjustment.objects.get_or_create(
@@ -69,7 +75,9 @@ def _late_refund(payment, refund, organization, *, actor) -> None:
 
 
 def _late_payment(payment, organization, *, actor) -> None:
-    origin = accounting_period_at(organization=organization, date=payment.created_at)
+    origin = accounting_period_at(
+        organization=organization, date=payment.created_at, share_lock=True
+    )
     if origin is None or not origin.is_closed:
         return
     when = payment.verified_at or clock_now(organization)

@@ -122,3 +122,21 @@ def test_late_money_counts_once_on_the_page_and_in_both_exports(
     late = world["late"].order_number
     assert late not in {row[1] for row in blocks["payments"][1:]}
     assert late in {row[4] for row in blocks["adjustments"][1:]}
+
+
+def test_zero_figures_carry_their_currency_in_both_exports(client, accountant, month):
+    """The month has payments and a refund but no payout and no adjustment: those figures are
+    0.00 in AMD, as the page shows them, never a totals row with an empty currency."""
+    period = month["period"]
+    text = b"".join(_get(client, accountant, "export-csv", period).streaming_content).decode()
+    block = csv_blocks(text)["totals"]
+    assert all(currency for _figure, currency, _amount in block[1:]), block
+    totals = csv_totals(text)
+    for figure in ("paid_out", "fees", "in_flight", "adjustments"):
+        assert totals[(figure, "AMD")] == Decimal("0.00")
+    data = b"".join(_get(client, accountant, "export-xlsx", period).streaming_content)
+    assert all(row[1] for row in xlsx_sheets(data)["Totals"][1:])
+    assert xlsx_totals(data)[("paid_out", "AMD")] == Decimal("0.00")
+    page = page_figures(_get(client, accountant, "period", period).content.decode())
+    for key, value in page.items():
+        assert totals[key] == value

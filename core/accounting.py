@@ -6,7 +6,9 @@ default). The kernel consults it and names no domain:
 - ``accounting_period_guard(organization=, date=)`` raises ``409 period_closed`` when ``date``
   (a local date, or an aware datetime converted to the organisation's zone) falls in a closed
   period. Kernel services call it before a change dated in a period (a refund today, a manual
-  verification, ...): nothing is written when it refuses.
+  verification, ...): nothing is written when it refuses. Called inside the change's
+  transaction, it holds the period ``FOR SHARE`` until the change commits, so the close (which
+  takes the row ``FOR UPDATE``) and the change serialise (``core.locks``).
 - ``accounting_adjustment_date(organization=, date=)``: where a late change about ``date`` is
   booked instead: ``date`` itself when its period is open, else the first day of the next
   period that is not closed (or the day after the last closed period when none is defined yet).
@@ -28,6 +30,7 @@ from collections.abc import Callable
 from django.utils import timezone
 
 from core.errors import CoreError
+from core.locks import accounting_period_share_lock
 from core.models import AccountingPeriod, Organization
 
 Blocker = Callable[..., list[dict]]
@@ -68,10 +71,16 @@ def _local_date(organization: Organization, value: dt.date | dt.datetime) -> dt.
 
 
 def accounting_period_at(
-    *, organization: Organization, date: dt.date | dt.datetime
+    *, organization: Organization, date: dt.date | dt.datetime, share_lock: bool = False
 ) -> AccountingPeriod | None:
-    """The accounting period ``date`` falls in, or None when none is defined for it."""
+    """The accounting period ``date`` falls in, or None when none is defined for it.
+
+    ``share_lock``: read it ``FOR SHARE`` (``core.locks``), for a change that decides by its
+    status inside its transaction (a close of it waits for the change, or the change waits for
+    the close and then sees it closed)."""
     day = _local_date(organization, date)
+    if share_lock:
+        return accounting_period_share_lock(organization_id=organization.pk, day=day)
     return AccountingPeriod.objects.filter(
         organization=organization, start__lte=day, end__gte=day
     ).first()
@@ -90,10 +99,16 @@ def accounting_period_is_closed(*, organization: Organization, date: dt.date | d
 def accounting_period_guard(
     *, organization: Organization, date: dt.date | dt.datetime, what: str = "This change"
 ) -> None:
-    """Refuse (409 ``period_closed``) a change dated in a closed accounting period."""
-    period = accounting_period_at(organization=organization, date=date)
+    """Refuse (409 ``period_closed``) a change dated in a closed accounting period.
+
+    Inside a transaction (PostgreSQL) it also locks the period ``FOR SHARE`` until the change
+    commits (``core.locks``), so a close cannot slip between this check and the change: call it
+    in the change's transaction, before any other lock (the period comes first in the lock
+    order). Outside a transaction it only checks (an early refusal, before anything is written).
+    """
+    day = _local_date(organization, date)
+    period = accounting_period_share_lock(organization_id=organization.pk, day=day)
     if period is not None and period.is_closed:
-        day = _local_date(organization, date)
         raise CoreError.PERIOD_CLOSED.error(
             f"{what} is dated {day.isoformat()}, in the accounting period "
             f"{period.start.isoformat()}..{period.end.isoformat()}, which is closed."

@@ -5,7 +5,8 @@ currency, summed from the very rows written: they are the period page's figures,
 when the rows and the page agree (the browser tests check it).
 
 CSV layout: for each sheet a line with its name, a header line, its rows and an empty line; then
-``totals`` and lines ``figure,currency,amount``.
+``totals`` and lines ``figure,currency,amount``: every figure in every currency of the period,
+0.00 where nothing counts (always with its currency).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import IO
 import xlsxwriter
 
 from desk.registry import ExportSheet, export_sheets
-from desk.selectors import period_bounds
+from desk.selectors import period_bounds, period_money
 
 Totals = dict[tuple[str, str], Decimal]
 
@@ -59,12 +60,18 @@ def _sheet_rows(sheet: ExportSheet, period, totals: Totals) -> Iterator[tuple]:
         yield row
 
 
-def _final_totals(totals: Totals) -> list[tuple[str, str, Decimal]]:
-    """Per figure and currency; a figure with no row at all still appears (0, no currency)."""
-    seen = {f for (f, c) in totals if c}
-    return sorted(
-        (f, c, v.quantize(Decimal("0.01"))) for (f, c), v in totals.items() if c or f not in seen
-    )
+def _final_totals(totals: Totals, period) -> list[tuple[str, str, Decimal]]:
+    """Per figure and currency, as the period page shows them: every figure in every currency
+    of the period (its figures' currencies and the rows'), 0.00 where no row has it; never a row
+    without a currency (a zero figure used to come out as ``figure,,0.00``). A period where no
+    money moved at all shows its organisation's default currency."""
+    currencies = {c for (_f, c) in totals if c} | set(period_money(period))
+    currencies = currencies or {period.organization.default_currency}
+    figures = {f for (f, _c) in totals}
+    rows = [(f, c, totals.get((f, c), Decimal(0))) for f in figures for c in currencies]
+    # A registered sheet without a currency column: its sums, if any, keep their empty currency.
+    rows += [(f, c, v) for (f, c), v in totals.items() if not c and v]
+    return sorted((f, c, v.quantize(Decimal("0.01"))) for f, c, v in rows)
 
 
 def period_csv(period) -> Iterator[str]:
@@ -78,7 +85,7 @@ def period_csv(period) -> Iterator[str]:
         yield writer.writerow([])
     yield writer.writerow(["totals"])
     yield writer.writerow(["figure", "currency", "amount"])
-    for figure, currency, value in _final_totals(totals):
+    for figure, currency, value in _final_totals(totals, period):
         yield writer.writerow([figure, currency, value])
 
 
@@ -112,7 +119,7 @@ def period_xlsx(period) -> IO[bytes]:
         ws.write_string(0, col, name, bold)
     ws.set_column(0, 1, 16)
     ws.set_column(2, 2, 18)
-    for r, (figure, currency, value) in enumerate(_final_totals(totals), start=1):
+    for r, (figure, currency, value) in enumerate(_final_totals(totals, period), start=1):
         ws.write_string(r, 0, figure)
         ws.write_string(r, 1, currency)
         ws.write_number(r, 2, float(value), money)

@@ -1,9 +1,13 @@
 """Row locks for payments and refunds, and the order they are taken in.
 
 Lock order (to stay free of deadlocks), everywhere in payops: accounting period → recipients (by
-id) → payments (by id) → adjustments → payouts (docs/payouts.md). Inside payments: a refund row,
-then its payment (``refund_complete``, ``refund_resolve``); a payment change then, through the
-payment hooks (``payments.hooks``, same transaction), the domain rows that hold it (a payout).
+id) → payments (by id) → adjustments → payouts (docs/payouts.md). A refund's reservation, a manual
+verification and a reinstatement take the accounting period of today ``FOR SHARE`` first
+(``core.accounting.accounting_period_guard`` in their transaction; ``core.locks``), then the
+payment: the period's close, which takes that row ``FOR UPDATE``, and the change serialise.
+Inside payments: a refund row, then its payment (``refund_complete``, ``refund_resolve``); a
+payment change then, through the payment hooks (``payments.hooks``, same transaction), the
+domain rows that hold it (a payout).
 
 Only our own rows are locked (``OF self``): a ``select_related`` under ``select_for_update``
 would otherwise also lock the organisation and branch rows and serialise every payment change

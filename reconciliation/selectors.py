@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 from core.models import AccountingPeriod, Organization
 from reconciliation.models import (
     BankStatement,
-    PeriodAdjustment,
     ProviderReport,
     ReconciliationItem,
     ReconciliationRun,
@@ -60,8 +59,11 @@ def period_list(*, organization: Organization, filters: dict | None = None) -> Q
 
 
 def adjustments_of_period(*, period: AccountingPeriod) -> QuerySet:
-    return PeriodAdjustment.objects.filter(
-        organization=period.organization, booked_on__gte=period.start, booked_on__lte=period.end
+    """The adjustments booked in ``period``: the rows of its ``adjustments`` figure."""
+    from reconciliation.services.figures import figure_adjustments
+
+    return figure_adjustments(
+        organization_id=period.organization_id, start=period.start, end=period.end
     )
 
 

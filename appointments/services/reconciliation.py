@@ -121,40 +121,105 @@ def _findings(requests, end: dt.datetime) -> list[dict]:
     return found
 
 
+MONEY = ("paid", "refunds", "forfeited")
+CENTS = Decimal("0.01")
+
+
+def _money(amount) -> str:
+    return str(Decimal(amount or 0).quantize(CENTS))
+
+
+def _succeeded_refund_ids(refund_ids) -> set[int]:
+    from payments.models import Refund
+
+    return set(
+        Refund.objects.filter(pk__in=refund_ids, status=Refund.Status.SUCCEEDED).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def _counts(organization, start, end) -> tuple[dict, dict]:
+    """The day's counts, and its money per currency (``totals["by_currency"]``).
+
+    ``refunds`` counts the refunds the payments core recorded succeeded (a refund event whose
+    refund failed, or is still pending, is no money back). The flat money keys of ``totals``
+    are the organisation's default currency's figures (kept for readers of the single-currency
+    shape; before, they added amounts of different currencies together).
+    """
     from payments.models import Payment, Refund
 
-    rows = (
-        AppointmentEvent.objects.filter(
-            organization=organization, occurred_at__gte=start, occurred_at__lt=end
-        )
-        .values("kind")
-        .annotate(n=Count("id"), total=Sum("amount"))
+    events = AppointmentEvent.objects.filter(
+        organization=organization, occurred_at__gte=start, occurred_at__lt=end
     )
-    by_kind = {row["kind"]: row for row in rows}
-    counts, totals = {}, {}
-    for name, event_kinds in COUNTED.items():
-        counts[name] = sum(by_kind.get(k, {}).get("n", 0) for k in event_kinds)
-        amount = sum((by_kind.get(k, {}).get("total") or Decimal("0") for k in event_kinds), 0)
-        if name in ("paid", "refunds", "forfeited"):
-            totals[name] = str(Decimal(amount).quantize(Decimal("0.01")))
-    payments = Payment.objects.filter(
-        organization=organization,
-        purpose=Payment.Purpose.APPOINTMENT,
-        verified_at__gte=start,
-        verified_at__lt=end,
-    ).aggregate(n=Count("id"), total=Sum("amount"))
-    counts["provider_payments_verified"] = payments["n"]
-    totals["provider_payments_verified"] = str(payments["total"] or Decimal("0.00"))
-    refunds = Refund.objects.filter(
-        payment__organization=organization,
-        payment__purpose=Payment.Purpose.APPOINTMENT,
-        status=Refund.Status.SUCCEEDED,
-        completed_at__gte=start,
-        completed_at__lt=end,
-    ).aggregate(n=Count("id"), total=Sum("amount"))
-    counts["provider_refunds_succeeded"] = refunds["n"]
-    totals["provider_refunds_succeeded"] = str(refunds["total"] or Decimal("0.00"))
+    kinds = {k: name for name, event_kinds in COUNTED.items() for k in event_kinds}
+    counts = dict.fromkeys(COUNTED, 0)
+    by_currency: dict[str, dict[str, Decimal]] = {}
+
+    def add(currency, name, amount):
+        if name in MONEY and currency:
+            entry = by_currency.setdefault(currency, {})
+            entry[name] = entry.get(name, Decimal(0)) + (amount or Decimal(0))
+
+    for row in (
+        events.exclude(kind=Kind.REFUND)
+        .values("kind", "currency")
+        .annotate(n=Count("id"), total=Sum("amount"))
+        .order_by()
+    ):
+        name = kinds.get(row["kind"])
+        if name is None:
+            continue
+        counts[name] += row["n"]
+        add(row["currency"], name, row["total"])
+    refunds = list(events.filter(kind=Kind.REFUND).values_list("data", "currency", "amount"))
+    succeeded = _succeeded_refund_ids([(data or {}).get("refund") for data, _c, _a in refunds])
+    for data, currency, amount in refunds:
+        if (data or {}).get("refund") in succeeded:
+            counts["refunds"] += 1
+            add(currency, "refunds", amount)
+    payments = (
+        Payment.objects.filter(
+            organization=organization,
+            purpose=Payment.Purpose.APPOINTMENT,
+            verified_at__gte=start,
+            verified_at__lt=end,
+        )
+        .values("currency")
+        .annotate(n=Count("id"), total=Sum("amount"))
+        .order_by()
+    )
+    refunded = (
+        Refund.objects.filter(
+            payment__organization=organization,
+            payment__purpose=Payment.Purpose.APPOINTMENT,
+            status=Refund.Status.SUCCEEDED,
+            completed_at__gte=start,
+            completed_at__lt=end,
+        )
+        .values("currency")
+        .annotate(n=Count("id"), total=Sum("amount"))
+        .order_by()
+    )
+    counts["provider_payments_verified"] = 0
+    counts["provider_refunds_succeeded"] = 0
+    for rows, name in (
+        (payments, "provider_payments_verified"),
+        (refunded, "provider_refunds_succeeded"),
+    ):
+        for row in rows:
+            counts[name] += row["n"]
+            entry = by_currency.setdefault(row["currency"], {})
+            entry[name] = entry.get(name, Decimal(0)) + (row["total"] or Decimal(0))
+    names = (*MONEY, "provider_payments_verified", "provider_refunds_succeeded")
+    currencies = {
+        currency: {name: _money(figures.get(name)) for name in names}
+        for currency, figures in sorted(by_currency.items())
+    }
+    default = currencies.get(organization.default_currency, {})
+    totals = {name: default.get(name, "0.00") for name in names}
+    totals["currency"] = organization.default_currency
+    totals["by_currency"] = currencies
     return counts, totals
 
 

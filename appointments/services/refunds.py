@@ -119,11 +119,24 @@ def refund_path(appointment: Appointment, *, now: dt.datetime | None = None) -> 
         if request.status in REFUNDABLE
     ]
     at = appointment.cancelled_at or now
-    currencies = {item["currency"] for item in requests}
-    total = sum((Decimal(item["refundable_amount"]) for item in requests), Decimal("0"))
+    by_currency: dict[str, Decimal] = {}
+    for item in requests:
+        currency = item["currency"]
+        by_currency[currency] = by_currency.get(currency, Decimal("0")) + Decimal(
+            item["refundable_amount"]
+        )
+    # The flat figure is one currency's: the requests' only one; with several, the
+    # organisation's default currency if it is among them, else the first by code (before, the
+    # amounts of different currencies were added up). ``refundable_by_currency`` has them all.
+    default = appointment.organization.default_currency
+    currency = default if default in by_currency or not by_currency else sorted(by_currency)[0]
     return {
-        "refundable_amount": str(round_money(total, next(iter(currencies), "AMD"))),
-        "currency": next(iter(currencies)) if len(currencies) == 1 else None,
+        "refundable_amount": str(round_money(by_currency.get(currency, Decimal("0")), currency)),
+        "currency": currency if by_currency else None,
+        "refundable_by_currency": [
+            {"currency": code, "refundable_amount": str(round_money(amount, code))}
+            for code, amount in sorted(by_currency.items())
+        ],
         "within_window": _within_window(appointment, policy, at),
         "policy": policy.code,
         "policy_version": policy.version,

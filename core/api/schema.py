@@ -62,10 +62,17 @@ def describe(members, *, lead: str = "") -> OpenApiResponse:
     return error(" ".join(parts))
 
 
+# Read-only fields whose schema would refuse "" unless told: an enum, or a string format.
+_BLANK_SENSITIVE = (serializers.ChoiceField, serializers.EmailField, serializers.URLField)
+
+
 def _blank_model_choice(field) -> bool:
-    """A read-only choice field over a model column that may be blank: DRF drops
-    ``allow_blank`` from read-only fields, so the enum would leave out the "" it answers."""
-    if not isinstance(field, serializers.ChoiceField) or not field.read_only or field.allow_blank:
+    """A read-only choice, e-mail or URL field over a model column that may be blank: DRF drops
+    ``allow_blank`` from read-only fields, so the enum (or ``format: email``/``uri``) would leave
+    out the "" it answers (billing's ``Customer.email`` of a customer without one: schemathesis
+    found it). With ``allow_blank`` the schema says ``oneOf: [{format: email}, {maxLength: 0}]``,
+    as it does for the request's field."""
+    if not isinstance(field, _BLANK_SENSITIVE) or not field.read_only or field.allow_blank:
         return False
     model = getattr(getattr(field.parent, "Meta", None), "model", None)
     if model is None or not field.source or "." in field.source:
@@ -74,7 +81,9 @@ def _blank_model_choice(field) -> bool:
         column = model._meta.get_field(field.source)
     except Exception:  # not a model column (a property, an annotation)
         return False
-    return bool(getattr(column, "blank", False) and getattr(column, "choices", None))
+    if isinstance(field, serializers.ChoiceField):
+        return bool(getattr(column, "blank", False) and getattr(column, "choices", None))
+    return bool(getattr(column, "blank", False))
 
 
 class PayopsAutoSchema(AutoSchema):
@@ -130,4 +139,21 @@ class PayopsAutoSchema(AutoSchema):
         for status_code, response in self._error_responses().items():
             if status_code not in responses:
                 responses[status_code] = self._get_response_for_code(response, status_code)
+        if self.method == "GET" and self._is_list_view():
+            responses.setdefault("414", URI_TOO_LONG)
         return responses
+
+
+# A list's filters ride in the query string, and the HTTP server in front of payops (gunicorn)
+# refuses a request line above its limit before Django sees it: 414 with its own HTML page, not
+# the error format. Schemathesis found it (GET notifications/ with hundreds of ``customer``
+# values); documented so an integrator knows to send fewer or shorter filter values. Below that
+# limit a malformed filter value is 400 ``invalid`` naming the filter in ``error.fields``.
+URI_TOO_LONG = {
+    "description": (
+        "URI Too Long: the request line is above the HTTP server's limit (4094 bytes by "
+        "default); answered by the server itself, as a text/html page, before payops reads the "
+        "request. Send fewer or shorter filter values."
+    ),
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}

@@ -11,21 +11,19 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from desk.charts import column_chart
-from payments.models import Payment, Refund
+from reconciliation.services.figures import figure_refunded, figure_verified
 
 SETTLED = ("verified", "partially_refunded", "refunded")
 
 
 def verified_payments(*, organization, lo, hi):
-    return Payment.objects.filter(
-        organization=organization, status__in=SETTLED, verified_at__gte=lo, verified_at__lt=hi
-    )
+    """The rows of the period's ``verified`` figure (late payments are adjustments)."""
+    return figure_verified(organization_id=organization.pk, lo=lo, hi=hi)
 
 
 def succeeded_refunds(*, organization, lo, hi):
-    return Refund.objects.filter(
-        organization=organization, status="succeeded", completed_at__gte=lo, completed_at__lt=hi
-    )
+    """The rows of the period's ``refunded`` figure (late refunds are adjustments)."""
+    return figure_refunded(organization_id=organization.pk, lo=lo, hi=hi)
 
 
 def section(*, period, organization, lo, hi, user) -> dict:

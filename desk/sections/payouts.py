@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from desk.charts import bar_list
-from desk.sections.payments import SETTLED, _local
+from desk.sections.payments import _local
 from payouts.models import Payout, QrPayment
+from reconciliation.services.figures import figure_in_flight, figure_paid_out, figure_verified
 
 ACTIVE = ("requested", "processing")
 # Payout statuses (the payouts app's labels), translated by the desk's catalogue.
@@ -32,11 +33,10 @@ def _payouts(*, organization, lo, hi):
 
 def section(*, period, organization, lo, hi, user) -> dict | None:
     payouts = _payouts(organization=organization, lo=lo, hi=hi)
+    # The recipients' share of the period's ``verified`` figure (the same rows).
     qr = QrPayment.objects.filter(
         organization=organization,
-        payment__status__in=SETTLED,
-        payment__verified_at__gte=lo,
-        payment__verified_at__lt=hi,
+        payment__in=figure_verified(organization_id=organization.pk, lo=lo, hi=hi).values("pk"),
     )
     if not payouts.exists() and not qr.exists():
         return None
@@ -112,21 +112,11 @@ def _rows(qs, organization):
 
 
 def _completed_rows(*, organization, lo, hi, **_):
-    return _rows(
-        Payout.objects.filter(
-            organization=organization, status="completed", completed_at__gte=lo, completed_at__lt=hi
-        ),
-        organization,
-    )
+    return _rows(figure_paid_out(organization_id=organization.pk, lo=lo, hi=hi), organization)
 
 
 def _in_flight_rows(*, organization, lo, hi, **_):
-    return _rows(
-        Payout.objects.filter(
-            organization=organization, status__in=ACTIVE, created_at__gte=lo, created_at__lt=hi
-        ),
-        organization,
-    )
+    return _rows(figure_in_flight(organization_id=organization.pk, lo=lo, hi=hi), organization)
 
 
 SHEETS = [

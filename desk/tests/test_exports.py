@@ -96,3 +96,47 @@ def test_text_a_spreadsheet_would_run_stays_text(client, accountant, month):
         assert cell == '\'=HYPERLINK("http://evil.example","x")'
     finally:
         _sheets.pop("test_formula")
+
+
+def test_late_money_counts_once_on_the_page_and_in_both_exports(
+    client, accountant, organization, branch
+):
+    """A closed month, then a refund of one of its payments and a late verification of
+    another: the page, the CSV and the XLSX show the same figures, and the periods' figures
+    add up to the money once (the late ones as adjustments only)."""
+    from reconciliation.tests.factories import late_money
+
+    world = late_money(organization, branch)
+    net = Decimal(0)
+    for period in (world["last"], world["this"]):
+        page = page_figures(_get(client, accountant, "period", period).content.decode())
+        text = b"".join(_get(client, accountant, "export-csv", period).streaming_content)
+        data = b"".join(_get(client, accountant, "export-xlsx", period).streaming_content)
+        for totals in (csv_totals(text.decode()), xlsx_totals(data)):
+            for (figure, currency), value in page.items():
+                assert totals.get((figure, currency), Decimal(0)) == value, (figure, period)
+        net += page[("verified", "AMD")] - page[("refunded", "AMD")]
+        net += page[("adjustments", "AMD")]
+    assert net == world["money"]
+    blocks = csv_blocks(text.decode())
+    late = world["late"].order_number
+    assert late not in {row[1] for row in blocks["payments"][1:]}
+    assert late in {row[4] for row in blocks["adjustments"][1:]}
+
+
+def test_zero_figures_carry_their_currency_in_both_exports(client, accountant, month):
+    """The month has payments and a refund but no payout and no adjustment: those figures are
+    0.00 in AMD, as the page shows them, never a totals row with an empty currency."""
+    period = month["period"]
+    text = b"".join(_get(client, accountant, "export-csv", period).streaming_content).decode()
+    block = csv_blocks(text)["totals"]
+    assert all(currency for _figure, currency, _amount in block[1:]), block
+    totals = csv_totals(text)
+    for figure in ("paid_out", "fees", "in_flight", "adjustments"):
+        assert totals[(figure, "AMD")] == Decimal("0.00")
+    data = b"".join(_get(client, accountant, "export-xlsx", period).streaming_content)
+    assert all(row[1] for row in xlsx_sheets(data)["Totals"][1:])
+    assert xlsx_totals(data)[("paid_out", "AMD")] == Decimal("0.00")
+    page = page_figures(_get(client, accountant, "period", period).content.decode())
+    for key, value in page.items():
+        assert totals[key] == value

@@ -123,6 +123,12 @@ def payment_reinstate(*, payment: Payment, actor, comment: str, adapter=None) ->
 def _reinstate(*, payment: Payment, actor, comment: str) -> Payment:
     from exceptionqueue.services import exception_clear
 
+    # Checked again under the period's share lock, before the payment's (``core.locks``).
+    accounting_period_guard(
+        organization=payment.organization,
+        date=clock_today(payment.organization),
+        what="Reinstating a payment",
+    )
     payment = payment_lock(payment)
     late = payment.events.filter(kind=PaymentEvent.Kind.LATE_PAYMENT).order_by("id").last()
     if late is None or payment.status not in Payment.FINAL_UNPAID_STATUSES:

@@ -39,10 +39,19 @@ def refund_reserve(
     """Reserve the amount under the payment's row lock: (refund, created).
 
     Runs in its own committed transaction (``durable``): the pending row must survive whatever
-    happens after the gateway call. With an ``idempotency_key`` already used on this payment
+    happens after the gateway call. The accounting period of today is checked again there,
+    under its share lock (the close cannot slip in between; the check before it only spares
+    the work). With an ``idempotency_key`` already used on this payment
     the existing refund is returned (``created`` False) and nothing else is done.
     """
     with transaction.atomic(durable=True):
+        # The accounting period first (lock order): a close waits for this reservation, or
+        # this waits for the close and is refused (``core.locks``).
+        accounting_period_guard(
+            organization=payment.organization,
+            date=clock_today(payment.organization),
+            what="A refund",
+        )
         payment = payment_lock(payment)
         if idempotency_key:
             existing = Refund.objects.filter(

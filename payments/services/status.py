@@ -183,12 +183,13 @@ def payment_verify_manually(*, payment: Payment, actor, comment: str, reference:
         raise PaymentError.COMMENT_REQUIRED.error(
             "Manual verification needs a comment and the evidence's reference."
         )
-    payment = payment_lock(payment)
+    # The accounting period first (lock order; held FOR SHARE until commit, ``core.locks``).
     accounting_period_guard(
         organization=payment.organization,
         date=clock_today(payment.organization),
         what="A manual verification",
     )
+    payment = payment_lock(payment)
     return _verify(
         payment,
         status=None,

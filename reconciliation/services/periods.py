@@ -20,6 +20,7 @@ from core.accounting import close_blockers, close_reactions_run
 from core.audit import save_audited
 from core.errors import CoreError
 from core.fsm import transition_apply
+from core.locks import accounting_period_creation_lock
 from core.models import AccountingPeriod, Organization
 from exceptionqueue.selectors import exception_blocking_list
 from reconciliation import errors
@@ -46,6 +47,8 @@ def accounting_period_create(
             "The period ends before it starts.", fields={"end": ["Before start."]}
         )
     organization_lock(organization)
+    # Changes dated where no period exists yet hold this shared until they commit (core.locks).
+    accounting_period_creation_lock(organization_id=organization.pk)
     overlap = AccountingPeriod.objects.filter(
         organization=organization, start__lte=end, end__gte=start
     ).first()

@@ -125,3 +125,67 @@ def completed_payout(
         requested_by=system_actor("tests"),
         completed_at=completed_at,
     )
+
+
+def late_money(organization, branch) -> dict:
+    """Last month closed, then a refund of one of its payments and a late verification of
+    another (both today), beside an ordinary payment and refund of this month.
+
+    QR payments (a recipient and its QR code), so the money self-check covers them. Returns the
+    periods, the payments, the late refund and what the money is: every settled payment's
+    amount minus every succeeded refund, counted once.
+    """
+    from django.utils import timezone
+
+    from payments.models import Payment, Refund
+    from payments.services import payment_verify_manually
+    from payouts import services as payouts
+    from payouts.tests.factories import paid as qr_paid
+    from payouts.tests.factories import refund
+    from reconciliation.services import (
+        accounting_period_close,
+        accounting_period_create,
+        accounting_period_month,
+    )
+
+    actor = system_actor("tests")
+    today = timezone.localtime(timezone.now(), organization.tz).date()
+    last_end = today.replace(day=1) - dt.timedelta(days=1)
+    last_start = last_end.replace(day=1)
+    recipient = payouts.recipient_create(
+        organization=organization, scope="team", name="Ararat team", branch=branch, actor=actor
+    )
+    qr = payouts.qr_code_create(recipient=recipient, actor=actor)
+    early = qr_paid(qr, "5000.00", day=last_start + dt.timedelta(days=6))
+    kept = qr_paid(qr, "1000.00", day=last_start + dt.timedelta(days=9))
+    early_refund = refund(kept, "100.00")
+    Refund.objects.filter(pk=early_refund.pk).update(
+        completed_at=local(organization, last_start + dt.timedelta(days=11))
+    )
+    late = payouts.qr_payment_create(
+        qr_code=qr, amount=Decimal("700.00"), currency="AMD", actor=actor
+    )
+    Payment.objects.filter(pk=late.pk).update(created_at=local(organization, last_end, 20))
+    last = accounting_period_create(
+        organization=organization, start=last_start, end=last_end, actor=actor
+    )
+    accounting_period_close(period=last, actor=actor)
+    # After the close: a refund of a payment of the closed month, and its late payment.
+    late_refund = refund(early, "1200.00")
+    payment_verify_manually(
+        payment=Payment.objects.get(pk=late.pk), actor=actor, comment="bank", reference="B-7"
+    )
+    # This month's own money.
+    current = qr_paid(qr, "300.00")
+    refund(current, "50.00")
+    this = accounting_period_month(organization=organization, day=today, actor=actor)
+    return {
+        "last": last,
+        "this": this,
+        "early": early,
+        "late": Payment.objects.get(pk=late.pk),
+        "late_refund": late_refund,
+        "recipient": recipient,
+        # 5000 + 1000 + 700 + 300 verified; 100 + 1200 + 50 refunded
+        "money": Decimal("5650.00"),
+    }

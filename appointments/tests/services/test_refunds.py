@@ -90,3 +90,27 @@ def test_two_refunds_at_once_never_exceed_the_policy_share(paid_request, actor):
     assert [e.code for e in losers] == ["refund_outside_policy"]
     request.refresh_from_db()
     assert request.payment.refunded_amount == Decimal("3000.00")
+
+
+def test_refund_path_splits_by_currency(organization, book, actor):
+    """Two requests of one appointment in two currencies: each currency's refundable amount,
+    never their sum."""
+    from payments.services import sandbox_pay
+
+    appointment = book()
+    for kind, amount, currency in (("deposit", "10000.00", "AMD"), ("prepayment", "50.00", "USD")):
+        request = services.payment_request_create(
+            appointment=appointment,
+            kind=kind,
+            amount=Decimal(amount),
+            currency=currency,
+            expires_in_minutes=60,
+            actor=actor,
+        )
+        sandbox_pay(payment=request.payment, outcome="approved", actor=actor)
+    path = services.refund_path(appointment)
+    assert path["refundable_by_currency"] == [
+        {"currency": "AMD", "refundable_amount": "10000.00"},
+        {"currency": "USD", "refundable_amount": "50.00"},
+    ]
+    assert (path["currency"], path["refundable_amount"]) == ("AMD", "10000.00")

@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from billing.locks import subscription_lock
 from billing.models import Attempt, BillingPeriod, Subscription
@@ -46,8 +46,7 @@ def billing_due_work(*, organization, now, actor) -> dict[str, int]:
         "billing_entitlement_changes": 0,
         "billing_reminders_sent": 0,
     }
-    live = Subscription.objects.filter(organization=organization, status__in=Subscription.LIVE)
-    for subscription in live.only("pk"):
+    for subscription in _to_extend(organization, now=now).only("pk"):
         counts["billing_periods_created"] += periods_extend(
             subscription=subscription, actor=actor, now=now
         )
@@ -62,6 +61,20 @@ def billing_due_work(*, organization, now, actor) -> dict[str, int]:
     counts["billing_entitlement_changes"] = changed
     counts["billing_reminders_sent"] = notifications_send_queued(organization=organization)
     return counts
+
+
+def _to_extend(organization, *, now):
+    """The live subscriptions that ``periods_extend`` may change at ``now``: those without a
+    regular period reaching today (one filter, so a minute's run does not lock every
+    subscription: with a period covering today, ``periods_extend`` adds nothing and cancels
+    nothing, since its last regular period is the one that ends last)."""
+    today = now.astimezone(organization.tz).date()
+    covered = BillingPeriod.objects.filter(
+        subscription=OuterRef("pk"), kind=BillingPeriod.Kind.REGULAR, end__gte=today
+    )
+    return Subscription.objects.filter(
+        organization=organization, status__in=Subscription.LIVE
+    ).exclude(Exists(covered))
 
 
 def _attempts(organization, *, now, actor) -> None:

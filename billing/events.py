@@ -153,6 +153,45 @@ def period_changed(
     return row
 
 
+def period_changed_many(changes: list[tuple], *, actor, now) -> list[BillingEvent]:
+    """``period_changed`` for many periods of one organisation at once (the due attempts): one
+    INSERT of the event rows and one outbox write for their webhooks. ``changes`` are
+    ``(period, subscription, data)``; the kind is each period's status now."""
+    if not changes:
+        return []
+    from webhooks.services import event_emit_many
+
+    rows = BillingEvent.objects.bulk_create(
+        [
+            BillingEvent(
+                organization_id=subscription.organization_id,
+                subscription=subscription,
+                period=period,
+                kind=f"period_{period.status}",
+                actor=actor,
+                occurred_at=now,
+                comment="",
+                data=data or {},
+            )
+            for period, subscription, data in changes
+        ]
+    )
+    emits = [
+        {
+            "event_type": f"billing_period.{period.status}",
+            "subject": "billing_period",
+            "subject_id": period.pk,
+            "data": period_data(period),
+            "dedup": f"billing_event:{row.pk}",
+        }
+        for (period, _, _), row in zip(changes, rows, strict=True)
+        if f"billing_period.{period.status}" in PERIOD_EVENT_TYPES
+    ]
+    if emits:
+        event_emit_many(organization=changes[0][1].organization, events=emits)
+    return rows
+
+
 def entitlement_changed(subscription: Subscription, *, actor, now, comment: str = "", data=None):
     row = _record(
         subscription=subscription,

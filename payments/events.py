@@ -41,6 +41,26 @@ def payment_created_record(payment: Payment, *, actor) -> PaymentEvent:
     )
 
 
+def payment_created_record_many(payments: list[Payment], *, actor) -> list[PaymentEvent]:
+    """``created`` for many new payments at once (one INSERT): the rows of
+    ``payment_created_record``."""
+    return PaymentEvent.objects.bulk_create(
+        [
+            PaymentEvent(
+                organization_id=payment.organization_id,
+                payment=payment,
+                kind=PaymentEvent.Kind.CREATED,
+                from_status="",
+                to_status=payment.status,
+                actor=actor,
+                amount=payment.amount,
+                currency=payment.currency,
+            )
+            for payment in payments
+        ]
+    )
+
+
 def payment_order_registered_record(payment: Payment, *, actor) -> PaymentEvent:
     """``order_registered``: the gateway's reference of the order."""
     return payment_event_record(

@@ -10,6 +10,7 @@ of gross equal to the sum of what the payments have left after refunds.
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import ExitStack
 from decimal import Decimal
@@ -155,6 +156,46 @@ def _eligible(period) -> tuple[Decimal, int]:
     return agg["total"], qs.count()
 
 
+class PlanLog:
+    """``BENCH_EXPLAIN_BUILD=1``: the EXPLAIN ANALYZE of every statement of the last application
+    run that takes over 100 ms (``auto_explain``, its plans sent to this client as notices),
+    written to ``var/bench/explain-build-<size>.txt``."""
+
+    def __init__(self, size: int):
+        self.size, self.plans = size, []
+
+    def __enter__(self):
+        raw = connection.connection
+        raw.add_notice_handler(self._notice)
+        with connection.cursor() as cursor:
+            cursor.execute("LOAD 'auto_explain'")
+            for setting in (
+                "auto_explain.log_min_duration = 100",
+                "auto_explain.log_analyze = on",
+                "auto_explain.log_buffers = on",
+                "auto_explain.log_nested_statements = on",
+                "auto_explain.log_level = notice",
+                "client_min_messages = notice",
+            ):
+                cursor.execute(f"SET {setting}")
+        return self
+
+    def _notice(self, diagnostic):
+        self.plans.append(diagnostic.message_primary or "")
+
+    def __exit__(self, *exc):
+        from benchmarks.harness import ROOT
+
+        with connection.cursor() as cursor:
+            cursor.execute("SET auto_explain.log_min_duration = -1")
+            cursor.execute("SET client_min_messages = warning")
+        connection.connection.remove_notice_handler(self._notice)
+        path = ROOT / "var" / "bench" / f"explain-build-{self.size}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n\n".join(self.plans))
+        print(f"  ({len(self.plans)} build plans in {path.relative_to(ROOT)})", flush=True)
+
+
 def run(ctx) -> list[Result]:
     from core.actors import system_actor
     from payouts import services
@@ -165,7 +206,7 @@ def run(ctx) -> list[Result]:
     floor_sql = _floor_sql(period, actor)
     expected, count = _eligible(period)
     app, floor, spans, statements = [], [], [], []
-    for _ in range(ctx.repeat):
+    for repeat in range(ctx.repeat):
         ctx.psql(RESET)
         floor.append(ctx.psql(floor_sql))
         _check(period, expected, count)
@@ -176,6 +217,8 @@ def run(ctx) -> list[Result]:
             for patch in clock.patches():
                 stack.enter_context(patch)
             stack.enter_context(connection.execute_wrapper(counter))
+            if repeat == ctx.repeat - 1 and os.environ.get("BENCH_EXPLAIN_BUILD"):
+                stack.enter_context(PlanLog(ctx.size))
             started = time.perf_counter()
             built = services.payout_period_build(period=period, actor=actor)
             app.append(time.perf_counter() - started)

@@ -5,8 +5,11 @@ time by the organisation's clock. Every step is idempotent and safe in concurren
 locks and unique keys of the services it calls), so running it twice does the work once:
 
 1. periods: the next period of every live subscription once it has started (or the cancel of
-   one marked to end with its period);
-2. attempts: the first attempt of a period at its due date, a retry at ``next_retry_at``, and
+   one marked to end with its period); only the subscriptions whose periods do not reach today
+   are locked;
+2. attempts: the first attempt of a period at its due date, a retry at ``next_retry_at`` (made
+   in batches of ``DUE_BATCH`` periods, set-based: ``attempts_create_due``; a batch that fails
+   is made again one period at a time), each sent to the gateway after its batch's commit, and
    the gateway call of an attempt a killed worker left unsent;
 3. link expiry: a payment link past its validity is expired (a failed attempt: link_expired);
 4. grace: a subscription with a period unpaid at its block date is suspended; an entitlement
@@ -20,11 +23,16 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from billing.locks import subscription_lock
 from billing.models import Attempt, BillingPeriod, Subscription
-from billing.services.attempts import attempt_make, attempt_send
+from billing.services.attempts import (
+    DUE_BATCH,
+    attempt_make,
+    attempt_send,
+    attempts_create_due,
+)
 from billing.services.dunning import notifications_send_queued
 from billing.services.entitlement import entitlement_refresh
 from billing.services.periods import periods_extend
@@ -46,8 +54,7 @@ def billing_due_work(*, organization, now, actor) -> dict[str, int]:
         "billing_entitlement_changes": 0,
         "billing_reminders_sent": 0,
     }
-    live = Subscription.objects.filter(organization=organization, status__in=Subscription.LIVE)
-    for subscription in live.only("pk"):
+    for subscription in _to_extend(organization, now=now).only("pk"):
         counts["billing_periods_created"] += periods_extend(
             subscription=subscription, actor=actor, now=now
         )
@@ -64,6 +71,20 @@ def billing_due_work(*, organization, now, actor) -> dict[str, int]:
     return counts
 
 
+def _to_extend(organization, *, now):
+    """The live subscriptions that ``periods_extend`` may change at ``now``: those without a
+    regular period reaching today (one filter, so a minute's run does not lock every
+    subscription: with a period covering today, ``periods_extend`` adds nothing and cancels
+    nothing, since its last regular period is the one that ends last)."""
+    today = now.astimezone(organization.tz).date()
+    covered = BillingPeriod.objects.filter(
+        subscription=OuterRef("pk"), kind=BillingPeriod.Kind.REGULAR, end__gte=today
+    )
+    return Subscription.objects.filter(
+        organization=organization, status__in=Subscription.LIVE
+    ).exclude(Exists(covered))
+
+
 def _attempts(organization, *, now, actor) -> None:
     due = BillingPeriod.objects.filter(
         organization=organization, subscription__status__in=BILLABLE
@@ -71,11 +92,24 @@ def _attempts(organization, *, now, actor) -> None:
         Q(status=BillingPeriod.Status.SCHEDULED, due_at__lte=now)
         | Q(status=BillingPeriod.Status.RETRYING, next_retry_at__lte=now)
     )
-    for period_id in due.order_by("due_at", "pk").values_list("pk", flat=True):
+    ids = list(due.order_by("due_at", "pk").values_list("pk", flat=True))
+    for first in range(0, len(ids), DUE_BATCH):
+        batch = ids[first : first + DUE_BATCH]
         try:
-            attempt_make(period=period_id, actor=actor, now=now)
-        except Exception:  # one period's failure must not stop the others
-            logger.exception("billing attempt for period %s failed", period_id)
+            made = attempts_create_due(period_ids=batch, actor=actor, now=now)
+        except Exception:  # the batch rolled back: one period at a time, as before
+            logger.exception("billing attempts for %s periods failed as a batch", len(batch))
+            for period_id in batch:
+                try:
+                    attempt_make(period=period_id, actor=actor, now=now)
+                except Exception:  # one period's failure must not stop the others
+                    logger.exception("billing attempt for period %s failed", period_id)
+            continue
+        for attempt in made:  # the gateway calls, after the batch's commit
+            try:
+                attempt_send(attempt=attempt, actor=actor)
+            except Exception:
+                logger.exception("billing attempt %s: sending failed", attempt.pk)
     unsent = Attempt.objects.filter(
         organization=organization,
         status=Attempt.Status.PENDING,

@@ -23,6 +23,7 @@ from payments.services.checks import payment_check_status, payment_final_check
 from payments.services.creation import (
     gateway_validity_seconds,
     payment_create,
+    payment_create_many,
     payment_register_order,
 )
 from payments.services.gateways import adapter_class_capabilities, adapter_for_payment
@@ -59,6 +60,7 @@ __all__ = [
     "payment_apply_status",
     "payment_check_status",
     "payment_create",
+    "payment_create_many",
     "payment_decline",
     "payment_expire",
     "payment_final_check",

@@ -10,12 +10,14 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from core.audit import save_audited
 from core.money import CURRENCIES, round_money
 from payments.errors import PaymentError
 from payments.events import (
     payment_created_record,
+    payment_created_record_many,
     payment_order_registered_record,
 )
 from payments.janitor import BACKOFF_SECONDS
@@ -49,6 +51,57 @@ def payment_create(
     window_seconds: int | None = None,
 ) -> Payment:
     """A pending payment with our order number; the order is registered at the gateway later."""
+    payment = _payment_build(
+        organization=organization,
+        branch=branch,
+        provider=provider,
+        purpose=purpose,
+        amount=amount,
+        currency=currency,
+        description=description,
+        window_seconds=window_seconds,
+    )
+    if provider == Payment.Provider.AMERIA:
+        _save_with_numeric_order_number(payment, actor=actor)
+    else:
+        save_audited(payment, actor=actor, reason="payment created")
+    payment_created_record(payment, actor=actor)
+    return payment
+
+
+@transaction.atomic
+def payment_create_many(*, organization, items: list[dict], actor) -> list[Payment]:
+    """``payment_create`` for many payments of one organisation at once (billing's due
+    attempts): the same checks for each (``items`` hold ``payment_create``'s other keyword
+    arguments), then one INSERT of the payments, one of their history rows (actor, "payment
+    created") and one of their ``created`` events, whatever the count. Ameria's numeric order
+    numbers are drawn one payment at a time (``payment_create``). Returns them in order."""
+    payments = [_payment_build(organization=organization, **item) for item in items]
+    many = [p for p in payments if p.provider != Payment.Provider.AMERIA]
+    for payment in payments:
+        if payment.provider == Payment.Provider.AMERIA:
+            _save_with_numeric_order_number(payment, actor=actor)
+            payment_created_record(payment, actor=actor)
+    if many:
+        bulk_create_with_history(
+            many, Payment, default_user=actor, default_change_reason="payment created"
+        )
+        payment_created_record_many(many, actor=actor)
+    return payments
+
+
+def _payment_build(
+    *,
+    organization,
+    branch,
+    provider: str,
+    purpose: str,
+    amount: Decimal,
+    currency: str,
+    description: str = "",
+    window_seconds: int | None = None,
+) -> Payment:
+    """The checked, unsaved pending payment of ``payment_create``."""
     _check_branch(organization, branch)
     if provider not in Payment.Provider.values:
         raise PaymentError.UNKNOWN_PROVIDER.error(f"Unknown provider {provider!r}.")
@@ -69,7 +122,7 @@ def payment_create(
         window_seconds = account.payment_window_seconds if account else 1200
         window_seconds = max(window_seconds, gateway_validity_seconds(provider, account))
     now = timezone.now()
-    payment = Payment(
+    return Payment(
         organization=organization,
         branch=branch,
         provider=provider,
@@ -80,12 +133,6 @@ def payment_create(
         expires_at=now + timedelta(seconds=window_seconds),
         next_check_at=now + timedelta(seconds=BACKOFF_SECONDS[0]),
     )
-    if provider == Payment.Provider.AMERIA:
-        _save_with_numeric_order_number(payment, actor=actor)
-    else:
-        save_audited(payment, actor=actor, reason="payment created")
-    payment_created_record(payment, actor=actor)
-    return payment
 
 
 def gateway_validity_seconds(provider: str, account) -> int:

@@ -1,11 +1,11 @@
 """The set-based build of a closed period's payout requests (and of its leftovers later).
 
 Steps: batches (an unlocked read of the eligible payments' ids by recipient, cut into bounded
-batches),
-then per batch in its own transaction: lock (the period, then the batch's recipients), select
-(lock and read the eligible payments, skip busy scopes), compute (the adjustments that fit, the
-fee rule), persist (payouts with history, lines), announce (event rows, webhooks); last, record
-(the period's audit, or the late-payment case). The statement count is constant per batch.
+batches), then per batch in its own transaction: lock (the period, then the batch's recipients),
+select (lock the eligible payments into a temporary table, sum them per scope, skip busy scopes),
+compute (the adjustments that fit, the fee rule per payout), persist (payouts with history, lines
+by ``INSERT ... SELECT``), announce (event rows, webhooks); last, record (the period's audit, or
+the late-payment case). The statement count is constant per batch.
 """
 
 from __future__ import annotations
@@ -58,12 +58,14 @@ def payout_period_build(
     retry or the beat sweeper builds the rest. Called inside an outer transaction (tests), the
     batches are savepoints of it.
 
-    Statements per batch are constant in its recipients and payments: lock the period, the
-    recipients, lock and read the payments by id (ids, scopes, amounts), the lines already holding
-    any of them, the active overlapping scopes,
-    the pending adjustments (lock, read), the fee policies, the payouts and their history rows
-    (``bulk_create_with_history``), the payment lines (one ``INSERT ... SELECT FROM unnest`` on
-    PostgreSQL), the adjustment lines, the event rows and the ``payout.requested`` outbox rows.
+    Statements per batch are constant in its recipients and payments, and no payment row comes
+    to Python (PostgreSQL): lock the period, the recipients, lock the payments by id into the
+    batch's temporary table (``CREATE TEMP TABLE ... AS SELECT ... FOR UPDATE``), remove those
+    a holding line took meanwhile, the scopes' sums (``GROUP BY``), the active overlapping
+    scopes, the pending adjustments (lock, read), the fee policies, the fee rule per payout in
+    Python, the payouts and their history rows (``bulk_create_with_history``), the payment lines
+    (one ``INSERT ... SELECT`` from the batch table), the adjustment lines, the event rows and
+    the ``payout.requested`` outbox rows.
     """
     with transaction.atomic():
         period, _ = _build_lock(period)
@@ -75,11 +77,11 @@ def payout_period_build(
     ):
         with transaction.atomic():
             period, recipients = _build_lock(period, recipient_ids)
-            scopes = _build_select(period, recipient_ids, payment_ids)
+            table, scopes = _build_select(period, recipient_ids, payment_ids)
             if not scopes:
                 continue
             batch, fitted = _build_compute(period, recipients, scopes, actor=actor)
-            batch, count = _build_persist(period, batch, scopes, fitted, actor=actor, what=what)
+            batch, count = _build_persist(period, batch, table, fitted, actor=actor, what=what)
             events.requested_many(
                 batch, period=period, actor=actor, what=what, follow_up=follow_up, fitted=fitted
             )
@@ -121,33 +123,116 @@ def _build_batches(period: PayoutPeriod, size: int) -> list[tuple[list[int], arr
     return batches
 
 
-def _build_select(period: PayoutPeriod, recipient_ids: list[int], payment_ids) -> dict:
-    """(recipient id, currency) -> [(payment id, available)] of the batch's scopes to build.
+def _build_select(period: PayoutPeriod, recipient_ids: list[int], payment_ids):
+    """The batch table and (recipient id, currency) -> (base, payment count) of the batch's
+    scopes to build.
 
-    The rows we include are locked and read in the same statement, by id (still eligible: a
-    refund may have taken what was left), then those a holding line took meanwhile (a
-    concurrent build's batch, committed before we locked the period) are left out: the lines
-    are written from this list. A scope with an active overlapping payout is left for a later
-    (follow-up) build."""
+    The batch's payments are locked and read in one statement, by id (still eligible: a refund
+    may have taken what was left), into the batch table (``_BatchTable``: a temporary table on
+    PostgreSQL, rows in Python elsewhere); those a holding line took meanwhile (a concurrent
+    build's batch, committed before we locked the period) are removed from it; the sums are
+    read per scope. A scope with an active overlapping payout is left for a later (follow-up)
+    build. The lines are later written from the same table: no payment row comes to Python."""
     organization, start, end = period.organization, period.start_date, period.end_date
-    rows = list(
+    table = _BatchTable.create(
         locks.payments_lock(
             selectors.eligible_payments(
                 organization=organization, start=start, end=end, unheld=False
             ).filter(selectors.id_in("pk", payment_ids))
         ).values_list("pk", "qr_payment__recipient_id", "currency", "available")
     )
-    held = selectors.payments_held([row[0] for row in rows])
+    table.drop_held()
     busy = set(
         selectors.active_payouts_overlapping(organization=organization, start=start, end=end)
         .filter(recipient_id__in=recipient_ids)
         .values_list("recipient_id", "currency")
     )
-    scopes: dict[tuple, list] = defaultdict(list)
-    for payment_id, recipient_id, currency, available in rows:
-        if payment_id not in held and (recipient_id, currency) not in busy:
-            scopes[(recipient_id, currency)].append((payment_id, available))
-    return scopes
+    return table, {key: sums for key, sums in table.scopes().items() if key not in busy}
+
+
+class _BatchTable:
+    """A batch's locked eligible payments ``(payment_id, recipient_id, currency, available)``.
+
+    PostgreSQL: a temporary table filled by ``CREATE TEMP TABLE ... AS SELECT ... FOR UPDATE``
+    (dropped at COMMIT, or by the next batch's ``DROP ... IF EXISTS`` inside an outer
+    transaction); the held payments are removed by one
+    ``DELETE ... USING`` on ``payout_line_payment_once``, the scopes summed by one ``GROUP BY``
+    and the lines written by one ``INSERT ... SELECT``: no statement or Python object per
+    payment. Elsewhere (SQLite, development) the same steps on rows in Python."""
+
+    NAME = "payout_build_batch"
+
+    def __init__(self, rows=None):
+        self.rows = rows  # None on PostgreSQL: the rows are in the temporary table
+
+    @classmethod
+    def create(cls, locked) -> _BatchTable:
+        if connection.vendor != "postgresql":
+            return cls(list(locked))
+        sql, params = locked.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{cls.NAME}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {cls.NAME} "
+                "(payment_id, recipient_id, currency, available) ON COMMIT DROP AS " + sql,
+                params,
+            )
+            cursor.execute(f"ANALYZE {cls.NAME}")
+        return cls()
+
+    def drop_held(self) -> None:
+        """Remove the payments an active payment line holds (``payout_line_payment_once``)."""
+        if self.rows is not None:
+            held = selectors.payments_held([row[0] for row in self.rows])
+            self.rows = [row for row in self.rows if row[0] not in held]
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {self.NAME} b USING {PayoutLine._meta.db_table} l "  # noqa: S608
+                "WHERE l.payment_id = b.payment_id AND l.kind = %s AND l.active",
+                [Line.PAYMENT.value],
+            )
+
+    def scopes(self) -> dict[tuple, tuple[Decimal, int]]:
+        """(recipient id, currency) -> (sum of what the payments have left, payment count)."""
+        if self.rows is not None:
+            out: dict[tuple, tuple[Decimal, int]] = {}
+            for _, recipient_id, currency, available in self.rows:
+                base, count = out.get((recipient_id, currency), (Decimal(0), 0))
+                out[(recipient_id, currency)] = (base + available, count + 1)
+            return out
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT recipient_id, currency, sum(available), count(*) FROM {self.NAME} "  # noqa: S608
+                "GROUP BY recipient_id, currency"
+            )
+            return {(r, c): (base, count) for r, c, base, count in cursor.fetchall()}
+
+    def insert_lines(self, by_scope: dict[tuple, Payout]) -> int:
+        """Write a payment line per payment of the built scopes; returns how many."""
+        if not by_scope:
+            return 0
+        if self.rows is not None:
+            lines = [
+                PayoutLine(
+                    payout=by_scope[(r, c)], kind=Line.PAYMENT, payment_id=pm, amount=available
+                )
+                for pm, r, c, available in self.rows
+                if (r, c) in by_scope
+            ]
+            PayoutLine.objects.bulk_create(lines, batch_size=500)
+            return len(lines)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {PayoutLine._meta.db_table} "  # noqa: S608 - names from the code
+                "(payout_id, kind, payment_id, amount, active, created_at) "
+                "SELECT p.id, %s, b.payment_id, b.available, TRUE, CURRENT_TIMESTAMP "
+                f"FROM {self.NAME} b JOIN {Payout._meta.db_table} p "
+                "ON p.recipient_id = b.recipient_id AND p.currency = b.currency "
+                "WHERE p.id = ANY(%s::bigint[])",
+                [Line.PAYMENT.value, [p.pk for p in by_scope.values()]],
+            )
+            return cursor.rowcount
 
 
 def _build_compute(period: PayoutPeriod, recipients: dict, scopes: dict, *, actor):
@@ -163,8 +248,7 @@ def _build_compute(period: PayoutPeriod, recipients: dict, scopes: dict, *, acto
     for key in sorted(scopes):
         recipient_id, currency = key
         recipient = recipients[recipient_id]
-        lines = scopes[key]
-        base = sum((available for _, available in lines), Decimal(0))
+        base, count = scopes[key]
         percentage, fixed = policies.get(currency, selectors.NO_FEE)
         fitted[key] = adjustments_fit(base, pending.get(key, []))
         gross, fee, net = payout_amounts(
@@ -186,7 +270,7 @@ def _build_compute(period: PayoutPeriod, recipients: dict, scopes: dict, *, acto
                 gross=gross,
                 fee=fee,
                 net=net,
-                payment_count=len(lines),
+                payment_count=count,
                 fee_percentage=percentage,
                 fee_fixed=fixed,
                 requested_by=actor,
@@ -195,9 +279,10 @@ def _build_compute(period: PayoutPeriod, recipients: dict, scopes: dict, *, acto
     return payouts, fitted
 
 
-def _build_persist(period, payouts, scopes, fitted, *, actor, what: str):
+def _build_persist(period, payouts, table: _BatchTable, fitted, *, actor, what: str):
     """Write the payouts with their history rows (final amounts: nothing is updated later), the
-    payment lines and the adjustment lines. Returns the saved payouts and the payment line count."""
+    payment lines (from the batch table) and the adjustment lines. Returns the saved payouts
+    and the payment line count."""
     try:
         with transaction.atomic():
             payouts = bulk_create_with_history(
@@ -211,13 +296,7 @@ def _build_persist(period, payouts, scopes, fitted, *, actor, what: str):
             f"Building period {period.pk} conflicted: {exc}"
         ) from None
     by_scope = {(p.recipient_id, p.currency): p for p in payouts}
-    inserted = _insert_payment_lines(
-        [
-            (by_scope[key].pk, payment_id, available)
-            for key, lines in scopes.items()
-            for payment_id, available in lines
-        ]
-    )
+    inserted = table.insert_lines(by_scope)
     PayoutLine.objects.bulk_create(
         [
             PayoutLine(payout=by_scope[key], kind=Line.ADJUSTMENT, adjustment=a, amount=a.amount)
@@ -226,34 +305,6 @@ def _build_persist(period, payouts, scopes, fitted, *, actor, what: str):
         ]
     )
     return payouts, inserted
-
-
-def _insert_payment_lines(rows: list[tuple[int, int, Decimal]]) -> int:
-    """Write the payment lines ``(payout_id, payment_id, amount)`` read under the build's lock.
-
-    PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays)`` whatever the count; elsewhere
-    ``bulk_create`` in batches."""
-    if not rows:
-        return 0
-    if connection.vendor != "postgresql":
-        PayoutLine.objects.bulk_create(
-            [
-                PayoutLine(payout_id=po, kind=Line.PAYMENT, payment_id=pm, amount=amount)
-                for po, pm, amount in rows
-            ],
-            batch_size=500,
-        )
-        return len(rows)
-    payout_ids, payment_ids, amounts = (list(column) for column in zip(*rows, strict=True))
-    sql = (
-        f"INSERT INTO {PayoutLine._meta.db_table} "  # noqa: S608 - table name from the model
-        "(payout_id, kind, payment_id, amount, active, created_at) "
-        "SELECT u.payout_id, %s, u.payment_id, u.amount, TRUE, CURRENT_TIMESTAMP "
-        "FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS u(payout_id, payment_id, amount)"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Line.PAYMENT.value, payout_ids, payment_ids, amounts])
-        return cursor.rowcount
 
 
 def _build_record(period, payouts, inserted, *, actor, follow_up: bool):

@@ -6,7 +6,8 @@ user, without a database round trip per request (on a busy machine that round tr
 as the page's own query, BENCHMARKS.md (4)). Saving or deleting an API client, an organisation
 or a user forgets every remembered key of that process at once (a revocation through
 ``api_client_revoke`` or the admin is refused at once there); another worker process refuses a
-revoked key at the latest when its entry expires, within those seconds.
+revoked key at the latest when its entry expires, within those seconds. What the key's user may
+do is not remembered: permissions are read afresh on every request.
 """
 
 from __future__ import annotations
@@ -37,12 +38,20 @@ for _model in (ApiClient, Organization, get_user_model()):
     post_delete.connect(forget_tokens, sender=_model, dispatch_uid=f"forget_tokens_d_{_model}")
 
 
+def _forget_permissions(user) -> None:
+    """Only the key is remembered, never what its user may do: Django's per-object permission
+    caches are dropped, so a permission granted or taken away counts from the next request."""
+    for name in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(name, None)
+
+
 def _client_for(key_hash: str) -> ApiClient | None:
     ttl = settings.PAYOPS_API_TOKEN_CACHE_SECONDS
     now = time.monotonic()
     if ttl > 0:
         entry = _remembered.get(key_hash)
         if entry is not None and entry[0] > now:
+            _forget_permissions(entry[1].user)
             return entry[1]
     client = (
         ApiClient.objects.select_related("organization", "user")

@@ -68,6 +68,25 @@ def test_a_revocation_elsewhere_is_refused_when_the_entry_expires(api, remembere
     assert api.get("/api/v1/branches/").status_code == 401
 
 
+def test_permissions_are_read_afresh_while_the_token_is_remembered(api, remembered):
+    """A grant or a withdrawal counts from the next request (the key is remembered, not what
+    its user may do)."""
+    from django.contrib.auth.models import Permission
+
+    url = "/api/v1/accounting-periods/"
+    period = api.post(url, {"start": "2026-10-01", "end": "2026-10-31"}, format="json").json()
+    close = f"{url}{period['id']}/close/"
+    assert api.post(close).status_code == 403
+    permission = Permission.objects.get(codename="close_accountingperiod")
+    api.api_client.user.user_permissions.add(permission)
+    assert api.post(close).status_code == 200
+    assert api.post(close).status_code == 409  # closed already: the permission still counts
+    api.api_client.user.user_permissions.remove(permission)
+    withdrawn = api.post(close)
+    assert withdrawn.status_code == 403
+    assert withdrawn.json()["error"]["code"] == "permission_denied"
+
+
 def test_an_organisation_saved_is_read_afresh(api, organization, remembered):
     queries(api)
     Organization.objects.get(pk=organization.pk).save()

@@ -107,9 +107,22 @@ def _fast_check() -> str:
     refunded = "coalesce(nullif(refunded_amount, ''), '0')::numeric"
     fee = "coalesce(nullif(fee, ''), '0')::numeric"
     bound = "10000000000"
+
+    def plain(text: str) -> str:
+        # Digits and one point inside, as ``AMOUNT_RE``: PostgreSQL's numeric cast also reads
+        # exponents ('1E+3'), signs and '.5', which the Python rule refuses.
+        value = f"trim({text})"
+        return (
+            f"translate({value}, '0123456789.', '') = '' AND left({value}, 1) <> '.' "
+            f"AND right({value}, 1) <> '.'"
+        )
+
+    refunded_text = "coalesce(nullif(refunded_amount, ''), '0')"
+    fee_text = "coalesce(nullif(fee, ''), '0')"
     return f"""SELECT min(n) FROM (SELECT row_number() OVER () AS n, * FROM recon_stage) s
     WHERE NOT coalesce(
       currency IN ({currencies}) AND status IN ({statuses})
+      AND {plain("amount")} AND {plain(refunded_text)} AND {plain(fee_text)}
       AND {amount} >= 0 AND {amount} < {bound} AND scale({amount}) <= 2
       AND {refunded} >= 0 AND {refunded} <= {amount} AND scale({refunded}) <= 2
       AND {fee} >= 0 AND {fee} < {bound} AND scale({fee}) <= 2

@@ -188,7 +188,9 @@ class MoneyMachine(RuleBasedStateMachine):
         from django.contrib.auth.models import Permission
 
         self.operator = get_user_model().objects.create_user("money-operator")
-        self.operator.user_permissions.add(Permission.objects.get(codename="override_refund_policy"))
+        self.operator.user_permissions.add(
+            Permission.objects.get(codename="override_refund_policy")
+        )
         self.policy = appointments.policy_create(
             organization=self.aorg,
             code="standard",
@@ -209,9 +211,7 @@ class MoneyMachine(RuleBasedStateMachine):
         from payouts.models import Payout, PayoutAdjustment, PayoutAdjustmentVoid, PayoutLine
 
         return (
-            list(
-                Payment.objects.order_by("pk").values_list("pk", "status", "refunded_amount")
-            ),
+            list(Payment.objects.order_by("pk").values_list("pk", "status", "refunded_amount")),
             list(Refund.objects.order_by("pk").values_list("pk", "status", "amount")),
             list(
                 Payout.objects.order_by("pk").values_list(
@@ -342,7 +342,10 @@ class MoneyMachine(RuleBasedStateMachine):
         if amount <= 0 or amount > left:
             self.refused(
                 lambda: payment_refund(
-                    payment=payment, amount=amount, reason="asked", actor=self.actor,
+                    payment=payment,
+                    amount=amount,
+                    reason="asked",
+                    actor=self.actor,
                     adapter=self.refund_adapter(shadow["via"]),
                 ),  # fmt: skip
                 "refund_exceeds_payment",
@@ -385,7 +388,10 @@ class MoneyMachine(RuleBasedStateMachine):
         closed = any(start <= d <= end for d in self.closed_days)
         result = self.refused(
             lambda: services.payout_request(
-                recipient=recipient, currency="AMD", period_start=start, period_end=end,
+                recipient=recipient,
+                currency="AMD",
+                period_start=start,
+                period_end=end,
                 actor=self.actor,
             )  # fmt: skip
         )
@@ -523,9 +529,7 @@ class MoneyMachine(RuleBasedStateMachine):
             self.billing_periods[attempt.period_id]["verified"] += payment.amount
 
     def _refundable_periods(self):
-        return sorted(
-            pk for pk, s in self.billing_periods.items() if s["verified"] > s["refunded"]
-        )
+        return sorted(pk for pk, s in self.billing_periods.items() if s["verified"] > s["refunded"])
 
     @precondition(lambda self: self._refundable_periods())
     @rule(data=st.data(), how=st.sampled_from(["full", "part", "too_much"]))

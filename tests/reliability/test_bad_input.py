@@ -34,8 +34,12 @@ from django.core.management.base import CommandError
 
 from core.actors import system_actor
 from core.errors import DomainError
-from reconciliation.models import BankStatement, BankStatementLine, ProviderReport
-from reconciliation.models import ProviderReportRow
+from reconciliation.models import (
+    BankStatement,
+    BankStatementLine,
+    ProviderReport,
+    ProviderReportRow,
+)
 from reconciliation.services import bank_statement_import, provider_report_import
 
 pytestmark = pytest.mark.postgres
@@ -180,7 +184,8 @@ def test_a_malformed_report_is_refused_by_service_command_and_api(
             stdout=io.StringIO(),
             stderr=io.StringIO(),
         )
-    assert "malformed_file" in str(command.value) and error.message in str(command.value)
+    assert "malformed_file" in str(command.value)
+    assert error.message in str(command.value)
     _nothing_written()
 
     answer = api.post(
@@ -239,7 +244,8 @@ def test_a_malformed_statement_is_refused_by_service_and_command(
     if line is not None:
         assert f"line {line}" in error.message, error.message
     assert len(error.message) < 1000, "the refusal quotes too much of the file"
-    assert not BankStatement.objects.exists() and not BankStatementLine.objects.exists()
+    assert not BankStatement.objects.exists()
+    assert not BankStatementLine.objects.exists()
 
     path = tmp_path / "statement"
     path.write_bytes(data)

@@ -16,7 +16,7 @@ callback, lookup) and refunds through the payments core and the sandbox's ``refu
 The machine keeps its own record of the money (what it verified and what it refunded, held drift)
 and checks after every step, to the luma:
 
-- for every recipient and day: verified − refunded = paid out + in flight + carried adjustments
+- for every recipient and day: verified - refunded = paid out + in flight + carried adjustments
   + not yet requested, and for every recipient the same with the payouts' gross;
 - every payout: gross = fee + net, 0 ≤ fee ≤ gross, the fee rule, gross = its active lines;
 - no two active payouts for one scope (recipient, branch, currency) and overlapping range; a
@@ -233,13 +233,16 @@ class MoneyMachine(RuleBasedStateMachine):
         """Run ``call``; a ``DomainError`` must leave the money unchanged. Returns the result, or
         the error's code. With ``codes``, the call must be refused with one of them."""
         before = self.money_snapshot()
+        error = None
         try:
             result = call()
         except DomainError as exc:
-            assert self.money_snapshot() == before, f"refused ({exc.code}) but money moved"
+            error = exc
+        if error is not None:
+            assert self.money_snapshot() == before, f"refused ({error.code}) but money moved"
             if codes:
-                assert exc.code in codes, f"refused with {exc.code}, expected one of {codes}"
-            return exc.code
+                assert error.code in codes, f"refused with {error.code}, expected one of {codes}"
+            return error.code
         assert not codes, f"accepted, expected a refusal: {codes}"
         return result
 
@@ -278,9 +281,10 @@ class MoneyMachine(RuleBasedStateMachine):
                 payment=payment, actor=self.actor, comment="seen in the bank", reference="B-1"
             )
         return sandbox_pay(
-            payment=payment, outcome="declined" if via == "declined" else "approved",
+            payment=payment,
+            outcome="declined" if via == "declined" else "approved",
             actor=self.actor,
-        )  # fmt: skip
+        )
 
     def refund_adapter(self, via: str):
         """The sandbox refunds what it took; a manually verified payment has no order there,
@@ -347,16 +351,19 @@ class MoneyMachine(RuleBasedStateMachine):
                     reason="asked",
                     actor=self.actor,
                     adapter=self.refund_adapter(shadow["via"]),
-                ),  # fmt: skip
+                ),
                 "refund_exceeds_payment",
                 "payment_not_refundable",
                 "invalid_amount",
             )
             return
         refund = payment_refund(
-            payment=payment, amount=amount, reason="asked", actor=self.actor,
+            payment=payment,
+            amount=amount,
+            reason="asked",
+            actor=self.actor,
             adapter=self.refund_adapter(shadow["via"]),
-        )  # fmt: skip
+        )
         assert refund.status == Refund.Status.SUCCEEDED, refund.failure_message
         shadow["refunded"] += amount
         if holder is not None and holder.status == Payout.Status.PROCESSING:
@@ -393,7 +400,7 @@ class MoneyMachine(RuleBasedStateMachine):
                 period_start=start,
                 period_end=end,
                 actor=self.actor,
-            )  # fmt: skip
+            )
         )
         if isinstance(result, str):
             if closed:
@@ -401,14 +408,17 @@ class MoneyMachine(RuleBasedStateMachine):
             elif active:
                 assert result == "duplicate_active_payout"
             else:
-                assert not eligible and result == "no_verified_payments", result
+                assert not eligible, result
+                assert result == "no_verified_payments", result
             return
-        assert not closed and not active and eligible, "a payout request should have been refused"
-        base = sum((self.payments[pk]["amount"] - self.payments[pk]["refunded"] for pk in eligible))
+        assert not closed, "a payout request in a closed period was accepted"
+        assert not active, "a duplicate active payout was accepted"
+        assert eligible, "a payout request without payments was accepted"
+        base = sum(self.payments[pk]["amount"] - self.payments[pk]["refunded"] for pk in eligible)
         assert sorted(result.lines.filter(kind="payment").values_list("payment_id", flat=True)) == (
             sorted(eligible)
         )
-        assert result.gross >= 0 and result.gross <= base
+        assert 0 <= result.gross <= base
 
     @precondition(lambda self: self.payouts())
     @rule(data=st.data(), to=st.sampled_from(["processing", "completed", "cancelled", "reversed"]))
@@ -655,7 +665,8 @@ class MoneyMachine(RuleBasedStateMachine):
             expected = amount <= 0 or amount > left or outside
             assert expected, f"{how} refund of {amount} (allowed {allowed}) refused: {result}"
             return
-        assert 0 < amount <= left and (amount <= allowed or permitted)
+        assert 0 < amount <= left
+        assert amount <= allowed or permitted
         assert result.status == Refund.Status.SUCCEEDED, result.failure_message
         shadow["refunded"] += amount
 
@@ -743,7 +754,7 @@ class MoneyMachine(RuleBasedStateMachine):
                 assert adjustment.pk in voided, f"adjustment of released {source} not voided"
 
         # per payment, summed per recipient and day:
-        # verified − refunded = paid out + in flight + carried adjustments + not yet requested
+        # verified - refunded = paid out + in flight + carried adjustments + not yet requested
         figures = defaultdict(lambda: defaultdict(Decimal))
         for pk, shadow in self.payments.items():
             left = shadow["amount"] - shadow["refunded"]
@@ -757,7 +768,8 @@ class MoneyMachine(RuleBasedStateMachine):
                 row[term] += line_sum[pk] - self.held.get(pk, ZERO)
                 row["carried"] += carried[pk]
             else:
-                assert carried[pk] == 0 and not self.held.get(pk), pk
+                assert carried[pk] == 0, pk
+                assert not self.held.get(pk), pk
                 row["not_requested"] += left
         for key, row in figures.items():
             assert row["verified_minus_refunded"] == (

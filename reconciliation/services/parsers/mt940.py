@@ -36,7 +36,8 @@ def _check_61(line: str, number: int) -> None:
             number,
         )
     try:
-        dt.datetime.strptime(match["date"], "%y%m%d")
+        date = match["date"]
+        dt.date(2000 + int(date[:2]), int(date[2:4]), int(date[4:]))
     except ValueError:
         raise FormatError(f"bad :61: value date {match['date']!r}", number) from None
 

@@ -273,3 +273,159 @@ def test_the_well_formed_bases_of_these_tables_import(organization, branch):
     )
     assert statement.lines.get().amount == Decimal("-45000.00")
     assert statement.lines.get().booked_on == dt.date(2026, 11, 2)
+
+
+# -- amounts at and beyond every bound, on every write endpoint taking an amount ---------------
+BAD_AMOUNTS = [
+    "10000000000.00",  # one luma... one AMD beyond core.money.max_amount
+    "9999999999.995",
+    "0",
+    "0.00",
+    "-1.00",
+    "1.001",
+    "NaN",
+    "nan",
+    "Infinity",
+    "-Infinity",
+    "1e3",
+    "1E+2",
+    "1e-2",
+    "",
+    "1,00",
+    "0x10",
+    1.5,  # a JSON float: never money
+    None,
+    True,
+]
+BOUND = "9999999999.99"
+
+
+@pytest.fixture
+def amount_endpoints(api, organization, branch):
+    """Each write endpoint that takes an amount: (name, url, body without the amount, the rows
+    that must not change)."""
+    from appointments import services as appointments
+    from billing import services as billing
+    from billing.models import BillingPeriod
+    from core.clock import test_clock_advance
+    from core.duework import due_work_run
+    from payments.models import Payment, Refund
+    from payments.services import payment_verify_manually
+    from payments.tests.factories import make_payment
+    from payouts import services as payouts
+
+    actor = system_actor("tests")
+    recipient = payouts.recipient_create(
+        organization=organization, scope="employee", name="A", branch=branch, actor=actor
+    )
+    qr = payouts.qr_code_create(recipient=recipient, actor=actor)
+    payment = make_payment(organization=organization, branch=branch, verified=True)
+    policy = appointments.policy_create(
+        organization=organization,
+        code="std",
+        window_hours=24,
+        refund_percent_before=Decimal("100"),
+        refund_percent_after=Decimal("50"),
+        no_show_refund_percent=Decimal("0"),
+        actor=actor,
+    )
+    starts = dt.datetime(2030, 1, 10, 10, tzinfo=dt.UTC)
+    appointment = appointments.appointment_book(
+        organization=organization,
+        branch=branch,
+        external_ref="crm-1",
+        service_id="svc",
+        specialist_id="dr",
+        starts_at=starts,
+        ends_at=starts + dt.timedelta(hours=1),
+        policy_code=policy.code,
+        actor=actor,
+    )
+    request = appointments.payment_request_create(
+        appointment=appointment,
+        kind="deposit",
+        amount=Decimal("100.00"),
+        currency="AMD",
+        expires_in_minutes=60,
+        actor=actor,
+    )
+    payment_verify_manually(payment=request.payment, actor=actor, comment="seen", reference="B")
+    plan = billing.plan_create(
+        organization=organization,
+        code="m",
+        name="M",
+        amount=Decimal("100.00"),
+        currency="AMD",
+        interval="month",
+        actor=actor,
+    )
+    customer = billing.customer_create(
+        organization=organization, external_ref="c-1", name="C", language="hy", actor=actor
+    )
+    start = dt.datetime(2026, 12, 1, 8, tzinfo=organization.tz)
+    test_clock_advance(organization=organization, now=start, actor=actor)
+    billing.subscription_create(
+        organization=organization,
+        customer=customer,
+        plan=plan,
+        branch=branch,
+        start_date=start.date(),
+        collection="payment_link",
+        actor=actor,
+    )
+    due_work_run(organization=organization, now=start + dt.timedelta(hours=2))
+    period = BillingPeriod.objects.get()
+
+    def counts():
+        from appointments.models import PaymentRequest
+        from billing.models import Plan
+
+        return (
+            Payment.objects.count(),
+            Refund.objects.count(),
+            Plan.objects.count(),
+            PaymentRequest.objects.count(),
+        )
+
+    return counts, [
+        ("sandbox QR payment", "/api/v1/sandbox/qr-payments/",
+         {"qr_code": qr.code, "currency": "AMD", "outcome": "approved"}),
+        ("QR checkout", f"/api/v1/qr-codes/{qr.pk}/payments/", {"currency": "AMD"}),
+        ("payment refund", f"/api/v1/payments/{payment.pk}/refunds/", {"reason": "x"}),
+        ("plan", "/api/v1/plans/",
+         {"code": "p2", "name": "P", "currency": "AMD", "interval": "month"}),
+        ("billing period refund", f"/api/v1/billing-periods/{period.pk}/refunds/",
+         {"reason": "x"}),
+        ("appointment payment request", f"/api/v1/appointments/{appointment.pk}/payment-requests/",
+         {"kind": "deposit", "currency": "AMD", "expires_in_minutes": 60}),
+        ("appointment refund", f"/api/v1/appointments/{appointment.pk}/refunds/", {"reason": "x"}),
+    ]  # fmt: skip
+
+
+def test_amounts_beyond_every_bound_are_400_with_a_field_error(api, amount_endpoints):
+    counts, endpoints = amount_endpoints
+    before = counts()
+    refused = 0
+    for name, url, body in endpoints:
+        for amount in BAD_AMOUNTS:
+            answer = api.post(url, {**body, "amount": amount}, format="json")
+            assert answer.status_code == 400, (name, amount, answer.content[:300])
+            error = answer.json()["error"]
+            assert "amount" in error.get("fields", {}), (name, amount, error)
+            refused += 1
+    assert counts() == before, "a refused amount wrote something"
+    assert refused == len(endpoints) * len(BAD_AMOUNTS)
+
+
+def test_the_bound_itself_passes_every_amount_check(api, amount_endpoints):
+    """At ``max_amount`` exactly no endpoint refuses the amount as such; what follows is the
+    domain's word (a refund above the payment is 422, never a 400 on the field)."""
+    _, endpoints = amount_endpoints
+    for name, url, body in endpoints:
+        answer = api.post(url, {**body, "amount": BOUND}, format="json")
+        error = answer.json().get("error", {}) if answer.status_code >= 400 else {}
+        assert "amount" not in error.get("fields", {}) or answer.status_code != 400, (
+            name,
+            answer.content[:300],
+        )
+        assert answer.status_code < 500, (name, answer.content[:300])

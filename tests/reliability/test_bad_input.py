@@ -429,3 +429,159 @@ def test_the_bound_itself_passes_every_amount_check(api, amount_endpoints):
             answer.content[:300],
         )
         assert answer.status_code < 500, (name, answer.content[:300])
+
+
+# -- callback checksums of the gateways whose callback is the proof (Idram, Telcell) ----------
+# ArCa/BPC and the sandbox verify by lookup after the checksum (payments/tests/test_callbacks.py
+# covers the sandbox's over HTTP); Ameria's callback is an unsigned hint, verified by lookup.
+IDRAM_ACCOUNT, IDRAM_SECRET = "100000114", "idram-secret:key"
+TELCELL_SHOP, TELCELL_KEY = "shop@payops.example", "telcell-secret"
+
+
+def _md5(text: str) -> str:
+    import hashlib
+
+    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - the gateways' documented formula
+
+
+def idram_confirmation(payment, *, when: dt.date, **changes) -> dict:
+    fields = {
+        "EDP_BILL_NO": payment.order_number,
+        "EDP_REC_ACCOUNT": IDRAM_ACCOUNT,
+        "EDP_PAYER_ACCOUNT": "100012345",
+        "EDP_AMOUNT": f"{payment.amount:.2f}",
+        "EDP_TRANS_ID": "00012345678901",
+        "EDP_TRANS_DATE": when.strftime("%d/%m/%Y"),
+    }
+    fields.update({k: v for k, v in changes.items() if k != "EDP_CHECKSUM"})
+    fields["EDP_CHECKSUM"] = _md5(
+        ":".join(
+            [
+                fields["EDP_REC_ACCOUNT"],
+                fields["EDP_AMOUNT"],
+                IDRAM_SECRET,
+                fields["EDP_BILL_NO"],
+                fields["EDP_PAYER_ACCOUNT"],
+                fields["EDP_TRANS_ID"],
+                fields["EDP_TRANS_DATE"],
+            ]
+        )
+    )
+    if "EDP_CHECKSUM" in changes:
+        fields["EDP_CHECKSUM"] = changes["EDP_CHECKSUM"]
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def telcell_result(payment, *, when: dt.datetime, **changes) -> dict:
+    import base64
+
+    fields = {
+        "invoice": "TC-INV-1",
+        "issuer_id": base64.b64encode(payment.order_number.encode()).decode(),
+        "payment_id": "TC-PAY-1",
+        "currency": "AMD",
+        "sum": f"{payment.amount:.0f}",
+        "time": when.strftime("%Y-%m-%d %H:%M:%S"),
+        "status": "PAID",
+    }
+    fields.update({k: v for k, v in changes.items() if k != "checksum"})
+    fields["checksum"] = _md5(
+        TELCELL_KEY
+        + fields["invoice"]
+        + fields["issuer_id"]
+        + fields["payment_id"]
+        + fields["currency"]
+        + fields["sum"]
+        + fields["time"]
+        + fields["status"]
+    )
+    if "checksum" in changes:
+        fields["checksum"] = changes["checksum"]
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _callback_world(organization, branch, provider):
+    from payments.models import ProviderAccount
+    from payments.tests.factories import make_payment
+
+    merchant, key = {
+        "idram": (IDRAM_ACCOUNT, IDRAM_SECRET),
+        "telcell": (TELCELL_SHOP, TELCELL_KEY),
+    }[provider]
+    ProviderAccount.objects.create(
+        organization=organization, provider=provider, merchant_id=merchant, secret_key=key
+    )
+    return make_payment(
+        organization=organization, branch=branch, amount="1900.00", provider=provider
+    )
+
+
+def _today(organization) -> dt.date:
+    from django.utils import timezone
+
+    return timezone.localtime(timezone.now(), organization.tz).date()
+
+
+CALLBACKS = [
+    # (case, provider, changes to the genuine callback, days from today it is dated)
+    ("idram wrong checksum", "idram", {"EDP_CHECKSUM": "0" * 32}, 0),
+    ("idram checksum of another amount", "idram", {"EDP_AMOUNT": "19000.00"}, 0),
+    ("idram missing checksum", "idram", {"EDP_CHECKSUM": None}, 0),
+    ("idram malformed checksum", "idram", {"EDP_CHECKSUM": "not-hex"}, 0),
+    ("idram another merchant", "idram", {"EDP_REC_ACCOUNT": "100000999"}, 0),
+    ("idram dated two years before the payment", "idram", {}, -730),
+    ("idram dated in the future", "idram", {}, 30),
+    ("telcell wrong checksum", "telcell", {"checksum": "f" * 32}, 0),
+    ("telcell missing checksum", "telcell", {"checksum": None}, 0),
+    ("telcell checksum of another sum", "telcell", {"sum": "19000"}, 0),
+    ("telcell dated two years before the payment", "telcell", {}, -730),
+    ("telcell dated in the future", "telcell", {}, 30),
+]
+
+
+def _send(client, provider, payment, changes, days):
+    day = _today(payment.organization) + dt.timedelta(days=days)
+    if provider == "idram":
+        form = idram_confirmation(payment, when=day, **changes)
+    else:
+        moment = dt.datetime.combine(day, dt.time(12, 30))
+        form = telcell_result(payment, when=moment, **changes)
+    return client.post(f"/callbacks/{provider}/", form)
+
+
+@pytest.mark.parametrize(
+    ("provider", "changes", "days"), [pytest.param(*c[1:], id=c[0]) for c in CALLBACKS]
+)
+def test_a_bad_or_implausible_callback_is_refused_and_changes_nothing(
+    client, organization, branch, provider, changes, days
+):
+    from payments.models import PaymentEvent, ProviderCallback
+
+    payment = _callback_world(organization, branch, provider)
+    answer = _send(client, provider, payment, changes, days)
+    assert 400 <= answer.status_code < 500, (answer.status_code, answer.content[:300])
+    assert answer.content.strip() != b"OK"
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+    assert not PaymentEvent.objects.filter(payment=payment, kind="verified").exists()
+    assert not ProviderCallback.objects.filter(status="processed").exists()
+
+
+@pytest.mark.parametrize("provider", ["idram", "telcell"])
+def test_the_genuine_callback_verifies_once_and_a_replay_changes_nothing(
+    client, organization, branch, provider
+):
+    from payments.models import PaymentEvent
+
+    payment = _callback_world(organization, branch, provider)
+    first = _send(client, provider, payment, {}, 0)
+    assert first.status_code == 200, first.content[:300]
+    payment.refresh_from_db()
+    assert payment.status == "verified"
+    verified_at = payment.verified_at
+    for _ in range(3):
+        again = _send(client, provider, payment, {}, 0)
+        assert again.status_code == 200, again.content[:300]  # the gateway may stop retrying
+    payment.refresh_from_db()
+    assert (payment.status, payment.verified_at) == ("verified", verified_at)
+    assert PaymentEvent.objects.filter(payment=payment, kind="verified").count() == 1

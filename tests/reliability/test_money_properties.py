@@ -58,7 +58,7 @@ from core.models import Branch, Organization
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 EXAMPLES = int(os.environ.get("PAYOPS_MONEY_EXAMPLES", "200"))
-STEPS = int(os.environ.get("PAYOPS_MONEY_STEPS", "20"))
+STEPS = int(os.environ.get("PAYOPS_MONEY_STEPS", "12"))
 D = Decimal
 CENT = D("0.01")
 ZERO = D("0.00")
@@ -72,7 +72,7 @@ AMOUNTS = st.one_of(
 
 # How a payment is verified: mostly by an operator (fast), a quarter through the sandbox's round
 # trip, now and then declined at the sandbox.
-VIA = st.sampled_from(["manual", "manual", "manual", "sandbox", "sandbox", "declined"])
+VIA = st.sampled_from(["manual", "manual", "manual", "manual", "sandbox", "declined"])
 
 
 def _fee(gross: Decimal, percentage: Decimal, fixed: Decimal) -> Decimal:
@@ -506,14 +506,16 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule(hours=st.sampled_from([6, 25, 24 * 3, 24 * 10, 24 * 31]))
     def billing_advance(self, hours):
+        """Move the gym's test clock and run billing's due work (``billing.due``, as the beat
+        and ``run_due_work`` do; the other apps' due work is not this machine's and costs the
+        most)."""
+        from billing.services import billing_due_work
         from core.clock import test_clock_advance
-        from core.duework import due_work_run
 
         self.bnow = test_clock_advance(
             organization=self.borg, now=self.bnow + dt.timedelta(hours=hours), actor=self.actor
         ).now
-        counts = due_work_run(organization=self.borg, now=self.bnow)
-        assert not counts.get("errors"), counts  # a runner failed (logged and swallowed)
+        billing_due_work(organization=self.borg, now=self.bnow, actor=self.actor)
 
     def _pending_attempts(self):
         from billing.models import Attempt

@@ -40,7 +40,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -239,6 +239,7 @@ class MoneyMachine(RuleBasedStateMachine):
         except DomainError as exc:
             error = exc
         if error is not None:
+            event(f"refused: {error.code}")
             assert self.money_snapshot() == before, f"refused ({error.code}) but money moved"
             if codes:
                 assert error.code in codes, f"refused with {error.code}, expected one of {codes}"
@@ -366,6 +367,7 @@ class MoneyMachine(RuleBasedStateMachine):
         )
         assert refund.status == Refund.Status.SUCCEEDED, refund.failure_message
         shadow["refunded"] += amount
+        event(f"refund with the payment in a {holder.status if holder else 'no'} payout")
         if holder is not None and holder.status == Payout.Status.PROCESSING:
             self.held[pk] += amount
 
@@ -453,6 +455,7 @@ class MoneyMachine(RuleBasedStateMachine):
                 assert result == "carried_adjustment_applied", result
             return
         assert allowed, f"a {status} payout (hold {hold}) became {to}"
+        event(f"payout {status} -> {to}")
         assert result.status == to
         if to == "cancelled":  # undecided drift goes with the released payments
             for pk in held_payments:
@@ -473,6 +476,7 @@ class MoneyMachine(RuleBasedStateMachine):
             *(() if hold else ("no_drift_to_decide",)),
         )
         if hold:
+            event(f"drift decided: {decision}")
             assert not result.drift_hold
             for pk in payments:
                 self.held.pop(pk, None)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -483,6 +483,50 @@ def _check_claims(parsed: ParsedCallback, payment: Payment) -> None:
             PaymentError.AMOUNT_MISMATCH,
             f"The callback says {parsed.amount}, the payment is {payment.amount}.",
             status_code=400,
+        )
+    _check_date(parsed, payment)
+
+
+# A day each side: the gateway's date is its local one, payops' the organisation's.
+CALLBACK_DATE_SLACK = timedelta(days=1)
+_CALLBACK_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+
+
+def _claimed_day(value: str, tz) -> date | None:
+    value = (value or "").strip()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+        for pattern in _CALLBACK_DATE_FORMATS:
+            try:
+                moment = datetime.strptime(value, pattern).replace(tzinfo=tz)
+                break
+            except ValueError:
+                continue
+    if moment is None:
+        return None
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=tz)
+    return timezone.localtime(moment, tz).date()
+
+
+def _check_date(parsed: ParsedCallback, payment: Payment) -> None:
+    """A callback that is itself the proof (Idram, Telcell: no lookup) must be dated within the
+    payment's life: a signed confirmation dated before the payment was created, or in the
+    future, is a replay or a forgery, never a payment of it (the checksum covers the date)."""
+    if parsed.status is None or not parsed.status.paid_at:
+        return
+    tz = payment.organization.tz
+    day = _claimed_day(parsed.status.paid_at, tz)
+    if day is None:
+        return
+    earliest = timezone.localtime(payment.created_at - CALLBACK_DATE_SLACK, tz).date()
+    latest = timezone.localtime(timezone.now() + CALLBACK_DATE_SLACK, tz).date()
+    if not earliest <= day <= latest:
+        raise Refused(
+            PaymentError.CALLBACK_DATE_IMPLAUSIBLE,
+            f"The callback is dated {day}, outside the payment's life ({earliest} to {latest}).",
         )
 
 

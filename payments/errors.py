@@ -53,6 +53,11 @@ class PaymentError(ErrorCode):
         "The callback carries no proof and there is no lookup.",
     )
     UNKNOWN_ORDER = ("unknown_order", 404, "No payment with this order number.")
+    CALLBACK_DATE_IMPLAUSIBLE = (
+        "callback_date_implausible",
+        400,
+        "The callback is dated before the payment was created or in the future.",
+    )
     # Operators' decisions.
     COMMENT_REQUIRED = ("comment_required", 400, "A comment is required.")
     PAYMENT_NOT_LATE = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from rest_framework import serializers
@@ -71,6 +72,9 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     pass
 
 
+PLAIN_DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
 class AmountField(serializers.DecimalField):
     """A positive money amount as a decimal string, at most 2 decimal places, never a float.
 
@@ -107,6 +111,10 @@ class AmountField(serializers.DecimalField):
 
     def to_internal_value(self, data):
         if isinstance(data, float):
+            self.fail("invalid")
+        # A plain decimal string ("1500.00"): DRF also reads exponents ("1e3" = 1000.00), which
+        # neither the CONTRACT's money format nor the schema's pattern allows.
+        if isinstance(data, str) and not PLAIN_DECIMAL.match(data.strip()):
             self.fail("invalid")
         return super().to_internal_value(data)
 

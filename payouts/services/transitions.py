@@ -93,6 +93,10 @@ def _payout_transition(*, payout, to, actor, method, reference, comment, check_p
         payout.completed_at = timezone.now()
     if to == Status.CANCELLED:
         details["released_lines"] = payout.lines.filter(active=True).update(active=False)
+        if payout.drift_hold:
+            # Nothing is left to decide: the released payments come back net of their refunds.
+            payout.drift_hold = False
+            details["drift_hold_released"] = True
     save_audited(payout, actor=actor, reason=comment or f"payout {to}")
     events.transitioned(
         payout,

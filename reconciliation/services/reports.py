@@ -114,6 +114,8 @@ def _split_header(chunks: Iterator[bytes]) -> tuple[list[str], bytes]:
 # subquery and repeating them in the conditions).
 TYPED = """SELECT n, coalesce(order_number, '') AS order_number,
         upper(coalesce(provider_reference, '')) AS provider_reference,
+        amount AS amount_text, coalesce(nullif(refunded_amount, ''), '0') AS refunded_text,
+        coalesce(nullif(fee, ''), '0') AS fee_text,
         amount::numeric AS amount, currency, status, paid_at, paid_at::timestamptz AS paid,
         coalesce(nullif(refunded_amount, ''), '0')::numeric AS refunded_amount,
         coalesce(nullif(fee, ''), '0')::numeric AS fee,
@@ -129,8 +131,19 @@ def _valid() -> str:
     currencies = ", ".join(f"'{c}'" for c in CURRENCIES)
     statuses = ", ".join(f"'{s}'" for s in STATUSES)
     bound = "10000000000"
+
+    def plain(text: str) -> str:
+        # Digits and one point inside, as ``AMOUNT_RE``: PostgreSQL's numeric cast also reads
+        # exponents ('1E+3'), signs and '.5', which the Python rule refuses.
+        value = f"trim({text})"
+        return (
+            f"translate({value}, '0123456789.', '') = '' AND left({value}, 1) <> '.' "
+            f"AND right({value}, 1) <> '.'"
+        )
+
     return f"""coalesce(
       currency IN ({currencies}) AND status IN ({statuses})
+      AND {plain("amount_text")} AND {plain("refunded_text")} AND {plain("fee_text")}
       AND amount >= 0 AND amount < {bound} AND scale(amount) <= 2
       AND refunded_amount >= 0 AND refunded_amount <= amount AND scale(refunded_amount) <= 2
       AND fee >= 0 AND fee < {bound} AND scale(fee) <= 2

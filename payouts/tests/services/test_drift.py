@@ -221,3 +221,19 @@ def test_a_recalculated_drift_case_can_be_resolved_by_a_person(organization, rec
     refund(p1, "250.00")
     case = ExceptionCase.objects.get(kind="refund_drift")
     assert exception_resolve(case=case, actor=actor, note="seen").status == "resolved"
+
+
+def test_cancelling_a_held_payout_releases_its_hold(organization, recipient, qr, actor):
+    """Found by the money properties (tests/reliability/test_money_properties.py): a processing
+    payout held by refund drift kept ``drift_hold`` once cancelled, a hold with nothing left to
+    decide."""
+    payment = paid(qr, "1000.00")
+    payout = request(recipient, actor, today(organization))
+    services.payout_process(payout=payout, actor=actor)
+    refund(payment, "1000.00")
+    payout.refresh_from_db()
+    assert payout.drift_hold
+    services.payout_cancel(payout=payout, actor=actor, comment="refunded in full")
+    payout.refresh_from_db()
+    assert (payout.status, payout.drift_hold) == ("cancelled", False)
+    assert payout.events.get(kind="cancelled").details["drift_hold_released"] is True

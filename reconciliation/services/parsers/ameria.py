@@ -47,6 +47,10 @@ def _paid_at(value: str) -> dt.datetime:
     return parsed
 
 
+def _decimal_text(value: Decimal) -> str:
+    return format(value, "f") if value.is_finite() else str(value)
+
+
 def _row(fields: dict[str, str]) -> dict | None:
     code = int(fields["OrderStatus"])
     if code in (0, 1, 5):
@@ -67,11 +71,12 @@ def _row(fields: dict[str, str]) -> dict | None:
     return {
         "order_number": fields.get("Opaque") or fields.get("OrderID") or "",
         "provider_reference": (fields.get("PaymentID") or "").upper(),
-        "amount": f"{amount:.2f}",
+        # As received (the canonical check refuses a third decimal); ``:.2f`` would round it.
+        "amount": _decimal_text(amount),
         "currency": currency,
         "status": status,
         "paid_at": _paid_at(fields["DateTime"]).isoformat(),
-        "refunded_amount": f"{refunded:.2f}",
+        "refunded_amount": _decimal_text(refunded),
         "fee": "0.00",
     }
 

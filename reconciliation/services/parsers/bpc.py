@@ -47,6 +47,17 @@ def _reference(order: dict) -> str:
     return str(order.get("orderId") or "")
 
 
+def _minor(value, what: str) -> int:
+    """A whole, non-negative number of minor units, as BPC sends them: ``int()`` alone would
+    truncate ``1500.5`` (a JSON number read as a Decimal) to 1500 without a word."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+        raise ValueError(f"bad {what} {value!r} (whole minor units)")
+    text = str(value).strip()
+    if not text.isdigit() or not text.isascii():
+        raise ValueError(f"bad {what} {value!r} (whole minor units)")
+    return int(text)
+
+
 def _row(order: dict) -> dict | None:
     code = int(order["orderStatus"])
     if code in SKIPPED:
@@ -54,9 +65,9 @@ def _row(order: dict) -> dict | None:
     currency = NUMERIC_TO_ALPHA.get(str(order.get("currency") or "051").zfill(3))
     if currency is None:
         raise ValueError(f"unknown currency code {order.get('currency')!r}")
-    amount = int(order["amount"])
+    amount = _minor(order["amount"], "amount")
     info = order.get("paymentAmountInfo") or {}
-    refunded = int(info.get("refundedAmount") or 0)
+    refunded = _minor(info.get("refundedAmount") or 0, "refundedAmount")
     millis = order.get("authDateTime") or order["date"]
     paid_at = dt.datetime.fromtimestamp(int(millis) / 1000, tz=dt.UTC)
     return {

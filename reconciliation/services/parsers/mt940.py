@@ -9,6 +9,7 @@ Debits (``D``, ``RC``) come out negative from the library.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import mt940
@@ -18,6 +19,27 @@ from reconciliation.services.parsers.statement import Statement, StatementLine
 
 HEADER_TAGS = {"20", "21", "25", "28", "28C", "13D", "34F", "NS"}
 TAG_RE = re.compile(r"^:([0-9A-Z]{2,3}):")
+# A :61: line up to its transaction type: value date, optional entry date, mark, optional funds
+# code, amount (comma decimal, at most two places), then N/F/S and the type. The library reads
+# what it can and drops the rest (``45x00,00`` became 45.00): payops refuses such a line.
+LINE_61_RE = re.compile(
+    r"^:61:(?P<date>\d{6})(?:\d{4})?(?:RC|RD|EC|ED|C|D)[A-Z]?(?P<amount>\d{1,15},\d{0,2})[NFS]"
+)
+
+
+def _check_61(line: str, number: int) -> None:
+    match = LINE_61_RE.match(line)
+    if match is None:
+        raise FormatError(
+            f"bad :61: transaction {line[:60]!r} (date, D/C mark, amount with a comma and at "
+            "most two decimals, N/F/S type)",
+            number,
+        )
+    try:
+        date = match["date"]
+        dt.date(2000 + int(date[:2]), int(date[2:4]), int(date[4:]))
+    except ValueError:
+        raise FormatError(f"bad :61: value date {match['date']!r}", number) from None
 
 
 def _check_shape(text: str) -> None:
@@ -36,6 +58,7 @@ def _check_shape(text: str) -> None:
         if tag == "61":
             if not (has_20 and has_25):
                 raise FormatError("a :61: transaction before the statement's :20: and :25:", number)
+            _check_61(line, number)
             seen_61 = True
         elif seen_61 and tag in HEADER_TAGS - {"20", "NS"}:
             raise FormatError(f"tag :{tag}: after the statement's transactions", number)

@@ -51,11 +51,7 @@ def billing_due_work(*, organization, now, actor) -> dict[str, int]:
         counts["billing_periods_created"] += periods_extend(
             subscription=subscription, actor=actor, now=now
         )
-    before = Attempt.objects.filter(organization=organization).count()
-    _attempts(organization, now=now, actor=actor)
-    counts["billing_attempts_created"] = (
-        Attempt.objects.filter(organization=organization).count() - before
-    )
+    counts["billing_attempts_created"] = _attempts(organization, now=now, actor=actor)
     counts["billing_links_expired"] = _expire_links(organization, now=now, actor=actor)
     suspended, changed = _grace(organization, now=now, actor=actor)
     counts["billing_suspended"] = suspended
@@ -64,18 +60,23 @@ def billing_due_work(*, organization, now, actor) -> dict[str, int]:
     return counts
 
 
-def _attempts(organization, *, now, actor) -> None:
+def _attempts(organization, *, now, actor) -> int:
+    """Make the due attempts and send the unsent ones; returns how many attempts *this* run
+    made (a count of rows before and after would also count a concurrent run's)."""
     due = BillingPeriod.objects.filter(
         organization=organization, subscription__status__in=BILLABLE
     ).filter(
         Q(status=BillingPeriod.Status.SCHEDULED, due_at__lte=now)
         | Q(status=BillingPeriod.Status.RETRYING, next_retry_at__lte=now)
     )
+    made = 0
     for period_id in due.order_by("due_at", "pk").values_list("pk", flat=True):
         try:
-            attempt_make(period=period_id, actor=actor, now=now)
+            attempt = attempt_make(period=period_id, actor=actor, now=now)
         except Exception:  # one period's failure must not stop the others
             logger.exception("billing attempt for period %s failed", period_id)
+            continue
+        made += bool(attempt is not None and getattr(attempt, "made_by_this_call", False))
     unsent = Attempt.objects.filter(
         organization=organization,
         status=Attempt.Status.PENDING,
@@ -89,6 +90,7 @@ def _attempts(organization, *, now, actor) -> None:
             attempt_send(attempt=attempt, actor=actor)
         except Exception:
             logger.exception("billing attempt %s: sending failed", attempt.pk)
+    return made
 
 
 def _expire_links(organization, *, now, actor) -> int:

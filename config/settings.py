@@ -46,6 +46,9 @@ PAYOPS_SANDBOX_URL = env.string("PAYOPS_SANDBOX_URL", default="")
 PAYOPS_GATEWAY_HOSTS = env.provider_hosts("PAYOPS_GATEWAY_HOSTS")
 # Outgoing webhooks to loopback/private/link-local targets (SSRF guard): off unless asked.
 PAYOPS_WEBHOOKS_ALLOW_PRIVATE = env.boolean("PAYOPS_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# How long a claimed webhook attempt holds its delivery (the attempt's deadline is at most a
+# quarter of it); a worker killed mid-attempt leaves the delivery to the sweeper after it.
+PAYOPS_WEBHOOKS_LEASE_SECONDS = env.integer("PAYOPS_WEBHOOKS_LEASE_SECONDS", default=60)
 # Public base URL of this deployment (callbacks and return URLs given to gateways).
 PAYOPS_BASE_URL = env.string("PAYOPS_BASE_URL", default="http://127.0.0.1:8000")
 PAYOPS_API_RATE = env.string("PAYOPS_API_RATE", default="600/minute")

@@ -25,12 +25,14 @@ import hashlib
 import hmac
 import logging
 import secrets
+import sys
 import threading
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -131,8 +133,18 @@ def _in_process_app(environ, start_response):
     of the outermost one.
     """
     from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import got_request_exception
+
+    lost: list[BaseException] = []
+    caller = threading.get_ident()
+
+    def database_lost(sender, **kwargs) -> None:
+        exc = sys.exc_info()[1]
+        if threading.get_ident() == caller and _is_database_loss(exc):
+            lost.append(exc)
 
     _detach_connection_closing()
+    got_request_exception.connect(database_lost, weak=False)
     try:
         response = WSGIHandler()(environ, start_response)
         try:
@@ -141,9 +153,21 @@ def _in_process_app(environ, start_response):
             close = getattr(response, "close", None)
             if close is not None:
                 close()
-        return [body]
     finally:
+        got_request_exception.disconnect(database_lost)
         _reattach_connection_closing()
+    if lost:
+        # The in-process gateway shares payops' database: its 500 for a lost connection is
+        # payops' own database failure (503 database_unavailable), never the gateway's (502).
+        raise lost[0]
+    return [body]
+
+
+def _is_database_loss(exc: BaseException | None) -> bool:
+    """A database error that is not about the data (a lost or unusable connection)."""
+    from django.db import DatabaseError, DataError, IntegrityError
+
+    return isinstance(exc, DatabaseError) and not isinstance(exc, DataError | IntegrityError)
 
 
 def _base_origin() -> str:
@@ -187,7 +211,8 @@ def _find(params, merchant: str):
     if params.get("orderId") or params.get("mdOrder"):
         try:
             return qs.get(order_id=params.get("orderId") or params.get("mdOrder"))
-        except (SandboxOrder.DoesNotExist, ValueError, Exception):
+        except (SandboxOrder.DoesNotExist, ValueError, ValidationError):
+            # Only an unknown or malformed id: a database failure is not "unregistered".
             raise GatewayError(6, "Unregistered orderId.") from None
     if params.get("orderNumber"):
         order = qs.filter(order_number=params["orderNumber"]).first()

@@ -130,6 +130,7 @@ def _attempt_create(period_id: int, *, actor, now, manual: bool) -> Attempt | No
         created_at=now,
     )
     save_audited(attempt, actor=actor, reason=f"attempt {number}")
+    attempt.made_by_this_call = True  # not another run's (the due work counts its own)
     transition_apply(period, "mark_pending", what="billing period")
     period.pending_at = now
     period.next_retry_at = None

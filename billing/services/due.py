@@ -58,11 +58,7 @@ def billing_due_work(*, organization, now, actor) -> dict[str, int]:
         counts["billing_periods_created"] += periods_extend(
             subscription=subscription, actor=actor, now=now
         )
-    before = Attempt.objects.filter(organization=organization).count()
-    _attempts(organization, now=now, actor=actor)
-    counts["billing_attempts_created"] = (
-        Attempt.objects.filter(organization=organization).count() - before
-    )
+    counts["billing_attempts_created"] = _attempts(organization, now=now, actor=actor)
     counts["billing_links_expired"] = _expire_links(organization, now=now, actor=actor)
     suspended, changed = _grace(organization, now=now, actor=actor)
     counts["billing_suspended"] = suspended
@@ -85,7 +81,9 @@ def _to_extend(organization, *, now):
     ).exclude(Exists(covered))
 
 
-def _attempts(organization, *, now, actor) -> None:
+def _attempts(organization, *, now, actor) -> int:
+    """Make the due attempts and send the unsent ones; returns how many attempts *this* run
+    made (a count of rows before and after would also count a concurrent run's)."""
     due = BillingPeriod.objects.filter(
         organization=organization, subscription__status__in=BILLABLE
     ).filter(
@@ -93,6 +91,7 @@ def _attempts(organization, *, now, actor) -> None:
         | Q(status=BillingPeriod.Status.RETRYING, next_retry_at__lte=now)
     )
     ids = list(due.order_by("due_at", "pk").values_list("pk", flat=True))
+    made_here = 0
     for first in range(0, len(ids), DUE_BATCH):
         batch = ids[first : first + DUE_BATCH]
         try:
@@ -101,10 +100,13 @@ def _attempts(organization, *, now, actor) -> None:
             logger.exception("billing attempts for %s periods failed as a batch", len(batch))
             for period_id in batch:
                 try:
-                    attempt_make(period=period_id, actor=actor, now=now)
+                    attempt = attempt_make(period=period_id, actor=actor, now=now)
                 except Exception:  # one period's failure must not stop the others
                     logger.exception("billing attempt for period %s failed", period_id)
+                    continue
+                made_here += bool(getattr(attempt, "made_by_this_call", False))
             continue
+        made_here += len(made)  # only the attempts this call created
         for attempt in made:  # the gateway calls, after the batch's commit
             try:
                 attempt_send(attempt=attempt, actor=actor)
@@ -123,6 +125,7 @@ def _attempts(organization, *, now, actor) -> None:
             attempt_send(attempt=attempt, actor=actor)
         except Exception:
             logger.exception("billing attempt %s: sending failed", attempt.pk)
+    return made_here
 
 
 def _expire_links(organization, *, now, actor) -> int:

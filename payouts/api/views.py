@@ -287,7 +287,8 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         return int(pk)
 
     @extend_schema(responses={200: s.PayoutPaymentSerializer(many=True)})
-    @action(detail=True, methods=["get"], pagination_class=None)
+    # The paginator named here gives the schema its page envelope (the view pages itself).
+    @action(detail=True, methods=["get"], pagination_class=LineCursorPagination)
     def payments(self, request, pk=None):
         """A cursor page of the payout's payments (in line order), as in the detail."""
         paginator = LineCursorPagination()
@@ -295,7 +296,8 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         return paginator.get_paginated_response(page)
 
     @extend_schema(responses={200: s.PayoutLineSerializer(many=True)})
-    @action(detail=True, methods=["get"], pagination_class=None)
+    # The paginator named here gives the schema its page envelope (the view pages itself).
+    @action(detail=True, methods=["get"], pagination_class=LineCursorPagination)
     def lines(self, request, pk=None):
         """A cursor page of every line of the payout (payments, refund deductions, carried
         adjustments), in line order."""

@@ -114,6 +114,7 @@ def reconciliation_run(
                 run.exceptions_resolved = resolved + drift_resolved
             run.completed_at = timezone.now()
             run.save()
+            run.made_by_this_call = True  # not a concurrent nightly run's (see nightly.py)
     except IntegrityError:
         if trigger != ReconciliationRun.Trigger.NIGHTLY:
             raise

@@ -1,9 +1,10 @@
-"""Fixtures of the reliability suite: the payouts data fixtures and the webhook receiver."""
+"""Fixtures of the reliability suite: payouts and billing data, the webhook receiver."""
 
+from billing.tests.conftest import clock, gym, plan
 from payouts.tests.conftest import actor, qr, recipient
 from webhooks.tests.conftest import eager_celery, receiver
 
-__all__ = ["actor", "eager_celery", "qr", "receiver", "recipient"]
+__all__ = ["actor", "clock", "eager_celery", "gym", "plan", "qr", "receiver", "recipient"]
 
 
 def pytest_runtest_setup(item):

@@ -12,7 +12,6 @@ writes a ``payment.verified`` outbox event) before, during and after a Redis out
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -25,45 +24,20 @@ from conftest import make_api
 from core.actors import system_actor
 from core.models import Branch, Organization
 from payments.models import Payment
-from tests.reliability.live import ROOT, free_port, gunicorn, server_env
+from tests.reliability.live import (
+    ROOT,
+    celery_worker,
+    free_port,
+    gunicorn,
+    process_kill,
+    redis_start,
+    server_env,
+    worker_stop,
+)
 from webhooks.models import WebhookDelivery, WebhookEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.long]
 BEFORE, DURING, AFTER = 3, 10, 3
-
-
-def _redis(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(  # noqa: S603
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(50):
-        ok = subprocess.run(  # noqa: S603
-            [shutil.which("redis-cli") or "redis-cli", "-p", str(port), "ping"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if ok.stdout.strip() == "PONG":
-            return process
-        time.sleep(0.1)
-    raise RuntimeError("redis-server did not start")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.kill()
-    process.wait(10)
 
 
 def _pay(http, token, code) -> httpx.Response:
@@ -90,30 +64,11 @@ def test_a_redis_outage_loses_no_write_and_no_event(transactional_db, receiver):
     )
     token = make_api(organization, name="outage").token
 
-    port = free_port()
+    port = free_port("redis")
     redis_url = f"redis://127.0.0.1:{port}/0"
-    redis = _redis(port)
+    redis = redis_start(port)
     env = server_env(REDIS_URL=redis_url, PAYOPS_WEBHOOKS_ALLOW_PRIVATE="1")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = celery_worker(redis_url)
     statuses, timings = Counter(), []
     try:
         with (
@@ -122,9 +77,9 @@ def test_a_redis_outage_loses_no_write_and_no_event(transactional_db, receiver):
         ):
             for phase, count in (("before", BEFORE), ("during", DURING), ("after", AFTER)):
                 if phase == "during":
-                    _stop(redis)
+                    process_kill(redis)
                 if phase == "after":
-                    redis = _redis(port)
+                    redis = redis_start(port)
                 for _ in range(count):
                     started = time.monotonic()
                     response = _pay(http, token, qr.code)
@@ -163,13 +118,8 @@ def test_a_redis_outage_loses_no_write_and_no_event(transactional_db, receiver):
                 break
             time.sleep(3)
     finally:
-        worker.terminate()
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        if redis.poll() is None:
-            _stop(redis)
+        worker_stop(worker)
+        process_kill(redis)
     ids = Counter(request.headers.get("webhook-id") for request in receiver.requests)
     assert set(ids) == set(events.values_list("id", flat=True)), "an event was not delivered"
     assert max(ids.values()) == 1, f"an event was delivered twice: {ids.most_common(3)}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.db import transaction
 
 from core.actors import system_actor
@@ -47,7 +48,8 @@ MAX_ATTEMPTS = len(SCHEDULE)
 # A claimed attempt holds the row this long (four times the attempt deadline, for the DNS check
 # and the two short transactions around it); a worker that died mid-request leaves it to the
 # sweeper afterwards, and a late outcome after someone else claimed the row is ignored.
-LEASE = dt.timedelta(seconds=60)
+# ``PAYOPS_WEBHOOKS_LEASE_SECONDS`` (60 s by default; the fault tests shorten it).
+LEASE = dt.timedelta(seconds=settings.PAYOPS_WEBHOOKS_LEASE_SECONDS)
 # Retries due within this many seconds are also queued with a countdown (fast path).
 FAST_RETRY_MAX_SECONDS = 30
 LOST_ATTEMPT_ERROR = "no outcome recorded: the worker stopped, or answered after its lease expired"

@@ -8,6 +8,8 @@ really closes, through the services:
   are added here), one of them refunded in part (a sandbox payment and a real refund);
 - each recipient's payout of the month (a payout request for its dates), most paid out
   (completed) and two still processing (in flight), dated at the month's end;
+- the bank statement (camt.053, imported through the reconciliation service) whose debits show
+  the completed payouts, so the nightly bank check finds each one paid;
 - exactly one blocking case (a payment missing from the ArCa report) that the accountant resolves
   on the desk before closing.
 
@@ -77,6 +79,7 @@ def seed_month(*, period, actor, stdout) -> None:
         refunded = _refund(period, actor) if settings.PAYOPS_SANDBOX else None
         with transaction.atomic():
             payouts = _payouts(period, actor)
+            _bank_statement(period, payouts, actor)
         stdout.write(
             f"desk: demo month {period.start:%Y-%m}: {count} tips added, "
             f"{'a refund of ' + str(refunded) + ' AMD, ' if refunded else ''}"
@@ -258,6 +261,37 @@ def _payouts(period, actor) -> list:
         else:
             Payout.objects.filter(pk=payout.pk).update(created_at=requested)
     return payouts
+
+
+def _bank_statement(period, payouts, actor) -> None:
+    """The bank's camt.053 statement of the month's last day: one debit per completed payout
+    (its reference and net amount), as the bank shows a transfer out."""
+    from payouts.models import Payout
+    from reconciliation.services import bank_statement_import
+
+    paid = [p for p in payouts if Payout.objects.get(pk=p.pk).status == Payout.Status.COMPLETED]
+    if not paid:
+        return
+    day = period.end.isoformat()
+    entries = "".join(
+        f"""<Ntry><Amt Ccy="{p.currency}">{p.net}</Amt><CdtDbtInd>DBIT</CdtDbtInd>
+<Sts>BOOK</Sts><BookgDt><Dt>{day}</Dt></BookgDt><AcctSvcrRef>DEMO-BANK-{p.pk}</AcctSvcrRef>
+<NtryDtls><TxDtls><Refs><EndToEndId>{p.reference}</EndToEndId></Refs>
+<RmtInf><Ustrd>Payout {p.reference}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"""
+        for p in (Payout.objects.get(pk=p.pk) for p in paid)
+    )
+    document = f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>DEMO-{period.start:%Y%m}</MsgId><CreDtTm>{day}T23:00:00+04:00</CreDtTm></GrpHdr>
+<Stmt><Id>DEMO-{period.start:%Y%m}</Id><CreDtTm>{day}T23:00:00+04:00</CreDtTm>
+<Acct><Id><IBAN>AM00123456789012345678</IBAN></Id><Ccy>AMD</Ccy></Acct>{entries}</Stmt>
+</BkToCstmrStmt></Document>"""
+    bank_statement_import(
+        organization=period.organization,
+        data=document.encode(),
+        actor=actor,
+        file_name=f"demo-statement-{period.start:%Y-%m}.xml",
+    )
 
 
 def _blocker(period, actor) -> None:

@@ -83,6 +83,39 @@ def attempt_make(
     return attempt
 
 
+def _payment_of(period, subscription, *, link_hours: int) -> dict:
+    """What an attempt's payment is (``payment_create`` / ``payment_create_many`` arguments):
+    the period's outstanding amount, by the subscription's branch and gateway, payable while
+    the link is valid."""
+    return {
+        "branch": subscription.branch,
+        "provider": subscription.provider,
+        "purpose": Payment.Purpose.SUBSCRIPTION,
+        "amount": period.expected_amount - period.verified_amount,
+        "currency": period.currency,
+        "description": f"{subscription.plan.name} {period.start.isoformat()}",
+        "window_seconds": link_hours * 3600,
+    }
+
+
+def _attempt_new(period, subscription, *, number, payment, now, link_hours: int) -> Attempt:
+    """Attempt ``number`` of ``period`` with its payment (unsaved): one place for both paths."""
+    method = _method(subscription)
+    return Attempt(
+        organization=subscription.organization,
+        subscription=subscription,
+        period=period,
+        number=number,
+        method=method,
+        payment=payment,
+        order_number=payment.order_number,
+        link_expires_at=now + dt.timedelta(hours=link_hours)
+        if method == Attempt.Method.PAYMENT_LINK
+        else None,
+        created_at=now,
+    )
+
+
 @transaction.atomic
 def _attempt_create(period_id: int, *, actor, now, manual: bool) -> Attempt | None:
     from payments.services import payment_create
@@ -103,31 +136,14 @@ def _attempt_create(period_id: int, *, actor, now, manual: bool) -> Attempt | No
     number = period.attempts.count() + 1
     if number > settings.max_attempts and not manual:
         return None
-    method = _method(subscription)
     link_hours = settings.link_valid_hours
     payment = payment_create(
         organization=organization,
-        branch=subscription.branch,
-        provider=subscription.provider,
-        purpose=Payment.Purpose.SUBSCRIPTION,
-        amount=period.expected_amount - period.verified_amount,
-        currency=period.currency,
+        **_payment_of(period, subscription, link_hours=link_hours),
         actor=actor,
-        description=f"{subscription.plan.name} {period.start.isoformat()}",
-        window_seconds=link_hours * 3600,
     )
-    attempt = Attempt(
-        organization=organization,
-        subscription=subscription,
-        period=period,
-        number=number,
-        method=method,
-        payment=payment,
-        order_number=payment.order_number,
-        link_expires_at=now + dt.timedelta(hours=link_hours)
-        if method == Attempt.Method.PAYMENT_LINK
-        else None,
-        created_at=now,
+    attempt = _attempt_new(
+        period, subscription, number=number, payment=payment, now=now, link_hours=link_hours
     )
     save_audited(attempt, actor=actor, reason=f"attempt {number}")
     attempt.made_by_this_call = True  # not another run's (the due work counts its own)
@@ -228,34 +244,15 @@ def attempts_create_due(*, period_ids: list[int], actor, now: dt.datetime) -> li
     payments = payment_create_many(
         organization=organization,
         items=[
-            {
-                "branch": subscription.branch,
-                "provider": subscription.provider,
-                "purpose": Payment.Purpose.SUBSCRIPTION,
-                "amount": period.expected_amount - period.verified_amount,
-                "currency": period.currency,
-                "description": f"{subscription.plan.name} {period.start.isoformat()}",
-                "window_seconds": link_hours * 3600,
-            }
+            _payment_of(period, subscription, link_hours=link_hours)
             for period, subscription, _ in chosen
         ],
         actor=actor,
     )
     attempts = []
     for (period, subscription, number), payment in zip(chosen, payments, strict=True):
-        method = _method(subscription)
-        attempt = Attempt(
-            organization=organization,
-            subscription=subscription,
-            period=period,
-            number=number,
-            method=method,
-            payment=payment,
-            order_number=payment.order_number,
-            link_expires_at=now + dt.timedelta(hours=link_hours)
-            if method == Attempt.Method.PAYMENT_LINK
-            else None,
-            created_at=now,
+        attempt = _attempt_new(
+            period, subscription, number=number, payment=payment, now=now, link_hours=link_hours
         )
         attempts.append(with_history(attempt, actor=actor, reason=f"attempt {number}"))
     attempts = bulk_create_with_history(attempts, Attempt, default_user=actor)

@@ -41,19 +41,7 @@ from reconciliation.services.parsers.base import (
 )
 
 CHUNK = 1 << 20
-ROW_COLUMNS = [
-    "report_id",
-    "line_no",
-    "order_number",
-    "provider_reference",
-    "amount",
-    "currency",
-    "status",
-    "paid_at",
-    "refunded_amount",
-    "fee",
-    "raw",
-]
+ROW_COLUMNS = ["report_id", "line_no", *CANONICAL_COLUMNS, "raw"]
 Progress = Callable[[int], None]
 
 

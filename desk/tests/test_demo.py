@@ -113,3 +113,27 @@ def test_the_month_payouts_avoid_a_payout_period_reaching_into_the_month(
             actor=actor,
         )
     assert _free_range(period) == expected
+
+
+def test_a_fresh_database_beside_an_old_login_file_prints_a_login_that_works(tmp_path, monkeypatch):
+    """``make run`` after the database alone was removed: the printed login must sign in."""
+    from django.contrib.auth import authenticate
+
+    from desk import demo
+
+    stale = tmp_path / "demo-accountant.txt"
+    stale.write_text("accountant password-of-an-older-database\n")
+    monkeypatch.setattr(demo, "LOGIN_FILE", stale)
+    actor = system_actor("seed-demo")
+    cafe, _ = organization_ensure(slug="yerevan-cafe", name="Yerevan Cafe", actor=actor)
+    out = io.StringIO()
+    demo._login(cafe, actor, out)
+    username, password = stale.read_text().split()
+    assert password != "password-of-an-older-database"
+    assert f"login accountant / {password}" in out.getvalue()
+    assert authenticate(username=username, password=password) is not None
+    # A second seed keeps that login and says the same.
+    again = io.StringIO()
+    demo._login(cafe, actor, again)
+    assert stale.read_text().split() == [username, password]
+    assert authenticate(username=username, password=password) is not None

@@ -58,5 +58,5 @@ clean:
 reliability: install
 	PAYOPS_RELIABILITY=1 PAYOPS_FUZZ_EXAMPLES=$${PAYOPS_FUZZ_EXAMPLES:-60} \
 		$(BIN)/python -m pytest -m long tests/reliability $(PYTEST_ARGS)
-	PAYOPS_RELIABILITY=1 PAYOPS_MONEY_EXAMPLES=$${PAYOPS_MONEY_EXAMPLES:-1000} \
+	PAYOPS_RELIABILITY=1 PAYOPS_MONEY_EXAMPLES=$${PAYOPS_MONEY_EXAMPLES:-400} \
 		$(BIN)/python -m pytest tests/reliability/test_money_properties.py $(PYTEST_ARGS)

@@ -29,7 +29,8 @@ A refusal (``DomainError``) must leave the money unchanged (payments, refunds, p
 adjustments, periods, requests). Each example runs in a savepoint rolled back at its end.
 ``PAYOPS_MONEY_EXAMPLES`` sets the examples (200 in ``make test``, the same ones each run so CI is
 reproducible; 400 new ones in ``make reliability``, which CI runs), ``PAYOPS_MONEY_STEPS`` the
-steps of each (12), ``PAYOPS_MONEY_SHRINK=0`` reports a failure as found, without shrinking it (minutes).
+steps of each (12), ``PAYOPS_MONEY_SHRINK=0`` reports a failure as found, without shrinking it
+(minutes).
 """
 
 from __future__ import annotations

@@ -30,13 +30,20 @@ class ApiClientRateThrottle(SimpleRateThrottle):
     """A rate per integrator client (PAYOPS_API_RATE, e.g. ``600/minute``)."""
 
     scope = "api_client"
-    cache_format = "ratelimit:%(scope)s:%(ident)s"
+    # The window's length is in the key: processes (or a deploy) with another rate count in
+    # windows of their own, never in one another's (a per-second window's requests landing in a
+    # per-minute window made the slower rate refuse at once).
+    cache_format = "ratelimit:%(scope)s:%(ident)s:%(window)s"
 
     def get_cache_key(self, request, view):
         client = getattr(request, "api_client", None)
         if client is None:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": client.pk}
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": client.pk,
+            "window": self.duration,
+        }
 
     def allow_request(self, request, view):
         if self.rate is None:

@@ -101,7 +101,7 @@ def test_the_rate_window_always_expires(api, monkeypatch):
     try:
         assert api.get("/api/v1/branches/").status_code == 200
         backend = caches["default"]
-        key = backend.make_and_validate_key(f"ratelimit:api_client:{api.api_client.pk}")
+        key = backend.make_and_validate_key(f"ratelimit:api_client:{api.api_client.pk}:60")
         redis = backend._cache.get_client(key)
         assert int(redis.get(key)) == 1
         assert 0 < redis.pttl(key) <= 60_000
@@ -109,5 +109,22 @@ def test_the_rate_window_always_expires(api, monkeypatch):
         assert codes == [200, 200, 429]
         assert int(redis.get(key)) == 4
         assert 0 < redis.pttl(key) <= 60_000
+    finally:
+        cache.clear()
+
+
+@pytest.mark.redis
+def test_two_rates_count_in_windows_of_their_own(api, monkeypatch):
+    """A process with a per-second rate (the benchmark's server, or a deploy changing the rate)
+    never fills another's per-minute window: each rate counts its own requests."""
+    cache.clear()
+    try:
+        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"api_client": "3/minute"})
+        assert api.get("/api/v1/branches/").status_code == 200
+        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"api_client": "1000/second"})
+        assert {api.get("/api/v1/branches/").status_code for _ in range(5)} == {200}
+        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"api_client": "3/minute"})
+        codes = [api.get("/api/v1/branches/").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
     finally:
         cache.clear()

@@ -225,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=17),
     },
     "core.run_due_work": {"task": "core.tasks.run_due_work", "schedule": timedelta(minutes=1)},
+    "desk.requeue_import_jobs": {
+        "task": "desk.tasks.requeue_import_jobs",
+        "schedule": timedelta(minutes=1),
+    },
     "payouts.build_closed_periods": {
         "task": "payouts.tasks.build_closed_periods",
         "schedule": crontab(minute="*/15"),

@@ -10,21 +10,28 @@ cache (``import_job_progress``), which a shared cache (Redis) shows between the 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import save_audited
 from core.errors import DomainError
-from core.queueing import enqueue_on_commit
+from core.queueing import enqueue, enqueue_on_commit
 from desk.models import ImportJob
 from reconciliation.services import bank_statement_import, provider_report_import
 
 logger = logging.getLogger(__name__)
 STARTED = 5
+# How long a started import holds its job (a 1,000,000-row report imports in about a minute);
+# after it, a run that died with its worker is taken over (the import rolled back whole).
+LEASE = dt.timedelta(minutes=15)
+# A job still queued this long after its upload lost its task (a broker outage): queued again.
+REQUEUE_AFTER = dt.timedelta(minutes=2)
 
 
 def _progress_key(job_id: int) -> str:
@@ -61,13 +68,35 @@ def import_job_create(
     return job
 
 
+def _claim(job: ImportJob) -> ImportJob | None:
+    """The job, now ``running`` for this run; None when another run holds it (started less than
+    ``LEASE`` ago) or it is finished. A task delivered twice, or re-queued by the sweeper while
+    its first copy still runs, imports once; a run killed mid-import (its import rolled back
+    whole) is taken over once its lease has run out."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        now = timezone.now()
+        if job.finished:
+            return None
+        if (
+            job.status == ImportJob.Status.RUNNING
+            and job.started_at
+            and (now - job.started_at < LEASE)
+        ):
+            return None
+        job.status, job.progress, job.started_at = ImportJob.Status.RUNNING, STARTED, now
+        save_audited(job, actor=job.created_by, reason="import started")
+    return job
+
+
 def import_job_run(*, job: ImportJob) -> ImportJob:
-    """Run a queued (or interrupted) job once; a finished job is returned as it is."""
-    if job.finished:
+    """Run a queued (or interrupted) job once; a finished or held job is returned as it is."""
+    claimed = _claim(job)
+    if claimed is None:
+        job.refresh_from_db()
         return job
+    job = claimed
     actor = job.created_by
-    job.status, job.progress, job.started_at = ImportJob.Status.RUNNING, STARTED, timezone.now()
-    save_audited(job, actor=actor, reason="import started")
     try:
         with job.file.open("rb") as handle:
             if job.kind == ImportJob.Kind.STATEMENT:
@@ -135,3 +164,17 @@ def _discard(job: ImportJob) -> None:
     except Exception:
         logger.warning("desk import #%s: upload not removed", job.pk)
     job.file = ""
+
+
+def import_jobs_requeue(*, now: dt.datetime | None = None) -> int:
+    """The sweeper (beat, every minute): queue again each job whose task was lost (still
+    queued ``REQUEUE_AFTER`` after its upload) or whose run died (running past ``LEASE``).
+    Queuing twice is harmless: ``import_job_run`` claims the job before it imports."""
+    now = now or timezone.now()
+    stalled = ImportJob.objects.filter(
+        Q(status=ImportJob.Status.QUEUED, created_at__lt=now - REQUEUE_AFTER)
+        | Q(status=ImportJob.Status.RUNNING, started_at__lt=now - LEASE)
+    )
+    ids = list(stalled.order_by("pk").values_list("pk", flat=True)[:100])
+    enqueue("desk.tasks.import_job_run", [(job_id,) for job_id in ids])
+    return len(ids)

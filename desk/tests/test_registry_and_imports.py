@@ -185,3 +185,59 @@ def test_operator_may_not_import(client, operator, organization):
     assert response.status_code == 403
     assert not ProviderReport.objects.exists()
     assert not ImportJob.objects.exists()
+
+
+def _queued(client, accountant, organization, django_capture_on_commit_callbacks):
+    """An uploaded job whose task has not run (its worker has not picked it up yet)."""
+    client.login(username=accountant.username, password=PASSWORD)
+    with django_capture_on_commit_callbacks(execute=False):
+        _upload(client, organization, "r.csv", REPORT, HTTP_HX_REQUEST="true")
+    return ImportJob.objects.get(organization=organization)
+
+
+def test_a_job_imports_once_however_often_its_task_runs(
+    client, accountant, organization, django_capture_on_commit_callbacks
+):
+    """A task delivered twice, or re-queued while its first copy runs, imports once; a run that
+    died with its worker is taken over after its lease."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from desk.services import LEASE, import_job_run
+
+    job = _queued(client, accountant, organization, django_capture_on_commit_callbacks)
+    ImportJob.objects.filter(pk=job.pk).update(status="running", started_at=timezone.now())
+    held = import_job_run(job=ImportJob.objects.get(pk=job.pk))
+    assert held.status == "running"  # another run holds it: nothing imported here
+    assert not ProviderReport.objects.filter(organization=organization).exists()
+    stale = timezone.now() - LEASE - dt.timedelta(seconds=1)
+    ImportJob.objects.filter(pk=job.pk).update(started_at=stale)
+    done = import_job_run(job=ImportJob.objects.get(pk=job.pk))
+    assert (done.status, done.progress) == ("done", 100)
+    again = import_job_run(job=ImportJob.objects.get(pk=job.pk))
+    assert again.status == "done"
+    assert ProviderReport.objects.filter(organization=organization).count() == 1
+    reasons = [h.history_change_reason for h in job.history.order_by("history_id")]
+    assert reasons == ["import of r.csv queued", "import started", "import done"]
+
+
+def test_the_sweeper_queues_again_a_job_whose_task_was_lost(
+    client, accountant, organization, eager_celery, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from desk.services import REQUEUE_AFTER, import_jobs_requeue
+
+    lost = _queued(client, accountant, organization, django_capture_on_commit_callbacks)
+    assert import_jobs_requeue() == 0  # just uploaded: its own task may still come
+    ImportJob.objects.filter(pk=lost.pk).update(
+        created_at=timezone.now() - REQUEUE_AFTER - dt.timedelta(seconds=1)
+    )
+    assert import_jobs_requeue() == 1  # the worker (inline here) imports it
+    lost.refresh_from_db()
+    assert (lost.status, lost.progress) == ("done", 100)
+    assert ProviderReport.objects.filter(organization=organization).count() == 1
+    assert import_jobs_requeue() == 0

@@ -269,7 +269,11 @@ def _bank_statement(period, payouts, actor) -> None:
     from payouts.models import Payout
     from reconciliation.services import bank_statement_import
 
-    paid = [p for p in payouts if Payout.objects.get(pk=p.pk).status == Payout.Status.COMPLETED]
+    paid = list(
+        Payout.objects.filter(
+            pk__in=[p.pk for p in payouts], status=Payout.Status.COMPLETED
+        ).order_by("pk")
+    )
     if not paid:
         return
     day = period.end.isoformat()
@@ -278,7 +282,7 @@ def _bank_statement(period, payouts, actor) -> None:
 <Sts>BOOK</Sts><BookgDt><Dt>{day}</Dt></BookgDt><AcctSvcrRef>DEMO-BANK-{p.pk}</AcctSvcrRef>
 <NtryDtls><TxDtls><Refs><EndToEndId>{p.reference}</EndToEndId></Refs>
 <RmtInf><Ustrd>Payout {p.reference}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"""
-        for p in (Payout.objects.get(pk=p.pk) for p in paid)
+        for p in paid
     )
     document = f"""<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>

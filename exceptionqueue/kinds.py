@@ -4,13 +4,14 @@ The kernel names no domain: each app declares its kinds in ``<app>/exception_kin
 registers them in ``AppConfig.ready()``, as it registers its webhook event types::
 
     # webhooks/exception_kinds.py (the kernel's own kind)
-    WEBHOOK_DELIVERY_FAILED = ExceptionKind("webhook_delivery_failed", "Webhook delivery failed")
+    WEBHOOK_DELIVERY_FAILED = ExceptionKind("webhook_delivery_failed", _("Webhook delivery failed"))
     register_exception_kinds(WEBHOOK_DELIVERY_FAILED)  # in WebhooksConfig.ready()
 
 An ``ExceptionKind`` is the code itself (a ``str``), so it goes wherever a kind is expected
 (``exception_raise(kind=WEBHOOK_DELIVERY_FAILED)``, ``filter(kind=...)``), and carries its label,
 default severity and whether it blocks the close of the accounting period it falls in (money may
-be wrong). Kinds are stable snake_case codes; adding one needs no migration.
+be wrong). Kinds are stable snake_case codes; adding one needs no migration. Labels are lazy
+translations: their Armenian and Russian live in the desk's table (``desk/locale/translations.py``).
 """
 
 from __future__ import annotations
@@ -88,7 +89,9 @@ def close_guards(kind: str) -> list:
 
 def kind_choices() -> list[tuple[str, str]]:
     """``(code, label)`` of every registered kind, for the model field, filters and forms."""
-    return sorted(((str(kind), kind.label) for kind in _registered.values()), key=lambda c: c[1])
+    return sorted(
+        ((str(kind), kind.label) for kind in _registered.values()), key=lambda c: str(c[1])
+    )
 
 
 def blocking_kinds() -> frozenset[str]:

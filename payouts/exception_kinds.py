@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from exceptionqueue.kinds import ExceptionKind
 
 NO_VERIFIED_PAYMENTS = ExceptionKind(
-    "no_verified_payments", "No verified payments for a payout period", severity="low"
+    "no_verified_payments", _("No verified payments for a payout period"), severity="low"
 )
 DUPLICATE_ACTIVE_PAYOUT = ExceptionKind(
-    "duplicate_active_payout", "Duplicate active payout scope", blocking=True
+    "duplicate_active_payout", _("Duplicate active payout scope"), blocking=True
 )
 REFUND_DRIFT = ExceptionKind(
-    "refund_drift", "Refund after a payout request (drift)", severity="high", blocking=True
+    "refund_drift", _("Refund after a payout request (drift)"), severity="high", blocking=True
 )
 COMPLETED_WITHOUT_REFERENCE = ExceptionKind(
     "completed_without_reference",
-    "Completed payout without reference",
+    _("Completed payout without reference"),
     severity="high",
     blocking=True,
 )
 LATE_PAYMENT_IN_CLOSED_PERIOD = ExceptionKind(
-    "late_payment_in_closed_period", "Payment verified into a closed payout period"
+    "late_payment_in_closed_period", _("Payment verified into a closed payout period")
 )
-PERIOD_BUILD_FAILED = ExceptionKind("period_build_failed", "Payout period build failed")
+PERIOD_BUILD_FAILED = ExceptionKind("period_build_failed", _("Payout period build failed"))
 
 KINDS = (
     NO_VERIFIED_PAYMENTS,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from exceptionqueue.kinds import ExceptionKind
 
-WEBHOOK_DELIVERY_FAILED = ExceptionKind("webhook_delivery_failed", "Webhook delivery failed")
+WEBHOOK_DELIVERY_FAILED = ExceptionKind("webhook_delivery_failed", _("Webhook delivery failed"))
 
 KINDS = (WEBHOOK_DELIVERY_FAILED,)

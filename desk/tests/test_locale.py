@@ -21,6 +21,8 @@ TEMPLATES = ROOT.parent / "templates" / "desk"
 # texts the desk's table holds too (one compiled catalogue, no msgfmt).
 DOMAIN_TEMPLATES = sorted(ROOT.parent.glob("*/templates/*/desk/*.html"))
 DOMAIN_MODULES = sorted(ROOT.parent.glob("*/desk.py"))
+# The exception kinds' labels (each app's ``exception_kinds.py``), shown on the desk's pages.
+KIND_MODULES = sorted(ROOT.parent.glob("*/exception_kinds.py"))
 
 
 def template_msgids() -> set[str]:
@@ -35,7 +37,10 @@ def template_msgids() -> set[str]:
 def code_msgids() -> set[str]:
     found = set()
     assert DOMAIN_MODULES, "billing/desk.py and appointments/desk.py register sections"
-    for path in [*ROOT.rglob("*.py"), *DOMAIN_MODULES]:
+    assert len(KIND_MODULES) >= 6, (
+        "payments, payouts, billing, appointments, reconciliation, webhooks"
+    )
+    for path in [*ROOT.rglob("*.py"), *DOMAIN_MODULES, *KIND_MODULES]:
         if "tests" in path.parts or "locale" in path.parts:
             continue
         found |= translations.used_msgids(path.read_text(encoding="utf-8"))
@@ -82,6 +87,27 @@ def test_period_page_speaks_the_language(client, accountant, organization, month
     assert "Close period…" not in html
     with translation.override(language):
         assert translation.gettext("Verified") != "Verified"
+
+
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [
+        ("hy", "Պրովայդերի հաշվետվության տող, որը payops-ը չգիտի"),
+        ("ru", "Строка отчёта провайдера, неизвестная payops"),
+    ],
+)
+@pytest.mark.django_db
+def test_exception_kind_labels_speak_the_language(
+    client, accountant, organization, month, language, label
+):
+    """The month's blocker (a row payops does not know) is named in the page's language, in the
+    blockers and in the open cases by kind (the labels were English in hy and ru)."""
+    client.login(username=accountant.username, password=PASSWORD)
+    client.post(reverse("set_language"), {"language": language, "next": "/desk/"})
+    response = client.get(reverse("desk:period", args=[organization.slug, month["period"].pk]))
+    html = response.content.decode()
+    assert html.count(label) >= 2
+    assert "Provider report row payops does not know" not in html
 
 
 # Dates a page must not show (another format of the same locale), and the one it shows.

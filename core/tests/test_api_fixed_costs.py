@@ -93,22 +93,53 @@ def test_an_organisation_saved_is_read_afresh(api, organization, remembered):
     assert any("core_apiclient" in sql for sql in queries(api))
 
 
+def _rate_log(api, window: int):
+    backend = caches["default"]
+    key = backend.make_and_validate_key(f"ratelimit:api_client:{api.api_client.pk}:{window}:log")
+    return backend._cache.get_client(key), key
+
+
 @pytest.mark.redis
 def test_the_rate_window_always_expires(api, monkeypatch):
+    """The log holds the accepted requests only, and always expires with the window."""
     assert isinstance(caches["default"], RedisCache)
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"api_client": "3/minute"})
     cache.clear()
     try:
         assert api.get("/api/v1/branches/").status_code == 200
-        backend = caches["default"]
-        key = backend.make_and_validate_key(f"ratelimit:api_client:{api.api_client.pk}:60")
-        redis = backend._cache.get_client(key)
-        assert int(redis.get(key)) == 1
+        redis, key = _rate_log(api, 60)
+        assert redis.zcard(key) == 1
         assert 0 < redis.pttl(key) <= 60_000
         codes = [api.get("/api/v1/branches/").status_code for _ in range(3)]
         assert codes == [200, 200, 429]
-        assert int(redis.get(key)) == 4
+        assert redis.zcard(key) == 3
         assert 0 < redis.pttl(key) <= 60_000
+    finally:
+        cache.clear()
+
+
+@pytest.mark.redis
+def test_the_rate_holds_in_any_window_not_only_a_fixed_one(api, monkeypatch):
+    """At most the rate in ANY window of its period: requests accepted 59 s ago still count (a
+    fixed window opened then would have just expired, letting the client pass twice the rate
+    across the boundary); those accepted 61 s ago no longer do. ``Retry-After`` is when the
+    oldest leaves the window."""
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"api_client": "3/minute"})
+    cache.clear()
+    try:
+        redis, key = _rate_log(api, 60)
+        seconds, micros = redis.time()
+        now = seconds * 1000 + micros // 1000
+        redis.zadd(key, {f"earlier-{i}": now - 59_000 + i for i in range(3)})
+        refused = api.get("/api/v1/branches/")
+        assert refused.status_code == 429
+        assert 1 <= int(refused["Retry-After"]) <= 2
+        assert redis.zcard(key) == 3  # the refused request is not recorded
+
+        redis.delete(key)
+        redis.zadd(key, {f"earlier-{i}": now - 61_000 + i for i in range(3)})
+        assert api.get("/api/v1/branches/").status_code == 200
+        assert redis.zcard(key) == 1  # the expired entries are gone, this one recorded
     finally:
         cache.clear()
 

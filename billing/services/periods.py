@@ -44,7 +44,8 @@ def period_create_next(subscription: Subscription, *, actor, now) -> BillingPeri
     if last is None:
         start = subscription.billing_anchor
     else:
-        start = last.end + dt.timedelta(days=1)
+        # After a pause the anchor may lie past the last period (subscription_resume).
+        start = max(last.end + dt.timedelta(days=1), subscription.billing_anchor)
         _apply_pending_plan(subscription, actor=actor, now=now)
     plan = subscription.plan
     when = span(start, plan=plan, anchor_day=subscription.billing_anchor.day)

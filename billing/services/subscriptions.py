@@ -134,13 +134,21 @@ def subscription_pause(*, subscription: Subscription, actor, comment: str = "") 
 
 @transaction.atomic
 def subscription_resume(*, subscription: Subscription, actor, comment: str = "") -> Subscription:
+    """Active again. When the schedule's next period would have started during the pause, the
+    schedule restarts today: the billing day becomes today's, and the periods the pause covered
+    are never made (nothing is owed for them); a pause within a period changes no date."""
     subscription = subscription_lock(subscription)
     ensure_not_cancelled(subscription)
     now = clock_now(subscription.organization)
+    today = now.astimezone(subscription.organization.tz).date()
     subscription.paused_at = None
-    return subscription_move(
-        subscription, "resume", actor=actor, now=now, comment=comment or "resumed"
-    )
+    reason = comment or "resumed"
+    last = subscription.periods.filter(kind=BillingPeriod.Kind.REGULAR).order_by("-start").first()
+    next_start = last.end + dt.timedelta(days=1) if last else subscription.billing_anchor
+    if next_start < today:
+        subscription.billing_anchor = today
+        reason = f"{reason}; schedule restarts {today.isoformat()} (was {next_start.isoformat()})"
+    return subscription_move(subscription, "resume", actor=actor, now=now, comment=reason)
 
 
 @transaction.atomic

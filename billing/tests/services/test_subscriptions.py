@@ -123,3 +123,53 @@ def test_paused_subscription_is_not_billed_and_has_no_entitlement(
     ran = due_work_run(organization=organization, now=clock("2027-01-02", 11))
     assert ran["billing_periods_created"] == 1
     assert ran["billing_attempts_created"] == 1
+
+
+def test_a_resume_after_a_pause_restarts_the_schedule_and_bills_no_paused_month(
+    organization, clock, subscribe, system_user
+):
+    """Paused on 5 Dec (December paid), resumed on 10 March: one period from 10 March, billed
+    once, and the billing day is the 10th from then on. Before, the resume made the January,
+    February and March periods at once and charged all three."""
+    clock("2026-12-01", 8)
+    subscription = subscribe("2026-12-01")
+    due_work_run(organization=organization, now=clock("2026-12-01", 10))
+    pay(subscription.periods.get(), system_user)
+    clock("2026-12-05", 9)
+    services.subscription_pause(subscription=subscription, actor=system_user, comment="injury")
+    due_work_run(organization=organization, now=clock("2027-03-10", 9))
+    services.subscription_resume(subscription=subscription, actor=system_user, comment="back")
+    ran = due_work_run(organization=organization, now=clock("2027-03-10", 10))
+    assert (ran["billing_periods_created"], ran["billing_attempts_created"]) == (1, 1)
+    subscription.refresh_from_db()
+    assert subscription.billing_anchor == dt.date(2027, 3, 10)
+    assert subscription.history.first().history_change_reason == (
+        "back; schedule restarts 2027-03-10 (was 2027-01-01)"
+    )
+    resumed = subscription.periods.order_by("number").last()
+    assert (resumed.start, resumed.end, resumed.due_date) == (
+        dt.date(2027, 3, 10),
+        dt.date(2027, 4, 9),
+        dt.date(2027, 3, 10),
+    )
+    assert resumed.attempts.get().payment.amount == resumed.expected_amount
+    pay(resumed, system_user)
+    ran = due_work_run(organization=organization, now=clock("2027-04-10", 10))
+    assert ran["billing_periods_created"] == 1
+    after = subscription.periods.order_by("number").last()
+    assert (after.start, after.end) == (dt.date(2027, 4, 10), dt.date(2027, 5, 9))
+
+
+def test_a_pause_within_a_period_changes_no_date(organization, clock, subscribe, system_user):
+    clock("2026-12-01", 8)
+    subscription = subscribe("2026-12-01")
+    due_work_run(organization=organization, now=clock("2026-12-01", 10))
+    pay(subscription.periods.get(), system_user)
+    clock("2026-12-05", 9)
+    services.subscription_pause(subscription=subscription, actor=system_user)
+    clock("2026-12-20", 9)
+    services.subscription_resume(subscription=subscription, actor=system_user)
+    subscription.refresh_from_db()
+    assert subscription.billing_anchor == dt.date(2026, 12, 1)
+    due_work_run(organization=organization, now=clock("2027-01-01", 10))
+    assert subscription.periods.order_by("number").last().start == dt.date(2027, 1, 1)

@@ -49,6 +49,7 @@ PAYOPS_WEBHOOKS_ALLOW_PRIVATE = env.boolean("PAYOPS_WEBHOOKS_ALLOW_PRIVATE", def
 # How long a claimed webhook attempt holds its delivery (the attempt's deadline is at most a
 # quarter of it); a worker killed mid-attempt leaves the delivery to the sweeper after it.
 PAYOPS_WEBHOOKS_LEASE_SECONDS = env.integer("PAYOPS_WEBHOOKS_LEASE_SECONDS", default=60)
+PAYOPS_DESK_IMPORT_LEASE_SECONDS = env.integer("PAYOPS_DESK_IMPORT_LEASE_SECONDS", default=900)
 # Public base URL of this deployment (callbacks and return URLs given to gateways).
 PAYOPS_BASE_URL = env.string("PAYOPS_BASE_URL", default="http://127.0.0.1:8000")
 PAYOPS_API_RATE = env.string("PAYOPS_API_RATE", default="600/minute")

@@ -17,7 +17,10 @@ build sweeper), queued here by name as beat would.
   the first batch stays committed, the second rolls back, the build sweeper builds the rest:
   one payout per recipient, each payment in one line;
 - reconciliation nightly run: killed inside its transaction (before the money self-check);
-  nothing of it stays, the next due-work run makes the one nightly run.
+  nothing of it stays, the next due-work run makes the one nightly run;
+- a desk import (an accountant's upload): a worker imports it; another is killed inside the
+  import's transaction; once the job's lease has run out the sweeper queues it again and a new
+  worker imports it once (one report, every row, the upload removed).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from tests.reliability.live import (
     scripted_receiver,
     wait_until,
     worker_pool,
+    worker_stop,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.long]
@@ -274,3 +278,79 @@ def test_worker_killed_mid_reconciliation_run(transactional_db, system_user):
     )
     assert run.counts == again.counts
     assert run.items.count() == again.items.count()
+
+
+def _report_csv(rows: int, first: int) -> bytes:
+    lines = ["order_number,provider_reference,amount,currency,status,paid_at,refunded_amount,fee"]
+    for n in range(first, first + rows):
+        lines.append(f"ORD-{n},REF-{n},1500.00,AMD,paid,2026-10-0{1 + n % 9}T10:00:00+04:00,0,0")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_desk_import_in_a_real_worker_and_one_killed_mid_import(
+    transactional_db, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from desk.models import ImportJob
+    from desk.services import LEASE, import_job_create, import_jobs_requeue
+    from reconciliation.models import ProviderReport
+
+    settings.MEDIA_ROOT = str(tmp_path)  # the worker reads the uploads from the same folder
+    organization, _ = _organization("kill-import")
+    actor = system_actor("reliability")
+
+    def upload(name: str, first: int) -> ImportJob:
+        return import_job_create(
+            organization=organization,
+            kind=ImportJob.Kind.REPORT,
+            provider="arca",
+            upload=SimpleUploadedFile(name, _report_csv(50, first)),
+            actor=actor,
+        )
+
+    def finished(job: ImportJob):
+        job.refresh_from_db()
+        return job if job.finished else None
+
+    with (
+        own_redis() as redis_url,
+        broker(redis_url),
+        fault_lock() as admin,
+        worker_pool(redis_url) as start,
+    ):
+        worker = start(MEDIA_ROOT=str(tmp_path))
+        first = upload("october-1.csv", 1)
+        wait_until(lambda: finished(first), timeout=RECOVERY, what="the worker's import")
+        assert (first.status, first.progress, first.report.rows.count()) == ("done", 100, 50)
+        assert not first.file
+        assert not any(tmp_path.rglob("october-1*"))
+        worker_stop(worker)
+
+        # Stops inside the import's transaction: the report and its rows written, not committed.
+        worker = start(stop_at="reconciliation.services.reports:_finish", MEDIA_ROOT=str(tmp_path))
+        second = upload("october-2.csv", 100)
+        kill_at_stop_point(worker, admin)
+        second.refresh_from_db()
+        assert second.status == ImportJob.Status.RUNNING  # claimed by the dead worker
+        assert ProviderReport.objects.count() == 1  # its import rolled back whole
+
+        assert import_jobs_requeue() == 0  # within its lease: left to its run
+        # A worker whose lease is 8 s; the sweeper (beat, every minute) as if the test's 15
+        # minutes had passed: it queues the job again until a run may take it over.
+        start(MEDIA_ROOT=str(tmp_path), PAYOPS_DESK_IMPORT_LEASE_SECONDS=str(LEASE_SECONDS))
+        later = timezone.now() + LEASE + dt.timedelta(minutes=1)
+
+        def taken_over():
+            assert import_jobs_requeue(now=later) <= 1
+            return finished(second)
+
+        wait_until(taken_over, timeout=RECOVERY, every=2, what="the import taken over")
+    assert second.status == ImportJob.Status.DONE
+    assert ProviderReport.objects.count() == 2
+    assert second.report.rows.count() == 50
+    assert sorted(second.report.rows.values_list("order_number", flat=True))[:2] == [
+        "ORD-100",
+        "ORD-101",
+    ]

@@ -20,8 +20,14 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from appointments import services
+from appointments.exception_kinds import (
+    CANCELLED_PAID_UNDECIDED,
+    LATE_APPOINTMENT_PAYMENT,
+    NO_SHOW_PAID_UNDECIDED,
+)
 from appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -282,6 +288,7 @@ class AppointmentAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
             )
 
 
+UNDECIDED_KINDS = (LATE_APPOINTMENT_PAYMENT, CANCELLED_PAID_UNDECIDED, NO_SHOW_PAID_UNDECIDED)
 REQUEST_ACTIONS = {
     "accept": ("Accept late payment", "appointments.accept_paymentrequest"),
     "forfeit": ("Forfeit (keep the payment)", "appointments.forfeit_paymentrequest"),
@@ -355,6 +362,25 @@ class PaymentRequestAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
                 if n == wanted and request.user.has_perm(permission)
             ]
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def exception_case_decision(self, request, case):
+        """The exception queue (and the desk) ask whether a case is decided here: a late payment
+        held for review, or the money of a cancelled or no-show appointment, is decided on the
+        request (accept or forfeit; a refund on its appointment), never with a bare note
+        (``undecided_case_close_guard``). Returns ``(label, url)`` or None."""
+        from appointments.services.payment_requests import undecided_case_close_guard
+
+        if case.kind not in UNDECIDED_KINDS:
+            return None
+        try:
+            undecided_case_close_guard(case)
+        except DomainError:
+            pk = (case.details or {}).get("payment_request")
+            url = reverse("admin:appointments_paymentrequest_change", args=[pk])
+            if case.kind == LATE_APPOINTMENT_PAYMENT:
+                return (_("Accept or refund payment request #%(id)s") % {"id": pk}, url)
+            return (_("Forfeit or refund payment request #%(id)s") % {"id": pk}, url)
+        return None
 
     def action_view(self, request, object_id: int, name: str):
         if request.method not in ("GET", "POST"):

@@ -55,13 +55,21 @@ class AppointmentsConfig(AppConfig):
             services,
         )
         from appointments.events import EVENT_TYPES
-        from appointments.exception_kinds import KINDS
+        from appointments.exception_kinds import (
+            CANCELLED_PAID_UNDECIDED,
+            KINDS,
+            LATE_APPOINTMENT_PAYMENT,
+            NO_SHOW_PAID_UNDECIDED,
+        )
+        from appointments.services.payment_requests import undecided_case_close_guard
         from core.duework import register_due_work
-        from exceptionqueue.kinds import register_exception_kinds
+        from exceptionqueue.kinds import register_close_guard, register_exception_kinds
         from payments import hooks
         from webhooks.registry import register_event_types
 
         register_exception_kinds(*KINDS)
+        for kind in (LATE_APPOINTMENT_PAYMENT, CANCELLED_PAID_UNDECIDED, NO_SHOW_PAID_UNDECIDED):
+            register_close_guard(kind, undecided_case_close_guard)
         hooks.subscribe(services.on_payment_change)
         register_event_types(*EVENT_TYPES)
         if apps.is_installed("desk"):  # its period section and export sheet on the desk

@@ -12,6 +12,11 @@ class AppointmentError(ErrorCode):
         "The refund is above the cancellation policy's share: an override reason from a role "
         "allowed to override is needed.",
     )
+    DECIDED_BY_PAYMENT_DECISION = (
+        "decided_by_payment_decision",
+        409,
+        "This case is resolved by a decision on its payment request (accept, forfeit or refund).",
+    )
     NOTHING_PAID = ("nothing_paid", 422, "No payment of this appointment holds money to refund.")
     PAYMENT_REQUEST_REQUIRED = (
         "payment_request_required",

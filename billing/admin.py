@@ -13,8 +13,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from billing import services
+from billing.exception_kinds import RETRY_LIMIT_REACHED
 from billing.models import (
     Attempt,
     BillingEvent,
@@ -291,6 +293,18 @@ class BillingPeriodAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
 
     readonly_fields = PERIOD_FIELDS
     inlines = [AttemptInline]
+
+    def exception_case_decision(self, request, case):
+        """The exception queue (and the desk) ask whether a case is decided here: a period in
+        manual review is decided (retry or waive), never closed with a bare note
+        (``review_case_close_guard``). Returns ``(label, url)`` or None."""
+        if case.kind != RETRY_LIMIT_REACHED:
+            return None
+        period = BillingPeriod.objects.filter(pk=case.subject_id).first()
+        if period is None or period.status != BillingPeriod.Status.MANUAL_REVIEW:
+            return None
+        url = reverse("admin:billing_manualreviewperiod_decide", args=[period.pk])
+        return (_("Decide billing period #%(id)s (retry or waive)") % {"id": period.pk}, url)
 
 
 class DecisionForm(forms.Form):

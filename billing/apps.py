@@ -39,14 +39,16 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from billing import errors  # noqa: F401  (the catalogue, for the schema)
         from billing.events import EVENT_TYPES
-        from billing.exception_kinds import KINDS
+        from billing.exception_kinds import KINDS, RETRY_LIMIT_REACHED
         from billing.services import billing_due_work, on_payment_change
+        from billing.services.review import review_case_close_guard
         from core.duework import register_due_work
-        from exceptionqueue.kinds import register_exception_kinds
+        from exceptionqueue.kinds import register_close_guard, register_exception_kinds
         from payments import hooks
         from webhooks.registry import register_event_types
 
         register_exception_kinds(*KINDS)
+        register_close_guard(RETRY_LIMIT_REACHED, review_case_close_guard)
         register_event_types(*EVENT_TYPES)
         hooks.subscribe(on_payment_change)
         if apps.is_installed("desk"):  # its period section and export sheet on the desk

@@ -17,6 +17,11 @@ class BillingError(ErrorCode):
     )
     DUPLICATE_PLAN = ("duplicate_plan", 409, "A plan with this code already exists.")
     PLAN_INACTIVE = ("plan_inactive", 409, "The plan is no longer offered.")
+    DECIDED_BY_REVIEW_DECISION = (
+        "decided_by_review_decision",
+        409,
+        "A billing period in manual review is decided (retry or waive), not closed with a note.",
+    )
     TOKENS_NOT_SUPPORTED = (
         "saved_card_not_supported",
         422,

@@ -364,6 +364,39 @@ def _clear_undecided(request: PaymentRequest, *, actor, note: str) -> None:
         )
 
 
+def undecided_case_close_guard(case) -> None:
+    """A late payment held for review (``late_appointment_payment``) and the money of a cancelled
+    or no-show appointment (``cancelled_paid_undecided``, ``no_show_paid_undecided``) are decided
+    on the payment request: accept, forfeit or refund, each of which clears the case. A bare
+    resolve or dismiss while the request still waits for that decision is refused: it left the
+    money undecided and the accounting period closable. Registered in ``AppointmentsConfig``."""
+    request = (
+        PaymentRequest.objects.filter(
+            organization_id=case.organization_id,
+            pk=(case.details or {}).get("payment_request"),
+        )
+        .select_related("appointment")
+        .first()
+    )
+    if request is None:
+        return
+    if case.kind == LATE_APPOINTMENT_PAYMENT:
+        undecided = request.status == PaymentRequest.Status.MANUAL_REVIEW
+        decide = "accept it or refund it"
+    else:
+        undecided = request.status == PaymentRequest.Status.PAID and request.appointment.status in (
+            Appointment.Status.CANCELLED,
+            Appointment.Status.NO_SHOW,
+        )
+        decide = "forfeit it (keep the payment) or refund it"
+    if undecided:
+        raise AppointmentError.DECIDED_BY_PAYMENT_DECISION.error(
+            f"Payment request #{request.pk} still waits for its decision: {decide} on the "
+            f"request's page in the admin, or with POST appointments/{request.appointment_id}/"
+            "refunds/; the decision resolves this case."
+        )
+
+
 # -- operator decisions ---------------------------------------------------------------------------
 
 

@@ -254,6 +254,22 @@ def test_late_payment_after_expiry_goes_to_manual_review(api, booked):
     assert expired.actor == api.api_client.user  # the clock's POST ran the due work
     assert expired.reason == "not paid in time"
 
+    # Decided on the request (accept or refund), never closed with a bare note: a resolve left
+    # the money undecided and the accounting period closable.
+    for verb in ("resolve", "dismiss"):
+        bare = api.post(f"/api/v1/exceptions/{case.pk}/{verb}/", {"note": "ok"}, format="json")
+        assert bare.status_code == 409, bare.json()
+        assert bare.json()["error"]["code"] == "decided_by_payment_decision"
+        assert f"Payment request #{late.pk}" in bare.json()["error"]["message"]
+    case.refresh_from_db()
+    assert case.status == "open"
+    # The desk and the queue's admin link to the decision instead of offering a note.
+    from desk.views.pages import case_decision
+
+    label, url = case_decision(None, case)
+    assert label == f"Accept or refund payment request #{late.pk}"
+    assert url == f"/admin/appointments/paymentrequest/{late.pk}/change/"
+
     accept = api.post(
         f"/api/v1/appointment-payment-requests/{late.pk}/accept/",
         {"reason": "customer confirmed"},

@@ -62,3 +62,19 @@ def _record_decision(period_id: int, *, decision: str, comment: str, actor) -> N
             actor=actor,
             note=f"waived: {comment}",
         )
+
+
+def review_case_close_guard(case) -> None:
+    """A ``retry_limit_reached`` case is answered by the period's decision (retry or waive;
+    waive clears it) while its period is in manual review: a bare resolve or dismiss then is
+    refused, the period would stay uncollected and undecided. Once the period has left manual
+    review (a retry was made), the case closes with a note. Registered in ``BillingConfig``."""
+    period = BillingPeriod.objects.filter(
+        organization_id=case.organization_id, pk=case.subject_id
+    ).first()
+    if period is not None and period.status == BillingPeriod.Status.MANUAL_REVIEW:
+        raise BillingError.DECIDED_BY_REVIEW_DECISION.error(
+            f"Period {period.number} of subscription #{period.subscription_id} is in manual "
+            f"review: decide it (retry or waive) in the admin or with POST billing-periods/"
+            f"{period.pk}/decision/; the decision resolves this case."
+        )

@@ -170,8 +170,11 @@ def test_hard_decline_goes_straight_to_manual_review(api, setup):
     assert period["last_failure_reason"] == {"code": "declined", "action_code": "100"}
     case = ExceptionCase.objects.get(kind="retry_limit_reached")
     assert case.subject_id == str(period["id"])
-    # Nothing more is tried by the schedule; a person decides.
+    # Nothing more is tried by the schedule; a person decides (not with a bare note).
     assert tick(api, "2026-12-03T10:00:00+04:00")["billing_attempts_created"] == 0
+    bare = api.post(f"/api/v1/exceptions/{case.pk}/resolve/", {"note": "ok"}, format="json")
+    assert bare.status_code == 409, bare.json()
+    assert bare.json()["error"]["code"] == "decided_by_review_decision"
     decided = post(
         api,
         f"billing-periods/{period['id']}/decision/",

@@ -520,6 +520,19 @@ T: dict = {
         "Հաստատված վճարումը բացակայում է պրովայդերի հաշվետվությունից",
         "Подтверждённый платёж отсутствует в отчёте провайдера",
     ),
+    # The decisions the domains' admins name for a case decided on its subject (desk blockers).
+    "Accept or refund payment request #%(id)s": (
+        "Ընդունել կամ վերադարձնել վճարման հարցում #%(id)s",
+        "Принять или вернуть запрос оплаты #%(id)s",
+    ),
+    "Forfeit or refund payment request #%(id)s": (
+        "Պահել կամ վերադարձնել վճարման հարցում #%(id)s",
+        "Удержать или вернуть запрос оплаты #%(id)s",
+    ),
+    "Decide billing period #%(id)s (retry or waive)": (
+        "Որոշել հաշվարկային ժամանակաշրջան #%(id)s (կրկնել կամ զիջել)",
+        "Решить по расчётному периоду #%(id)s (повторить или списать)",
+    ),
     "Webhook delivery failed": ("Webhook-ի առաքումը ձախողվել է", "Доставка вебхука не удалась"),
 }
 

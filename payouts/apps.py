@@ -1,11 +1,23 @@
 from django.apps import AppConfig
 
+# What a payout's page shows beside its fields: its lines, its audit trail, the adjustments it
+# carries or applies and its reversal (without them the page hid its lines and events from the
+# roles that decide and check payouts).
+TRAIL = [
+    "view_payoutline",
+    "view_payoutevent",
+    "view_payoutadjustment",
+    "view_payoutadjustmentvoid",
+    "view_payoutreversal",
+]
+
 # Role -> permissions of this app, granted after every migrate by core.roles.
 ROLE_PERMISSIONS = {
     "Operator": [
         "view_recipient",
         "view_qrcode",
         "view_payout",
+        *TRAIL,
         "view_payoutperiod",
         "view_feepolicy",
         "process_payout",
@@ -19,6 +31,7 @@ ROLE_PERMISSIONS = {
         "change_recipient",
         "view_qrcode",
         "view_payout",
+        *TRAIL,
         "view_payoutperiod",
         "add_payoutperiod",
         "close_payoutperiod",

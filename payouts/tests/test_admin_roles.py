@@ -326,3 +326,18 @@ def test_payment_page_names_its_recipient_and_payout(client, operator, recipient
     listing = client.get(reverse("admin:payments_payment_changelist"), {"recipient": recipient.pk})
     assert {p.pk for p in listing.context_data["cl"].queryset} == {payment.pk, other.pk}
     assert b"payout recipient" in listing.content.lower()
+
+
+@pytest.mark.parametrize("role", ["Operator", "Accountant"])
+def test_a_payouts_page_shows_its_lines_and_audit_trail_to_both_roles(
+    client, organization, role, completed
+):
+    """The operator decides and completes payouts, the accountant checks them: both see the
+    lines and the audit trail on the payout's page (they saw only its fields)."""
+    client.force_login(person(organization, role, f"{role.lower()}-1"))
+    page = client.get(reverse("admin:payouts_payout_change", args=[completed.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Payout lines" in html
+    assert "Audit trail" in html
+    assert "TRX-1" in html  # the completion's reference, from the trail

@@ -12,9 +12,10 @@ locks and unique keys of the services it calls), so running it twice does the wo
    is made again one period at a time), each sent to the gateway after its batch's commit, and
    the gateway call of an attempt a killed worker left unsent;
 3. link expiry: a payment link past its validity is expired (a failed attempt: link_expired);
-4. grace: a subscription with a period unpaid at its block date is suspended; an entitlement
-   past its block date becomes inactive;
-5. reminders: queued reminders are sent.
+4. grace: a subscription with a period unpaid at its block date is suspended (in batches of
+   ``SUSPEND_BATCH``, set-based: ``subscriptions_suspend``); an entitlement past its block date
+   becomes inactive;
+5. reminders: queued reminders are claimed in batches by one UPDATE each, then sent.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ from billing.services.attempts import (
 )
 from billing.services.dunning import notifications_send_queued
 from billing.services.entitlement import entitlement_refresh
+from billing.services.grace import GRACE_OVER, SUSPEND_BATCH, subscriptions_suspend
 from billing.services.periods import periods_extend
 from billing.services.settings import billing_settings_get
-from billing.services.subscriptions import subscription_move
 from payments.models import Payment
 
 logger = logging.getLogger("payops.billing")
@@ -159,18 +160,15 @@ def _grace(organization, *, now, actor) -> tuple[int, int]:
             block_date__lte=today,
         ).values_list("subscription_id", flat=True)
     )
-    for subscription_id in sorted(overdue):
-        with transaction.atomic():
-            subscription = subscription_lock(subscription_id)
-            if subscription.status in Subscription.LIVE:
-                subscription_move(
-                    subscription,
-                    "mark_suspended",
-                    actor=actor,
-                    now=now,
-                    comment="unpaid at the block date (grace over)",
-                )
-                suspended += 1
+    overdue = sorted(overdue)
+    for first in range(0, len(overdue), SUSPEND_BATCH):
+        suspended += subscriptions_suspend(
+            organization=organization,
+            subscription_ids=overdue[first : first + SUSPEND_BATCH],
+            actor=actor,
+            now=now,
+            comment=GRACE_OVER,
+        )
     grace = billing_settings_get(organization=organization).grace_days
     lapsed = Subscription.objects.filter(organization=organization, entitlement_active=True).filter(
         Q(entitlement_until__lt=today - dt.timedelta(days=grace))

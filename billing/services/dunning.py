@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from django.core.mail import send_mail
-from django.db import transaction
+from django.core.mail import get_connection, send_mail
+from django.db import connection, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -111,14 +111,13 @@ def notification_send(*, notification_id: int) -> Notification | None:
     ).update(status=Notification.Status.SENT, sent_at=now)
     if not claimed:
         return None
-    try:
-        if notification.channel == Notification.Channel.EMAIL:
-            send_mail(notification.subject, notification.body, None, [notification.recipient])
-        else:
-            sms.get_backend().send(notification.recipient, notification.body)
-    except Exception as exc:  # a mail or SMS failure is listed, never raised into the caller
-        logger.warning("reminder %s not sent: %s", notification.pk, exc)
-        _failed(notification, error=f"{type(exc).__name__}: {exc}")
+    _deliver(
+        notification.pk,
+        notification.channel,
+        notification.recipient,
+        notification.subject,
+        notification.body,
+    )
     notification.refresh_from_db()
     return notification
 
@@ -142,11 +141,70 @@ def _failed(notification: Notification, *, error: str) -> None:
     )
 
 
+# The sweep claims queued reminders in batches of at most this many, one UPDATE each.
+SEND_BATCH = 500
+
+
 def notifications_send_queued(*, organization) -> int:
+    """Send the organisation's queued reminders; returns how many were sent. On PostgreSQL a
+    batch is claimed by one ``UPDATE … RETURNING`` (queued -> sent, rows another sweep holds
+    skipped) and committed before any is sent, so of two sweeps running at once each reminder
+    goes out once; the batch's e-mails share one mail connection; a mail or SMS failure marks
+    that one failed and lists it. Elsewhere one conditional update per reminder
+    (``notification_send``)."""
+    if connection.vendor != "postgresql":
+        sent = 0
+        for pk in Notification.objects.filter(
+            organization=organization, status=Notification.Status.QUEUED
+        ).values_list("pk", flat=True):
+            done = notification_send(notification_id=pk)
+            sent += int(done is not None and done.status == Notification.Status.SENT)
+        return sent
     sent = 0
-    for pk in Notification.objects.filter(
-        organization=organization, status=Notification.Status.QUEUED
-    ).values_list("pk", flat=True):
-        done = notification_send(notification_id=pk)
-        sent += int(done is not None and done.status == Notification.Status.SENT)
+    while claimed := _claim(organization):
+        mail = get_connection()
+        for pk, channel, recipient, subject, body in claimed:
+            sent += int(_deliver(pk, channel, recipient, subject, body, mail=mail))
+        if len(claimed) < SEND_BATCH:
+            break
     return sent
+
+
+def _claim(organization) -> list[tuple]:
+    """Mark up to ``SEND_BATCH`` queued reminders sent, committed before they are sent (its own
+    transaction, or the caller's), and return what sending needs: id, channel, recipient,
+    subject and body."""
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, sent_at = %s WHERE id IN ("  # noqa: S608
+            f" SELECT id FROM {table} WHERE organization_id = %s AND status = %s"
+            " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) AND status = %s"
+            " RETURNING id, channel, recipient, subject, body",
+            [
+                Notification.Status.SENT,
+                clock_now(organization),
+                organization.pk,
+                Notification.Status.QUEUED,
+                SEND_BATCH,
+                Notification.Status.QUEUED,
+            ],
+        )
+        return sorted(cursor.fetchall())
+
+
+def _deliver(pk: int, channel: str, recipient: str, subject: str, body: str, *, mail=None) -> bool:
+    """Send one claimed reminder; a failure is recorded (failed, listed), never raised."""
+    try:
+        if channel == Notification.Channel.EMAIL:
+            send_mail(subject, body, None, [recipient], connection=mail)
+        else:
+            sms.get_backend().send(recipient, body)
+    except Exception as exc:  # a mail or SMS failure is listed, never raised into the caller
+        logger.warning("reminder %s not sent: %s", pk, exc)
+        _failed(
+            Notification.objects.select_related("organization").get(pk=pk),
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        return False
+    return True

@@ -25,6 +25,8 @@ from payments.services.creation import (
     payment_create,
     payment_create_many,
     payment_register_order,
+    payment_row_check,
+    payments_create_from,
 )
 from payments.services.gateways import adapter_class_capabilities, adapter_for_payment
 from payments.services.late import payment_reinstate
@@ -67,7 +69,9 @@ __all__ = [
     "payment_refund",
     "payment_register_order",
     "payment_reinstate",
+    "payment_row_check",
     "payment_verify_manually",
+    "payments_create_from",
     "provider_account_check",
     "provider_account_check_base_url",
     "provider_account_check_config",

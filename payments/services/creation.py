@@ -103,9 +103,46 @@ def _payment_build(
 ) -> Payment:
     """The checked, unsaved pending payment of ``payment_create``."""
     _check_branch(organization, branch)
-    if provider not in Payment.Provider.values:
+    amount, window_seconds = _payment_checked(
+        organization=organization,
+        provider=provider,
+        purpose=purpose,
+        amount=amount,
+        currency=currency,
+        window_seconds=window_seconds,
+    )
+    now = timezone.now()
+    return Payment(
+        organization=organization,
+        branch=branch,
+        provider=provider,
+        purpose=purpose,
+        amount=amount,
+        currency=currency,
+        description=description[:255],
+        expires_at=now + timedelta(seconds=window_seconds),
+        next_check_at=now + timedelta(seconds=BACKOFF_SECONDS[0]),
+    )
+
+
+# Choices as sets (``TextChoices.values`` builds a list on every read).
+_PROVIDERS = frozenset(Payment.Provider.values)
+_PURPOSES = frozenset(Payment.Purpose.values)
+
+
+def _payment_checked(
+    *,
+    organization,
+    provider: str,
+    purpose: str,
+    amount: Decimal,
+    currency: str,
+    window_seconds: int | None,
+) -> tuple[Decimal, int]:
+    """``payment_create``'s checks (the branch apart): the amount as stored and the window."""
+    if provider not in _PROVIDERS:
         raise PaymentError.UNKNOWN_PROVIDER.error(f"Unknown provider {provider!r}.")
-    if purpose not in Payment.Purpose.values:
+    if purpose not in _PURPOSES:
         raise PaymentError.UNKNOWN_PURPOSE.error(f"Unknown purpose {purpose!r}.")
     if currency not in CURRENCIES:
         raise PaymentError.UNSUPPORTED_CURRENCY.error(f"Unsupported currency {currency!r}.")
@@ -121,18 +158,96 @@ def _payment_build(
         account = provider_account_get(organization=organization, provider=provider)
         window_seconds = account.payment_window_seconds if account else 1200
         window_seconds = max(window_seconds, gateway_validity_seconds(provider, account))
-    now = timezone.now()
-    return Payment(
+    return amount, window_seconds
+
+
+def payment_row_check(
+    *,
+    organization,
+    branch_organization_id: int,
+    provider: str,
+    purpose: str,
+    amount: Decimal,
+    currency: str,
+    window_seconds: int | None = None,
+) -> tuple[Decimal, int]:
+    """The checks of ``payment_create`` for one row of ``payments_create_from``: returns the
+    amount as stored (rounded per currency) and the link's window in seconds. A gateway with
+    numeric order numbers (Ameria) is refused here: those are drawn one at a time
+    (``payment_create``)."""
+    if branch_organization_id != organization.pk:
+        raise PaymentError.BRANCH_NOT_FOUND.error(
+            "The branch does not belong to this organisation."
+        )
+    if provider == Payment.Provider.AMERIA:
+        raise ValueError("Ameria payments are created one at a time (numeric order numbers).")
+    return _payment_checked(
         organization=organization,
-        branch=branch,
         provider=provider,
         purpose=purpose,
         amount=amount,
         currency=currency,
-        description=description[:255],
-        expires_at=now + timedelta(seconds=window_seconds),
-        next_check_at=now + timedelta(seconds=BACKOFF_SECONDS[0]),
+        window_seconds=window_seconds,
     )
+
+
+def payments_create_from(*, organization, table: str, actor) -> int:
+    """``payment_create`` for every row of the temporary table ``table`` at once (set-based,
+    PostgreSQL; a domain's batch of due payments): columns ``payment_id`` (reserved from the
+    payments' sequence), ``order_number``, ``branch_id``, ``provider``, ``purpose``, ``amount``,
+    ``currency``, ``description``, ``window_seconds``, each row checked by
+    ``payment_row_check`` first. Writes the pending payments, their history rows (actor,
+    "payment created") and their ``created`` events: one INSERT each, whatever the count.
+    Returns how many payments were written."""
+    from core.bulk import Expr, Param, history_insert, insert_select, qn
+    from payments.models import PaymentEvent
+
+    now = timezone.now()
+    source = f"FROM {qn(table)} n"
+    insert_select(
+        Payment,
+        {
+            "id": "n.payment_id",
+            "organization_id": Param(organization.pk),
+            "branch_id": "n.branch_id",
+            "provider": "n.provider",
+            "order_number": "n.order_number",
+            "purpose": "n.purpose",
+            "amount": "n.amount",
+            "currency": "n.currency",
+            "description": "left(n.description, 255)",
+            "status": Param(Payment.Status.PENDING),
+            "expires_at": Expr("%s::timestamptz + make_interval(secs => n.window_seconds)", now),
+            "next_check_at": Param(now + timedelta(seconds=BACKOFF_SECONDS[0])),
+            "created_at": Param(now),
+            "updated_at": Param(now),
+        },
+        source=source + " ORDER BY n.payment_id",
+    )
+    written = history_insert(
+        Payment,
+        source=f"FROM {qn(Payment._meta.db_table)} t JOIN {qn(table)} n ON n.payment_id = t.id"
+        " ORDER BY t.id",
+        actor=actor,
+        reason="payment created",
+        history_type="+",
+        when=now,
+    )
+    insert_select(
+        PaymentEvent,
+        {
+            "organization_id": Param(organization.pk),
+            "payment_id": "n.payment_id",
+            "kind": Param(PaymentEvent.Kind.CREATED),
+            "from_status": Param(""),
+            "to_status": Param(Payment.Status.PENDING),
+            "actor_id": Param(actor.pk),
+            "amount": "n.amount",
+            "currency": "n.currency",
+        },
+        source=source + " ORDER BY n.payment_id",
+    )
+    return written
 
 
 def gateway_validity_seconds(provider: str, account) -> int:

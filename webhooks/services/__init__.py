@@ -30,7 +30,13 @@ from webhooks.services.endpoints import (
     endpoint_update,
     event_types_clean,
 )
-from webhooks.services.outbox import FORBIDDEN_DATA_KEYS, event_emit, event_emit_many, event_id_for
+from webhooks.services.outbox import (
+    FORBIDDEN_DATA_KEYS,
+    event_emit,
+    event_emit_bulk,
+    event_emit_many,
+    event_id_for,
+)
 from webhooks.services.replay import deliveries_replay_failed, event_replay
 from webhooks.services.sending import (
     ATTEMPT_DEADLINE_SECONDS,
@@ -67,6 +73,7 @@ __all__ = [
     "endpoint_update",
     "enqueue_deliveries",
     "event_emit",
+    "event_emit_bulk",
     "event_emit_many",
     "event_id_for",
     "event_replay",

@@ -91,10 +91,11 @@ class Transition(NamedTuple):
     dedup: Any  # what makes this transition unique
 
 
-def _event_row(
+def _event_values(
     organization: Organization, transition: Transition, *, now: dt.datetime
-) -> WebhookEvent:
-    """The (unsaved) outbox row of one transition, with the exact body that will be signed."""
+) -> tuple[str, str, str, str, str, dict, str]:
+    """The outbox row of one transition: id, event type, subject type, subject id, dedup, data
+    and the exact body that will be signed."""
     event_type, subject, subject_id, data, dedup = transition
     if not registry.EVENT_TYPE_RE.match(event_type or ""):
         raise ValueError(f"{event_type!r} is not an event type of the form <resource>.<status>.")
@@ -110,30 +111,42 @@ def _event_row(
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return WebhookEvent(
-        id=event_id_for(
-            organization=organization,
-            event_type=event_type,
-            subject=subject_label,
-            subject_id=str(subject_id),
-            dedup=str(dedup),
-        ),
+    event_id = event_id_for(
         organization=organization,
         event_type=event_type,
-        subject_type=subject_label,
+        subject=subject_label,
         subject_id=str(subject_id),
-        dedup=str(dedup)[:255],
-        data=clean,
+        dedup=str(dedup),
+    )
+    return event_id, event_type, subject_label, str(subject_id), str(dedup)[:255], clean, body
+
+
+def _event_row(
+    organization: Organization, transition: Transition, *, now: dt.datetime
+) -> WebhookEvent:
+    """The (unsaved) outbox row of one transition, with the exact body that will be signed."""
+    event_id, event_type, subject_type, subject_id, dedup, data, body = _event_values(
+        organization, transition, now=now
+    )
+    return WebhookEvent(
+        id=event_id,
+        organization=organization,
+        event_type=event_type,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        dedup=dedup,
+        data=data,
         body=body,
         created_at=now,
     )
 
 
 def _deliveries_write(
-    organization: Organization, events: list[WebhookEvent], now: dt.datetime
+    organization: Organization, events: list[WebhookEvent], now: dt.datetime, *, endpoints=None
 ) -> None:
     """One delivery per (event, enabled endpoint listening to its type), queued after commit."""
-    endpoints = list(selectors.endpoints_enabled(organization=organization))
+    if endpoints is None:
+        endpoints = list(selectors.endpoints_enabled(organization=organization))
     deliveries = [
         WebhookDelivery.first_of(event, endpoint, now=now)
         for event in events
@@ -204,3 +217,76 @@ def event_emit_many(
     _deliveries_write(organization, fresh, now)
     written = {row.pk: row for row in fresh}
     return [existing.get(row.pk) or written[row.pk] for row in rows]
+
+
+# The temporary table ``event_emit_bulk`` loads by COPY.
+EMIT_TABLE = "webhooks_emit_batch"
+
+
+@transaction.atomic
+def event_emit_bulk(
+    *, organization: Organization, events: list[dict[str, Any]], now: dt.datetime | None = None
+) -> list[str]:
+    """``event_emit_many`` without a model object per event, for the set-based writers (a domain's
+    due attempts and sweep): the same rows (id, exact body, thin data, deliveries per enabled
+    endpoint) loaded by COPY into a temporary table and written by one ``INSERT … SELECT … ON
+    CONFLICT DO NOTHING`` in the caller's transaction; a transition already emitted (before,
+    or by a concurrent run) is not written again. Returns the event ids in order. PostgreSQL
+    only."""
+    from django.db import connection
+
+    from core.bulk import qn, temp_table_copy
+
+    now = now_or_current(now)
+    ids, fresh = [], {}
+    for item in events:
+        values = _event_values(organization, Transition(**item), now=now)
+        ids.append(values[0])
+        fresh.setdefault(values[0], values)
+    if not fresh:
+        return ids
+    temp_table_copy(
+        EMIT_TABLE,
+        [
+            ("id", "text"),
+            ("event_type", "text"),
+            ("subject_type", "text"),
+            ("subject_id", "text"),
+            ("dedup", "text"),
+            ("data", "jsonb"),
+            ("body", "text"),
+        ],
+        (
+            (event_id, event_type, subject_type, subject_id, dedup, json.dumps(data), body)
+            for event_id, event_type, subject_type, subject_id, dedup, data, body in fresh.values()
+        ),
+        analyze=False,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(WebhookEvent._meta.db_table)} (id, organization_id, event_type,"  # noqa: S608
+            " subject_type, subject_id, dedup, data, body, created_at)"
+            " SELECT id, %s, event_type, subject_type, subject_id, dedup, data, body, %s"
+            f" FROM {qn(EMIT_TABLE)} ON CONFLICT (id) DO NOTHING RETURNING id",
+            [organization.pk, now],
+        )
+        written = {pk for (pk,) in cursor.fetchall()}
+    endpoints = list(selectors.endpoints_enabled(organization=organization))
+    if endpoints and written:
+        rows = [
+            WebhookEvent(
+                id=values[0],
+                organization=organization,
+                event_type=values[1],
+                subject_type=values[2],
+                subject_id=values[3],
+                dedup=values[4],
+                data=values[5],
+                body=values[6],
+                created_at=now,
+            )
+            for pk, values in fresh.items()
+            if pk in written
+        ]
+        _deliveries_write(organization, rows, now, endpoints=endpoints)
+    return ids

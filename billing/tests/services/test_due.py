@@ -1,6 +1,7 @@
 """The due work's periods step: only the subscriptions whose periods do not reach today are
 locked and extended (issue 14: at 100,000 subscriptions a per-subscription lock every minute)."""
 
+import json
 from unittest import mock
 
 import pytest
@@ -77,9 +78,11 @@ def test_due_attempts_are_made_set_based_with_the_same_audit_rows(
     the count) and write what one attempt at a time wrote: the period invoiced then pending,
     each with a history row (actor, reason), a billing event and a webhook; the payment with its
     history row and ``created`` event; the attempt with its history row."""
+    from billing.events import period_data
     from billing.models import Attempt, BillingEvent
     from payments.models import PaymentEvent
     from webhooks.models import WebhookEvent
+    from webhooks.services import event_id_for
 
     clock("2026-12-01", 8)
     subscriptions = _members(organization, subscribe, system_user, 2, "2026-12-01")
@@ -150,6 +153,21 @@ def test_due_attempts_are_made_set_based_with_the_same_audit_rows(
         "billing_period.invoiced",
         "billing_period.pending",
     ]
+    # The webhooks are those of ``period_changed``: id, dedup, data and the exact body.
+    for event, status in zip(events, ("invoiced", "pending"), strict=True):
+        hook = hooks.get(event_type=f"billing_period.{status}")
+        assert hook.dedup == f"billing_event:{event.pk}"
+        assert hook.id == event_id_for(
+            organization=organization,
+            event_type=hook.event_type,
+            subject="billing_period",
+            subject_id=str(period.pk),
+            dedup=hook.dedup,
+        )
+        assert hook.data == {**period_data(period), "status": status}
+        body = json.loads(hook.body)
+        assert body == {"type": hook.event_type, "timestamp": body["timestamp"], "data": hook.data}
+        assert hook.body == json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
     # Run again: nothing new (the pending attempts are found, the unique keys hold).
     billing_due_work(organization=organization, now=clock("2026-12-02", 11), actor=system_user)

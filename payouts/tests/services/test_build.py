@@ -208,3 +208,46 @@ def test_batches_cut_by_recipient_and_a_batch_leaves_out_payments_held_meanwhile
     )
     _, scopes = build._build_select(period, [recipient.pk], [p.pk for p in first])
     assert scopes == {}
+
+
+def test_database_refuses_a_second_holding_line_for_a_payment_or_an_adjustment(
+    organization, recipient, qr, actor
+):
+    """Issue 14: ``payout_line_payment_once`` and ``payout_line_adjustment_once`` exist in the
+    database (0007's ``AlterField(db_index=False)`` had dropped both; 0008 restores them)."""
+    from django.db import IntegrityError, transaction
+
+    from payouts.models import PayoutAdjustment, PayoutLine
+
+    day = today(organization) - dt.timedelta(days=3)
+    payment = paid(qr, "100.00", day=day)
+    payout = request(recipient, actor, day)
+    line = payout.lines.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PayoutLine.objects.create(
+            payout=payout, kind=PayoutLine.Kind.PAYMENT, payment=payment, amount=line.amount
+        )
+    adjustment = PayoutAdjustment.objects.create(
+        organization=organization,
+        recipient=recipient,
+        currency="AMD",
+        amount=D("-10.00"),
+        source_payout=payout,
+        payment=payment,
+        actor=actor,
+    )
+    kept = PayoutLine.objects.create(
+        payout=payout, kind=PayoutLine.Kind.ADJUSTMENT, adjustment=adjustment, amount=D("-10.00")
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PayoutLine.objects.create(
+            payout=payout,
+            kind=PayoutLine.Kind.ADJUSTMENT,
+            adjustment=adjustment,
+            amount=D("-10.00"),
+        )
+    kept.active = False  # released, the payment and the adjustment may be held again
+    kept.save(update_fields=["active"])
+    PayoutLine.objects.create(
+        payout=payout, kind=PayoutLine.Kind.ADJUSTMENT, adjustment=adjustment, amount=D("-10.00")
+    )

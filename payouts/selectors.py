@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
 from core.models import Organization
@@ -87,19 +87,24 @@ def eligible_payments(
     recipient=None,
     currency=None,
     unheld: bool = True,
+    linked: bool = True,
 ) -> QuerySet:
     """Verified QR payments in the local date range that no holding payout line holds yet,
     with something left after refunds (annotated ``available``). ``unheld=False`` leaves out
-    the "no holding line" condition (the caller checks it with ``payments_held``)."""
+    the "no holding line" condition (the caller checks it with ``payments_held``);
+    ``linked=False`` leaves out the join to the QR link (``QrPayment``): only for payments
+    whose ids come from a read of this queryset (a link is written with its payment and
+    never changed or deleted), so that a batch of the build reads no link table."""
     window_start, window_end = local_window(organization, start, end)
     qs = Payment.objects.filter(
         organization=organization,
-        qr_payment__isnull=False,
         status__in=Payment.SETTLED_STATUSES,
         verified_at__gte=window_start,
         verified_at__lt=window_end,
         amount__gt=F("refunded_amount"),
     ).annotate(available=F("amount") - F("refunded_amount"))
+    if linked:
+        qs = qs.filter(qr_payment__isnull=False)
     if unheld:
         held = PayoutLine.objects.filter(payment=OuterRef("pk"), kind=Line.PAYMENT, active=True)
         qs = qs.filter(~Exists(held))
@@ -118,6 +123,20 @@ def id_in(field: str, ids) -> Q:
     if connection.vendor != "postgresql":
         return Q(**{f"{field}__in": ids})
     return Q(**{f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", [ids])})
+
+
+def pk_any(model, ids) -> Q:
+    """``pk = ANY(%s::bigint[])`` with the ids as one array parameter (PostgreSQL): the primary
+    key index is walked once in id order (the array sorted, duplicates dropped), so the heap is
+    read in its order and no sort follows for ``ORDER BY pk``. ``IN (SELECT unnest(...))`` is
+    hashed first and probes in hash order. Elsewhere ``pk__in``."""
+    ids = list(ids)
+    if connection.vendor != "postgresql":
+        return Q(pk__in=ids)
+    qn = connection.ops.quote_name
+    column = f"{qn(model._meta.db_table)}.{qn(model._meta.pk.column)}"
+    sql = f"{column} = ANY(%s::bigint[])"
+    return Q(RawSQL(sql, [ids], output_field=BooleanField()))  # noqa: S611 - names from the model
 
 
 def payments_held(payment_ids) -> set[int]:

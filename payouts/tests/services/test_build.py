@@ -53,14 +53,20 @@ def test_period_build_creates_one_payout_per_scope(organization, branch, recipie
     # Set-based: a fixed number of statements for payouts, lines, history and events; only the
     # webhook outbox (one row per transition, through webhooks.event_emit) grows per payout.
     # The batch's payments never come to Python: they are locked into a temporary table
-    # (drop if left, create, analyze), the held ones deleted, the scopes summed from it.
+    # (drop if left, create), the held ones deleted, the scopes summed from it.
     ours = [
         q["sql"]
         for q in ctx.captured_queries
         if "webhooks_" not in q["sql"] and "SAVEPOINT" not in q["sql"]
     ]
-    assert len(ours) <= 19, ours
+    # (20: the batches' read sets its transaction's work_mem first)
+    assert len(ours) <= 20, ours
     assert not any('FROM "payments_payment"' in sql and "CREATE" not in sql for sql in ours[3:])
+    # Issue 14: only the batches' first read joins the QR links (a batch carries each payment's
+    # recipient from it), and the batch's payments are locked by one ``id = ANY(array)``.
+    assert sum('"payouts_qrpayment"' in sql for sql in ours) == 1
+    [create] = [sql for sql in ours if sql.startswith("CREATE TEMPORARY TABLE")]
+    assert '"payments_payment"."id" = ANY(' in create
     assert sum('INSERT INTO "payouts_payout"' in sql for sql in ours) == 1
     assert len(built) == 6  # 5 teams + the USD scope of the first recipient
     rows = {
@@ -196,15 +202,60 @@ def test_batches_cut_by_recipient_and_a_batch_leaves_out_payments_held_meanwhile
     services.period_transition(period=period, to="closed", actor=actor)
     period = PayoutPeriod.objects.select_related("organization").get(pk=period.pk)
     batches = build._build_batches(period, 1)
-    assert [(r, list(ids)) for r, ids in batches] == [
-        ([recipient.pk], [p.pk for p in first]),
-        ([other.pk], [second.pk]),
+    assert [(r, list(ids), list(owners)) for r, ids, owners in batches] == [
+        ([recipient.pk], [p.pk for p in first], [recipient.pk] * 2),
+        ([other.pk], [second.pk], [other.pk]),
     ]
-    assert [r for r, _ in build._build_batches(period, 10)] == [[recipient.pk, other.pk]]
+    assert [r for r, _, _ in build._build_batches(period, 10)] == [[recipient.pk, other.pk]]
     [payout] = services.payout_period_build(period=period, actor=actor, batch_payments=1)[:1]
     services.payout_transition(payout=payout, to="processing", actor=actor)
     services.payout_transition(
         payout=payout, to="completed", method="cash", reference="R-1", actor=actor
     )
-    _, scopes = build._build_select(period, [recipient.pk], [p.pk for p in first])
+    _, scopes = build._build_select(
+        period, [recipient.pk], [p.pk for p in first], [recipient.pk] * 2
+    )
     assert scopes == {}
+
+
+def test_database_refuses_a_second_holding_line_for_a_payment_or_an_adjustment(
+    organization, recipient, qr, actor
+):
+    """Issue 14: ``payout_line_payment_once`` and ``payout_line_adjustment_once`` exist in the
+    database (0007's ``AlterField(db_index=False)`` had dropped both; 0008 restores them)."""
+    from django.db import IntegrityError, transaction
+
+    from payouts.models import PayoutAdjustment, PayoutLine
+
+    day = today(organization) - dt.timedelta(days=3)
+    payment = paid(qr, "100.00", day=day)
+    payout = request(recipient, actor, day)
+    line = payout.lines.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PayoutLine.objects.create(
+            payout=payout, kind=PayoutLine.Kind.PAYMENT, payment=payment, amount=line.amount
+        )
+    adjustment = PayoutAdjustment.objects.create(
+        organization=organization,
+        recipient=recipient,
+        currency="AMD",
+        amount=D("-10.00"),
+        source_payout=payout,
+        payment=payment,
+        actor=actor,
+    )
+    kept = PayoutLine.objects.create(
+        payout=payout, kind=PayoutLine.Kind.ADJUSTMENT, adjustment=adjustment, amount=D("-10.00")
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PayoutLine.objects.create(
+            payout=payout,
+            kind=PayoutLine.Kind.ADJUSTMENT,
+            adjustment=adjustment,
+            amount=D("-10.00"),
+        )
+    kept.active = False  # released, the payment and the adjustment may be held again
+    kept.save(update_fields=["active"])
+    PayoutLine.objects.create(
+        payout=payout, kind=PayoutLine.Kind.ADJUSTMENT, adjustment=adjustment, amount=D("-10.00")
+    )

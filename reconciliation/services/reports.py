@@ -28,7 +28,7 @@ from payments.errors import PaymentError
 from payments.models import Provider
 from reconciliation.errors import ReconciliationError
 from reconciliation.models import ProviderReport, ProviderReportRow
-from reconciliation.services.bulk import insert_select
+from reconciliation.services.bulk import insert_select, session_memory
 from reconciliation.services.parsers import ameria, bpc
 from reconciliation.services.parsers.base import (
     CANONICAL_COLUMNS,
@@ -186,6 +186,7 @@ def _load_postgres(report: ProviderReport, chunks: Iterator[bytes]) -> int:
     columns, rest = _split_header(chunks)
     text_columns = ", ".join(f"{c} text" for c in CANONICAL_COLUMNS)
     with connection.cursor() as cursor:
+        session_memory(cursor)
         cursor.execute("DROP TABLE IF EXISTS recon_stage")
         cursor.execute(
             "CREATE TEMP TABLE recon_stage (n integer GENERATED ALWAYS AS IDENTITY "

@@ -120,18 +120,22 @@ def _valid() -> str:
     statuses = ", ".join(f"'{s}'" for s in STATUSES)
     bound = "10000000000"
 
-    def plain(text: str) -> str:
+    def plain(text: str, number: str) -> str:
         # Digits and one point inside, as ``AMOUNT_RE``: PostgreSQL's numeric cast also reads
-        # exponents ('1E+3'), signs and '.5', which the Python rule refuses.
+        # exponents ('1E+3'), signs and '.5', which the Python rule refuses. A value written
+        # as PostgreSQL writes it back ('1500.00', '0') passes at once (one comparison; the
+        # negatives, NaN and Infinity it could be fail the bounds below); any other spelling
+        # is looked at character by character.
         value = f"trim({text})"
         return (
-            f"translate({value}, '0123456789.', '') = '' AND left({value}, 1) <> '.' "
-            f"AND right({value}, 1) <> '.'"
+            f"(CAST({number} AS TEXT) = {text} OR (translate({value}, '0123456789.', '') = '' "
+            f"AND left({value}, 1) <> '.' AND right({value}, 1) <> '.'))"
         )
 
     return f"""coalesce(
       currency IN ({currencies}) AND status IN ({statuses})
-      AND {plain("amount_text")} AND {plain("refunded_text")} AND {plain("fee_text")}
+      AND {plain("amount_text", "amount")} AND {plain("refunded_text", "refunded_amount")}
+      AND {plain("fee_text", "fee")}
       AND amount >= 0 AND amount < {bound} AND scale(amount) <= 2
       AND refunded_amount >= 0 AND refunded_amount <= amount AND scale(refunded_amount) <= 2
       AND fee >= 0 AND fee < {bound} AND scale(fee) <= 2

@@ -2,25 +2,29 @@
 
 For a run over ``[start, end)`` (UTC bounds of the organisation's local dates):
 
-1. ``recon_r``: the report rows in the window widened by the match tolerance (rows of an older
-   report are superseded where a newer report of the same provider covers their time). The
-   payments: the organisation's payments of the providers those reports cover, verified (or,
-   for unpaid ones, created) in the widened window (read once, by the full join of step 3).
+1. The report rows in the window widened by the match tolerance (rows of an older report are
+   superseded where a newer report of the same provider covers their time), read from the
+   report rows themselves (no temporary copy). The payments: the organisation's payments of
+   the providers those reports cover, verified (or, for unpaid ones, created) in the widened
+   window. Each is read once, by the full join of step 3.
 2. Duplicates (``recon_d``): a row whose key (order number, else provider reference) repeats;
-   the first row of the key stays in play, the others are ``duplicate``.
-3. Pass 1: ONE hash full join of the rows and the payments on the order number (``recon_j``):
-   its pairs are classified from it alone, and what it leaves (``recon_ur`` rows, ``recon_up``
-   payments, usually few) goes on to the next passes: by provider reference, then (reports
-   without our reference) the remaining rows and settled payments with the same provider,
-   amount and currency whose times are within the organisation's window, a pair kept when each
-   is the other's nearest (``recon_m``).
-4. Pairs are classified (status, then amount, refunded amount, fee), the leftovers are
+   the first row of the key stays in play, the others are ``duplicate`` (they join nothing).
+3. Pass 1: ONE hash full join of the rows and the payments on the order number, streamed
+   straight into the lines (``bulk.insert_select``: the SELECT streamed back with ``COPY``;
+   nothing of it is materialised): its pairs inside the run's window as their classified
+   lines, and what it leaves as provisional lines (``LEFTOVER_ROW`` / ``LEFTOVER_PAYMENT``,
+   usually few) which the next statements read back by id into ``recon_ur`` (rows) and
+   ``recon_up`` (payments) and delete, in the same transaction: no one ever sees them.
+4. The next passes match those: by provider reference, then (reports without our reference)
+   the remaining rows and settled payments with the same provider, amount and currency whose
+   times are within the organisation's window, a pair kept when each is the other's nearest
+   (``recon_m``).
+5. Pairs are classified (status, then amount, refunded amount, fee), the leftovers are
    ``missing_in_payops`` (rows) and ``missing_in_provider_report`` (settled payments); only what
-   falls inside the run's own window is written, as ``ReconciliationItem`` rows, in one
-   set-based write (``bulk.insert_select``: the SELECT streamed back with ``COPY``).
+   falls inside the run's own window is written, in one more set-based write.
 
-The SQL is written once for PostgreSQL and SQLite; ``_seconds_apart``, ``_text`` and ``_temp``
-hold the differences.
+The SQL is written once for PostgreSQL and SQLite; ``_seconds_apart``, ``_text``, ``_temp``
+and ``_false`` hold the differences.
 """
 
 from __future__ import annotations

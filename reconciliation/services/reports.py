@@ -2,10 +2,11 @@
 
 The file is hashed (SHA-256; the same file twice is recognised and refused), its format named or
 detected, turned into the payops CSV (``parsers``) and, on PostgreSQL, streamed with ``COPY``
-through psycopg into a temporary staging table of text columns; one ``INSERT ... SELECT`` types,
-validates and moves them into ``ProviderReportRow`` (a bad row is left out; then the first bad
-line is named and the transaction rolls back). No ORM loop touches the rows. On SQLite (a bare
-``make run``) the same rules run in Python (``parsers.base.parse_row``) with ``bulk_create``.
+through psycopg into a temporary staging table of text columns; one set-based write
+(``bulk.insert_select``) types, validates and moves them into ``ProviderReportRow`` (a bad
+row is left out; then the first bad line is named and the transaction rolls back). No ORM loop
+touches the rows. On SQLite (a bare ``make run``) the same rules run in Python
+(``parsers.base.parse_row``) with ``bulk_create``.
 
 Everything happens in one transaction: a malformed file writes nothing.
 """

@@ -31,7 +31,7 @@ from decimal import Decimal
 from django.db import connection
 
 from reconciliation.models import ProviderReport, ReconciliationRun
-from reconciliation.services.bulk import insert_select
+from reconciliation.services.bulk import insert_select, session_memory
 
 ITEM_COLUMNS = ["run_id", "category", "field", "payment_id", "report_row_id", "provider"]
 ITEM_COLUMNS += ["order_number", "provider_reference", "currency", "expected", "reported"]
@@ -111,22 +111,23 @@ def match_run(
     hi: dt.datetime,
     tolerance_seconds: int,
     fee_rates: dict[str, Decimal],
-) -> set[str]:
+) -> tuple[set[str], int]:
     """Write the run's items. ``lo``/``hi``: the UTC bounds of the run's local dates. Returns
-    the providers whose report rows the run covered."""
+    the providers whose report rows the run covered, and the number of items written."""
     widen = dt.timedelta(seconds=tolerance_seconds)
     wlo, whi = lo - widen, hi + widen
     org = run.organization_id
     scope, scope_params, providers = report_row_scope(org, wlo, whi)
     if not providers:
-        return set()
+        return set(), 0
     settled = ", ".join(f"'{s}'" for s in SETTLED)
     apart = _seconds_apart("r.paid_at", "p.verified_at")
     with connection.cursor() as cursor:
         _drop(cursor)
         if connection.vendor == "postgresql":
-            # Hash joins of a month's rows stay in memory; JIT costs more than it saves here.
-            cursor.execute("SET LOCAL work_mem = '256MB'")
+            # Hash joins of a month's rows stay in memory, and the temporary tables too;
+            # JIT costs more than it saves here.
+            session_memory(cursor)
             cursor.execute("SET LOCAL jit = off")
             # The temporary tables have no statistics: without this the planner sorts a
             # million text keys for a merge join where one hash join does (BENCHMARKS.md).
@@ -215,9 +216,9 @@ def match_run(
             ) c WHERE rn_r = 1 AND rn_p = 1""",
             [tolerance_seconds],
         )
-        _write_items(cursor, run, lo=lo, hi=hi, fee_rates=fee_rates)
+        written = _write_items(cursor, run, lo=lo, hi=hi, fee_rates=fee_rates)
         _drop(cursor)
-    return providers
+    return providers, written
 
 
 def _fee_case(fee_rates: dict[str, Decimal]) -> tuple[str, list]:
@@ -230,7 +231,7 @@ def _fee_case(fee_rates: dict[str, Decimal]) -> tuple[str, list]:
     return "CASE " + " ".join(whens) + " END", params
 
 
-def _write_items(cursor, run, *, lo, hi, fee_rates) -> None:
+def _write_items(cursor, run, *, lo, hi, fee_rates) -> int:
     """One set-based write of the run's lines (``bulk.insert_select``): the pairs of pass 1
     (from ``recon_j``, no join), the pairs of the later passes, duplicates, and the rows and
     payments left over."""
@@ -312,7 +313,7 @@ def _write_items(cursor, run, *, lo, hi, fee_rates) -> None:
             AND NOT EXISTS (SELECT 1 FROM recon_m m WHERE m.pid = p.id)
         ) items"""
     window = [lo, hi, lo, hi]
-    insert_select(
+    return insert_select(
         cursor,
         table="reconciliation_reconciliationitem",
         columns=ITEM_COLUMNS,

@@ -2,10 +2,11 @@
 
 The file is hashed (SHA-256; the same file twice is recognised and refused), its format named or
 detected, turned into the payops CSV (``parsers``) and, on PostgreSQL, streamed with ``COPY``
-through psycopg into a temporary staging table of text columns; one ``INSERT ... SELECT`` types,
-validates and moves them into ``ProviderReportRow`` (a bad row is left out; then the first bad
-line is named and the transaction rolls back). No ORM loop touches the rows. On SQLite (a bare
-``make run``) the same rules run in Python (``parsers.base.parse_row``) with ``bulk_create``.
+through psycopg into a temporary staging table of text columns; one set-based write
+(``bulk.insert_select``) types, validates and moves them into ``ProviderReportRow`` (a bad
+row is left out; then the first bad line is named and the transaction rolls back). No ORM loop
+touches the rows. On SQLite (a bare ``make run``) the same rules run in Python
+(``parsers.base.parse_row``) with ``bulk_create``.
 
 Everything happens in one transaction: a malformed file writes nothing.
 """
@@ -28,7 +29,7 @@ from payments.errors import PaymentError
 from payments.models import Provider
 from reconciliation.errors import ReconciliationError
 from reconciliation.models import ProviderReport, ProviderReportRow
-from reconciliation.services.bulk import insert_select
+from reconciliation.services.bulk import insert_select, session_memory
 from reconciliation.services.parsers import ameria, bpc
 from reconciliation.services.parsers.base import (
     CANONICAL_COLUMNS,
@@ -120,18 +121,22 @@ def _valid() -> str:
     statuses = ", ".join(f"'{s}'" for s in STATUSES)
     bound = "10000000000"
 
-    def plain(text: str) -> str:
+    def plain(text: str, number: str) -> str:
         # Digits and one point inside, as ``AMOUNT_RE``: PostgreSQL's numeric cast also reads
-        # exponents ('1E+3'), signs and '.5', which the Python rule refuses.
+        # exponents ('1E+3'), signs and '.5', which the Python rule refuses. A value written
+        # as PostgreSQL writes it back ('1500.00', '0') passes at once (one comparison; the
+        # negatives, NaN and Infinity it could be fail the bounds below); any other spelling
+        # is looked at character by character.
         value = f"trim({text})"
         return (
-            f"translate({value}, '0123456789.', '') = '' AND left({value}, 1) <> '.' "
-            f"AND right({value}, 1) <> '.'"
+            f"(CAST({number} AS TEXT) = {text} OR (translate({value}, '0123456789.', '') = '' "
+            f"AND left({value}, 1) <> '.' AND right({value}, 1) <> '.'))"
         )
 
     return f"""coalesce(
       currency IN ({currencies}) AND status IN ({statuses})
-      AND {plain("amount_text")} AND {plain("refunded_text")} AND {plain("fee_text")}
+      AND {plain("amount_text", "amount")} AND {plain("refunded_text", "refunded_amount")}
+      AND {plain("fee_text", "fee")}
       AND amount >= 0 AND amount < {bound} AND scale(amount) <= 2
       AND refunded_amount >= 0 AND refunded_amount <= amount AND scale(refunded_amount) <= 2
       AND fee >= 0 AND fee < {bound} AND scale(fee) <= 2
@@ -186,6 +191,7 @@ def _load_postgres(report: ProviderReport, chunks: Iterator[bytes]) -> int:
     columns, rest = _split_header(chunks)
     text_columns = ", ".join(f"{c} text" for c in CANONICAL_COLUMNS)
     with connection.cursor() as cursor:
+        session_memory(cursor)
         cursor.execute("DROP TABLE IF EXISTS recon_stage")
         cursor.execute(
             "CREATE TEMP TABLE recon_stage (n integer GENERATED ALWAYS AS IDENTITY "

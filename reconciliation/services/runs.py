@@ -91,16 +91,20 @@ def reconciliation_run(
                 trigger=trigger,
                 started_by=actor,
             )
-            providers = match_run(
+            providers, written = match_run(
                 run,
                 lo=lo,
                 hi=hi,
                 tolerance_seconds=settings.match_window_minutes * 60,
                 fee_rates={k: Decimal(str(v)) for k, v in (settings.fee_rates or {}).items()},
             )
+            # The problems are counted by the (run, category) index; the matched lines are
+            # the rest of what was written (not a count over a million index entries).
             counts = dict.fromkeys(Category.values, 0)
-            for row in run.items.values("category").annotate(n=Count("id")):
+            problems = run.items.filter(category__in=ReconciliationItem.PROBLEMS)
+            for row in problems.values("category").annotate(n=Count("id")).order_by():
                 counts[row["category"]] = row["n"]
+            counts[Category.MATCHED] = written - sum(counts.values())
             run.counts = counts
             run.figures = period_figures(
                 organization_id=organization.pk, lo=lo, hi=hi, start=start, end=end

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -75,6 +76,13 @@ def test_same_file_twice_is_recognised(organization, branch, actor):
         (lambda rows: rows[2].update(status="settled"), 4, "bad status"),
         (lambda rows: rows[0].update(currency="XYZ"), 2, "bad currency"),
         (lambda rows: rows[1].update(refunded_amount="900.00"), 3, "above amount"),
+        # Spellings PostgreSQL's numeric cast reads (some it even writes back the same way)
+        # that the plain-decimal rule refuses.
+        *[
+            (lambda rows, v=value: rows[1].update(amount=v), 3, "bad amount")
+            for value in ("1E+3", "+5.00", ".50", "5.", "NaN", "Infinity", "-0", "12.345")
+        ],
+        (lambda rows: rows[2].update(fee="1e1"), 4, "bad fee"),
     ],
 )
 def test_bad_values_are_refused_naming_the_line(organization, branch, actor, mutate, line, words):
@@ -87,6 +95,15 @@ def test_bad_values_are_refused_naming_the_line(organization, branch, actor, mut
     assert words in caught.value.message
     assert not ProviderReport.objects.exists()
     assert not ProviderReportRow.objects.exists()
+
+
+def test_plain_amounts_in_any_spelling_are_read(organization, branch, actor):
+    rows = _good_rows(organization, branch, 3)
+    rows[0]["amount"], rows[1]["amount"], rows[2]["fee"] = "0050.5", " 12.50 ", "7"
+    report = _import(organization, actor, report_bytes(rows))
+    stored = list(ProviderReportRow.objects.filter(report=report).order_by("line_no"))
+    assert [r.amount for r in stored[:2]] == [Decimal("50.5"), Decimal("12.50")]
+    assert stored[2].fee == Decimal("7")
 
 
 def test_missing_and_unknown_columns_are_refused(organization, branch, actor):

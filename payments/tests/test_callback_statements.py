@@ -42,7 +42,8 @@ def test_a_callback_reads_no_row_twice_and_writes_its_outbox_row_in_one_statemen
 ):
     # An earlier callback of this process read its system user outside a transaction (here,
     # inside the test's transaction, nothing is remembered by itself).
-    actors._remembered["system.callback.sandbox"] = actors.system_actor("callback.sandbox")
+    key = (connection.settings_dict["NAME"], "system.callback.sandbox")
+    actors._remembered[key] = actors.system_actor("callback.sandbox")
     payment = make_payment(organization=organization, branch=branch, amount="1500.00")
     sql = _callback(client, payment, system_user)
     # The system actor is remembered by the process.

@@ -95,14 +95,17 @@ def test_a_page_is_read_from_the_organisations_index_not_past_other_rows(
     assert 'ORDER BY "payments_payment"."organization_id" DESC, ' in sql  # then the id
     assert '"payments_payment"."organization_id" = ANY(' in sql
     with connection.cursor() as cursor:
-        # A few rows would be read whole; plan them as a big table's are.
+        # A few rows would be read whole, or read by any index and sorted (as cheap, for 60
+        # rows); plan them as a big table's are, where neither is.
         cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_incremental_sort = off")
         cursor.execute("ANALYZE payments_payment")
         cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
         (plan,) = cursor.fetchone()[0]
     nodes = list(_plan_nodes(plan["Plan"]))
     scans = [n for n in nodes if n.get("Relation Name") == "payments_payment"]
     assert [n.get("Index Name") for n in scans] == ["payment_org_id"], plan
-    assert not [n for n in nodes if n["Node Type"] == "Sort"], plan
+    assert not [n for n in nodes if "Sort" in n["Node Type"]], plan
     assert sum(n.get("Rows Removed by Filter", 0) for n in scans) == 0
     assert scans[0]["Actual Rows"] == 11  # the page and the one after it

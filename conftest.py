@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from core.actors import system_actor
+from core.actors import forget_system_actors, system_actor
 from core.models import Branch, Organization
 from core.services import api_client_create
 
@@ -113,3 +113,12 @@ def api(organization):
 @pytest.fixture
 def other_api(other_organization):
     return make_api(other_organization, name="other")
+
+
+@pytest.fixture(autouse=True)
+def _forget_system_actors():
+    """A test's rollback or flush removes the system users it created: forget them (the process
+    remembers committed ones, ``core.actors``)."""
+    forget_system_actors()
+    yield
+    forget_system_actors()

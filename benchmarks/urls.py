@@ -31,21 +31,28 @@ CASE_FIELDS = [
 ]  # fmt: skip
 
 
-def _page(request, queryset, fields):
-    """100 rows newest first, after ``?before=<id>``; filters as the API's (exact values)."""
+def _page(request, queryset, fields, *, by_organization_index: bool = False):
+    """100 rows newest first, after ``?before=<id>``; filters as the API's (exact values).
+    ``by_organization_index``: the query the payments API sends (the organisation's
+    ``(organization_id, id)`` index, ``core.api.pagination.OrganizationCursorPagination``)."""
     params = request.GET
-    queryset = queryset.filter(organization_id=int(params["org"]))
+    ordering = ["-id"]
+    if by_organization_index:
+        queryset = queryset.filter(organization_id__any_of=[int(params["org"])])
+        ordering = ["-organization_id", "-id"]
+    else:
+        queryset = queryset.filter(organization_id=int(params["org"]))
     if "before" in params:
         queryset = queryset.filter(id__lt=int(params["before"]))
     for name in ("status", "branch__code"):
         if name in params:
             queryset = queryset.filter(**{name: params[name]})
-    rows = list(queryset.order_by("-id").values(*fields)[: int(params.get("page_size", 100))])
+    rows = list(queryset.order_by(*ordering).values(*fields)[: int(params.get("page_size", 100))])
     return JsonResponse({"results": rows}, encoder=DjangoJSONEncoder)
 
 
 def payments(request):
-    return _page(request, Payment.objects.all(), PAYMENT_FIELDS)
+    return _page(request, Payment.objects.all(), PAYMENT_FIELDS, by_organization_index=True)
 
 
 def payouts(request):

@@ -7,7 +7,10 @@ class CoreConfig(AppConfig):
     verbose_name = "Organisations and access"
 
     def ready(self) -> None:
-        from core import checks  # noqa: F401  (registers the deploy checks)
+        from core import (
+            checks,  # noqa: F401  (registers the deploy checks)
+            lookups,  # noqa: F401  (registers ``__any_of``)
+        )
         from core.audit_guard import guard_after_migrate
         from core.roles import sync_after_migrate
 

@@ -48,6 +48,7 @@ from payments.providers.base import (
     CallbackRequest,
     ParsedCallback,
     ProviderError,
+    StatusResult,
 )
 from payments.services.cases import payment_case_raise
 
@@ -298,7 +299,8 @@ def _duplicate(row: ProviderCallback, claimed: str, account, adapter, parsed) ->
     row.http_status = 200 if claimed == ProviderCallback.Status.PROCESSED else 409
     row.handler_error = "" if row.http_status == 200 else "the first copy is still processing"
     row.processed_at = timezone.now()
-    row.save()
+    with transaction.atomic():  # the row and its history row: one commit
+        row.save()
     if row.http_status == 200:
         return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True))
     return CallbackOutcome(row, CallbackAnswer(409, "Already being processed; retry later."))
@@ -347,8 +349,26 @@ def _process(row: ProviderCallback, account, adapter, parsed, *, actor) -> Callb
         payment = _find_payment(provider, account, parsed)
         _check_claims(parsed, payment)
         before = payment.status
-        payment = _apply(adapter, parsed, payment, actor=actor)
-        changed = payment.status != before
+        proof = _proof(adapter, parsed, payment)  # the lookup: outside any transaction
+        with transaction.atomic():
+            if proof is not None:
+                payment = services.payment_apply_status(
+                    payment=payment,
+                    status=proof[0],
+                    method=proof[1],
+                    actor=actor,
+                    claimed_amount=parsed.amount,
+                )
+            changed = payment.status != before
+            # The callback's end commits with the payment's change: one commit, not two (a
+            # failure of either rolls both back and the except clauses below release the key).
+            _finish(
+                row,
+                status=ProviderCallback.Status.PROCESSED,
+                http_status=200,
+                payment=payment,
+                keep_key=changed,
+            )
     except Refused as exc:
         _finish(
             row,
@@ -383,13 +403,6 @@ def _process(row: ProviderCallback, account, adapter, parsed, *, actor) -> Callb
         except Exception:  # the database itself is gone: a stale claim is taken over later
             logger.exception("%s callback: could not release the dedup key", provider)
         return CallbackOutcome(row, CallbackAnswer(503, "Try again later."), payment)
-    _finish(
-        row,
-        status=ProviderCallback.Status.PROCESSED,
-        http_status=200,
-        payment=payment,
-        keep_key=changed,
-    )
     return CallbackOutcome(row, adapter.answer_callback(parsed, accepted=True), payment)
 
 
@@ -530,31 +543,22 @@ def _check_date(parsed: ParsedCallback, payment: Payment) -> None:
         )
 
 
-def _apply(adapter, parsed: ParsedCallback, payment: Payment, *, actor) -> Payment:
+def _proof(adapter, parsed: ParsedCallback, payment: Payment) -> tuple[StatusResult, str] | None:
+    """What proves the payment's state, and how (a ``VerificationMethod``): the gateway's
+    lookup where it has one, else the verified callback itself; None for a pre-check (nothing
+    to apply). Called outside any transaction: the lookup is a call to the gateway."""
     if parsed.is_precheck:
         if payment.status != Payment.Status.PENDING:
             raise Refused(PaymentError.PAYMENT_NOT_PENDING, "The payment is no longer pending.")
-        return payment
+        return None
     if adapter.capabilities.status_lookup:
         status = adapter.status(
             provider_reference=parsed.provider_reference or payment.provider_reference or "",
             order_number=payment.order_number,
         )
-        return services.payment_apply_status(
-            payment=payment,
-            status=status,
-            method=Payment.VerificationMethod.CALLBACK_LOOKUP,
-            actor=actor,
-            claimed_amount=parsed.amount,
-        )
+        return status, Payment.VerificationMethod.CALLBACK_LOOKUP
     if parsed.status is None:
         raise Refused(
             PaymentError.UNVERIFIABLE, "The callback carries no proof and there is no lookup."
         )
-    return services.payment_apply_status(
-        payment=payment,
-        status=parsed.status,
-        method=Payment.VerificationMethod.CALLBACK,
-        actor=actor,
-        claimed_amount=parsed.amount,
-    )
+    return parsed.status, Payment.VerificationMethod.CALLBACK

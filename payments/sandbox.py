@@ -21,6 +21,7 @@ database transaction.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -58,7 +59,13 @@ HTTP_TIMEOUT = 20.0
 
 
 def _derived(purpose: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+    return _derived_from(settings.SECRET_KEY, purpose)
+
+
+@functools.lru_cache(maxsize=16)
+def _derived_from(secret: str, purpose: str) -> str:
+    """Computed once per process for each secret (a callback needed two per request)."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 
 def sandbox_password() -> str:
@@ -81,6 +88,22 @@ def in_process() -> bool:
 
 
 def adapter_config() -> dict:
+    """The sandbox adapter's configuration, built once per process for the settings and URL
+    configuration it depends on (it was rebuilt per callback: two HMACs and a ``reverse``)."""
+    from django.urls import get_script_prefix, get_urlconf
+
+    key = (
+        settings.SECRET_KEY,
+        settings.PAYOPS_BASE_URL,
+        settings.PAYOPS_SANDBOX_URL,
+        get_urlconf() or settings.ROOT_URLCONF,
+        get_script_prefix(),
+    )
+    return dict(_adapter_config(key))
+
+
+@functools.lru_cache(maxsize=8)
+def _adapter_config(key: tuple) -> dict:
     from payments.providers.registry import callback_url
 
     return {

@@ -18,7 +18,11 @@ def provider_account_get(*, organization, provider: str) -> ProviderAccount | No
 
 
 def payment_list(*, organization):
-    return Payment.objects.filter(organization=organization).select_related("branch")
+    """The organisation's payments, scoped with ``any_of`` so that the API's pages
+    (``OrganizationCursorPagination``) read the organisation's index, not the primary key."""
+    return Payment.objects.filter(organization_id__any_of=[organization.pk]).select_related(
+        "branch"
+    )
 
 
 def payment_pending_refund_amount(*, payment: Payment) -> Decimal:

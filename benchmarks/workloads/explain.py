@@ -35,6 +35,7 @@ def queries(ctx) -> list[tuple[str, object]]:
     payments = payment_selectors.payment_list(organization=org).values(
         *lean_values(PaymentSerializer, PAYMENT_LIST_SOURCES)
     )
+    newest = ("-organization_id", "-id")
     deep = data.first_id + data.size // 10
     big = (
         Payout.objects.filter(recipient_id=data.big_recipient_id, accounting_period=period)
@@ -55,12 +56,13 @@ def queries(ctx) -> list[tuple[str, object]]:
         .values_list("payment_id", flat=True)[:BUILD_BATCH_PAYMENTS]
     ) or [0]
     out = [
-        ("payments page 1", payments.order_by("-id")[:101]),
+        # As OrganizationCursorPagination orders them (core.api.pagination).
+        ("payments page 1", payments.order_by(*newest)[:101]),
         (
             "payments status+branch",
-            payments.filter(status="verified", branch__code="b03").order_by("-id")[:101],
+            payments.filter(status="verified", branch__code="b03").order_by(*newest)[:101],
         ),
-        ("payments deep cursor", payments.filter(id__lt=deep).order_by("-id")[:101]),
+        ("payments deep cursor", payments.filter(id__lt=deep).order_by(*newest)[:101]),
         (
             "payouts page 1",
             selectors.payout_list(organization=org)

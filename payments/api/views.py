@@ -9,6 +9,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from core.api.lean import lean_rows, lean_values
+from core.api.pagination import OrganizationCursorPagination
 from core.api.views import PayopsViewSet
 from core.errors import CoreError, RequestError
 from payments import selectors, services
@@ -26,6 +27,7 @@ from payments.errors import PaymentError
 class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsViewSet):
     serializer_class = PaymentSerializer
     filter_backends = [PaymentFilterBackend]
+    pagination_class = OrganizationCursorPagination
     lookup_value_regex = r"\d+"
     # POST refunds/ calls the gateway: no transaction may stay open across that call (see
     # core.api.views.IdempotentPostMixin); payment_refund is idempotent on the key itself.

@@ -79,7 +79,11 @@ def _late_verification(change) -> None:
     """A QR payment verified into a closed period that was already built: list it at once and
     queue the period's follow-up build (the beat sweeper builds it too if the broker is down)."""
     payment = change.payment
-    if payment.verified_at is None or not QrPayment.objects.filter(payment=payment).exists():
+    # Only a QR payment has a QrPayment row (``qr_payment_create`` makes both, the payment's
+    # purpose "qr"): another purpose is answered from the loaded row, without a query.
+    if payment.purpose != payment.Purpose.QR or payment.verified_at is None:
+        return
+    if not QrPayment.objects.filter(payment=payment).exists():
         return
     organization = payment.organization
     day = timezone.localtime(payment.verified_at, organization.tz).date()

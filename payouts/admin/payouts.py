@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 from django_fsm import can_proceed, has_transition_perm
 
 from core.admin_base import (
@@ -377,9 +377,9 @@ class PayoutAdmin(ReadOnlyAdmin):
             return None
         if payout.drift_hold:
             url = reverse("admin:payouts_payout_drift", args=[payout.pk])
-            return (_("Decide the refund drift of payout #%(id)s") % {"id": payout.pk}, url)
+            return (gettext("Decide the refund drift of payout #%(id)s") % {"id": payout.pk}, url)
         url = reverse("admin:payouts_payout_change", args=[payout.pk])
-        return (_("Complete or cancel payout #%(id)s (recalculated)") % {"id": payout.pk}, url)
+        return (gettext("Complete or cancel payout #%(id)s (recalculated)") % {"id": payout.pk}, url)
 
 
 @admin.register(PayoutAdjustment)

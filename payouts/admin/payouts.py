@@ -379,7 +379,8 @@ class PayoutAdmin(ReadOnlyAdmin):
             url = reverse("admin:payouts_payout_drift", args=[payout.pk])
             return (gettext("Decide the refund drift of payout #%(id)s") % {"id": payout.pk}, url)
         url = reverse("admin:payouts_payout_change", args=[payout.pk])
-        return (gettext("Complete or cancel payout #%(id)s (recalculated)") % {"id": payout.pk}, url)
+        label = gettext("Complete or cancel payout #%(id)s (recalculated)") % {"id": payout.pk}
+        return (label, url)
 
 
 @admin.register(PayoutAdjustment)

@@ -184,7 +184,7 @@ class PayoutAdmin(ReadOnlyAdmin):
         "fee_fixed",
         "method",
         "reference",
-        "drift_hold",
+        "drift_hold_state",
         "requested_by_label",
         "created_at",
         "completed_at",
@@ -209,6 +209,17 @@ class PayoutAdmin(ReadOnlyAdmin):
     @admin.display(description="drift held", boolean=True, ordering="drift_hold")
     def held(self, payout):
         return payout.drift_hold
+
+    @admin.display(description="drift hold")
+    def drift_hold_state(self, payout):
+        """The field's help text read as a fact on every payout (a completed one never held
+        said "an operator must decide"): said only when the payout is held."""
+        if payout.drift_hold:
+            return (
+                "Held: a refund hit an included payment while processing; an operator must "
+                "decide before it completes."
+            )
+        return "Not held"
 
     @admin.display(description="requested by")
     def requested_by_label(self, payout):

@@ -25,7 +25,7 @@ def test_periods_list_fits_at_1400_px(page, live_server, demo_month, shot, langu
     from reconciliation.models import ReconciliationRun
     from reconciliation.services import reconciliation_run
 
-    cafe, period, current = demo_month
+    cafe, _period, _current = demo_month
     today = timezone.localtime(timezone.now(), cafe.tz).date()
     reconciliation_run(
         organization=cafe,

@@ -380,6 +380,9 @@ LOGGING = {
         # so each line is written once, as JSON.
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # django-axes logs "AXES: BEGIN version …" at INFO whenever Django starts (every
+        # manage.py command); its warnings still show.
+        "axes.apps": {"level": "WARNING"},
     },
 }
 

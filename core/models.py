@@ -105,6 +105,8 @@ class ApiClient(models.Model):
 
     class Meta:
         ordering = ["organization", "name"]
+        verbose_name = "API client"
+        verbose_name_plural = "API clients"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.organization.slug})"

@@ -11,7 +11,8 @@ really closes, through the services:
 - the bank statement (camt.053, imported through the reconciliation service) whose debits show
   the completed payouts, so the nightly bank check finds each one paid;
 - exactly one blocking case (a payment missing from the ArCa report) that the accountant resolves
-  on the desk before closing.
+  on the desk before closing; raised directly (no ArCa report is imported, and its message says
+  so, as the page's "Provider reports" does).
 
 The services stamp rows with the time they run; the seeder then moves those stamps into the
 month (``created_at``, ``verified_at``, ``completed_at``), as the payouts demo does for its
@@ -309,9 +310,10 @@ def _blocker(period, actor) -> None:
         kind=MISSING_IN_PROVIDER_REPORT,
         dedup_key=key,
         message=(
-            "Demo: a 5,000.00 AMD payment of the month's last day is verified in payops but is "
-            "not in the ArCa report. The bank confirmed it by phone: resolve the case with a "
-            "note saying so."
+            "Demo (no provider report is imported in the demo): this case stands for what the "
+            "nightly reconciliation raises when a verified payment, here a 5,000.00 AMD payment "
+            "of the month's last day, is missing from the ArCa report. The bank confirmed it by "
+            "phone: resolve the case with a note saying so."
         ),
         actor=actor,
         currency="AMD",

@@ -4,6 +4,9 @@ Both hold every registered export sheet (``desk.registry``), then the totals per
 currency, summed from the very rows written: they are the period page's figures, to the luma,
 when the rows and the page agree (the browser tests check it).
 
+XLSX: amounts are numbers (``#,##0.00``), dates and local date-times real Excel dates
+(``yyyy-mm-dd``, ``yyyy-mm-dd hh:mm:ss``); the CSV writes them as text.
+
 CSV layout: for each sheet a line with its name, a header line, its rows and an empty line; then
 ``totals`` and lines ``figure,currency,amount``: every figure in every currency of the period,
 0.00 where nothing counts (always with its currency).
@@ -12,6 +15,8 @@ CSV layout: for each sheet a line with its name, a header line, its rows and an 
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import re
 import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
@@ -43,6 +48,22 @@ def _cell(value) -> str:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return str(value)
+
+
+# The sheets write a moment as the organisation's local time in this one text form (the CSV keeps
+# it); the XLSX turns it, and date values, into real Excel dates.
+LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+def _excel_date(value) -> dt.date | dt.datetime | None:
+    """A date or local date-time for an Excel date cell, else None."""
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None) if value.tzinfo is None else None
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and LOCAL_DATETIME.match(value):
+        return dt.datetime.fromisoformat(value)  # naive: the local time, as written
+    return None
 
 
 def _sheet_rows(sheet: ExportSheet, period, totals: Totals) -> Iterator[tuple]:
@@ -97,6 +118,8 @@ def period_xlsx(period) -> IO[bytes]:
     )
     bold = book.add_format({"bold": True, "bg_color": "#E8EEF5", "border": 1})
     money = book.add_format({"num_format": "#,##0.00"})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    moment = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     totals: Totals = {}
     for sheet in export_sheets():
         ws = book.add_worksheet(sheet.title[:31])
@@ -110,6 +133,10 @@ def period_xlsx(period) -> IO[bytes]:
                 if col in amount_at and value is not None:
                     # An amount with two places: its float is the decimal to the luma.
                     ws.write_number(r, col, float(value), money)
+                elif (when := _excel_date(value)) is not None:
+                    ws.write_datetime(
+                        r, col, when, moment if isinstance(when, dt.datetime) else day
+                    )
                 elif isinstance(value, str):
                     ws.write_string(r, col, _cell(value))  # never a formula
                 else:

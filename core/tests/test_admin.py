@@ -141,3 +141,10 @@ def test_admin_pages_show_the_organisations_time_zone(client, organization):
     client.force_login(user)
     page = client.get("/admin/core/branch/").content.decode()
     assert "Times: Asia/Tbilisi" in page
+
+
+def test_the_admin_names_api_clients_as_the_readme_does(admin_client):
+    """The index said "Api clients" (Django's capitalisation of the class name)."""
+    page = admin_client.get("/admin/")
+    assert b">API clients<" in page.content
+    assert b"Api clients" not in page.content

@@ -121,3 +121,33 @@ def test_gateway_hosts_variable_is_parsed(monkeypatch):
     }
     monkeypatch.delenv("PAYOPS_GATEWAY_HOSTS")
     assert env.provider_hosts("PAYOPS_GATEWAY_HOSTS") == {}
+
+
+def test_seed_demo_keeps_httpx_request_lines_out_but_not_its_warnings(db, monkeypatch, caplog):
+    """``make run`` printed ~60 JSON "HTTP Request: …" lines (the sandbox gateway's calls,
+    httpx at INFO) around the two logins."""
+    import logging
+
+    from django.apps import apps
+
+    config = apps.get_app_config("payouts")
+    seed = config.seed_demo
+
+    def seed_and_call(*, stdout):
+        seed(stdout=stdout)
+        logging.getLogger("httpx").info("HTTP Request: POST http://sandbox/ 200")
+        logging.getLogger("httpx").warning("a real httpx warning")
+
+    monkeypatch.setattr(config, "seed_demo", seed_and_call)
+    with caplog.at_level(logging.INFO):
+        run("seed_demo")
+    httpx = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert httpx == ["a real httpx warning"]
+    assert logging.getLogger("httpx").level == logging.NOTSET  # restored afterwards
+
+
+def test_a_command_does_not_log_the_axes_banner(tmp_path):
+    """Every manage.py command printed a JSON "AXES: BEGIN …" INFO line."""
+    result = _manage({"PAYOPS_DOTENV": str(tmp_path / "none"), "DEBUG": "1"}, "check")
+    assert result.returncode == 0, result.stderr
+    assert "AXES" not in result.stdout + result.stderr

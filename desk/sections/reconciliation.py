@@ -4,6 +4,7 @@ and the late changes booked in it (adjustments)."""
 from __future__ import annotations
 
 from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext_noop
 
 from reconciliation.models import (
     BankStatementLine,
@@ -12,6 +13,15 @@ from reconciliation.models import (
     ReconciliationRun,
 )
 from reconciliation.selectors import adjustments_of_period
+
+# Run triggers and adjustment kinds (the reconciliation app's labels), translated by the desk's
+# catalogue in the template.
+LABELS = [
+    gettext_noop("Nightly"),
+    gettext_noop("Manual (command or API)"),
+    gettext_noop("Refund of a payment of a closed period"),
+    gettext_noop("Payment verified after its period closed"),
+]
 
 
 def section(*, period, organization, lo, hi, user) -> dict:

@@ -54,6 +54,11 @@ def test_the_demo_month_has_payouts_a_refund_and_exactly_one_blocker():
     blockers = period_blockers(period)
     assert len(blockers) == 1
     assert blockers[0]["case"].kind == "missing_in_provider_report"
+    # The page says no report covers the month: the case does not claim one was imported.
+    from reconciliation.models import ProviderReport
+
+    assert not ProviderReport.objects.filter(organization=cafe).exists()
+    assert "no provider report is imported" in blockers[0]["case"].message
     # Every day of the month has money verified.
     days = {
         p.verified_at.astimezone(cafe.tz).date()

@@ -140,3 +140,35 @@ def test_zero_figures_carry_their_currency_in_both_exports(client, accountant, m
     page = page_figures(_get(client, accountant, "period", period).content.decode())
     for key, value in page.items():
         assert totals[key] == value
+
+
+def test_xlsx_dates_are_excel_dates_and_the_csv_keeps_text(client, accountant, month):
+    """Date-time columns were text in the XLSX ("2026-10-31 10:00:00"): now real date-times
+    (a serial number with a date format); the CSV still writes the text."""
+    import datetime as dt
+    import io
+    import zipfile
+
+    from defusedxml import ElementTree
+
+    from desk.tests.helpers import NS
+
+    period = month["period"]
+    data = b"".join(_get(client, accountant, "export-xlsx", period).streaming_content)
+    assert xlsx_sheets(data)["Payments verified"][0][2] == "verified_at"
+    book = zipfile.ZipFile(io.BytesIO(data))
+    workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+    names = [s.get("name") for s in workbook.find("m:sheets", NS)]
+    index = names.index("Payments verified") + 1
+    sheet = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{index}.xml"))
+    cell = next(c for c in sheet.iter(f"{{{NS['m']}}}c") if c.get("r") == "C2")
+    assert cell.get("t") is None, "a number, not a string"
+    serial = float(cell.find("m:v", NS).text)
+    styles = ElementTree.fromstring(book.read("xl/styles.xml"))
+    xf = styles.find("m:cellXfs", NS)[int(cell.get("s"))]
+    formats = {f.get("numFmtId"): f.get("formatCode") for f in styles.find("m:numFmts", NS)}
+    assert formats[xf.get("numFmtId")] == "yyyy-mm-dd hh:mm:ss"
+    when = dt.datetime(1899, 12, 30) + dt.timedelta(seconds=round(serial * 86400))
+    assert period.start <= when.date() <= period.end
+    text = b"".join(_get(client, accountant, "export-csv", period).streaming_content).decode()
+    assert f",{when:%Y-%m-%d %H:%M:%S}," in text  # the CSV: the same moment, as text

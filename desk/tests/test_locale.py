@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 import desk
 from desk.locale import translations
@@ -153,3 +153,46 @@ def test_one_date_format_per_locale_on_every_page(
         assert expected in text, name
         for pattern in OTHER_DATE_FORMATS[language]:
             assert not re.search(pattern, text), (name, re.search(pattern, text).group(0))
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("hy", ["Ձեռքով (հրաման կամ API)", "Որոշել #"]),
+        ("ru", ["Вручную (команда или API)", "Решить расхождение из-за возврата по выплате #"]),
+    ],
+)
+@pytest.mark.django_db
+def test_run_trigger_and_case_decision_speak_the_language(
+    client, accountant, organization, django_capture_on_commit_callbacks, language, words
+):
+    """The reconciliation run's type (a model choice) and the link to decide a payout's refund
+    drift were English on the period page in hy and ru."""
+    import io
+
+    from core.models import Branch
+    from payouts.demo import seed_demo
+    from reconciliation.models import ReconciliationRun
+    from reconciliation.services import accounting_period_month, reconciliation_run
+
+    cafe = organization  # the payouts demo's cafe
+    for code in ("northern-avenue", "cascade"):
+        Branch.objects.create(organization=cafe, code=code, name=code)
+    with django_capture_on_commit_callbacks(execute=True):
+        seed_demo(stdout=io.StringIO())
+    today = timezone.localtime(timezone.now(), cafe.tz).date()
+    period = accounting_period_month(organization=cafe, day=today, actor=accountant)
+    reconciliation_run(
+        organization=cafe,
+        start=today,
+        end=today,
+        actor=accountant,
+        trigger=ReconciliationRun.Trigger.MANUAL,
+    )
+    client.login(username=accountant.username, password=PASSWORD)
+    client.post(reverse("set_language"), {"language": language, "next": "/desk/"})
+    html = client.get(reverse("desk:period", args=[cafe.slug, period.pk])).content.decode()
+    for word in words:
+        assert word in html
+    assert "Manual (command or API)" not in html
+    assert "Decide the refund drift" not in html

@@ -65,7 +65,9 @@ def test_close_is_refused_with_the_reasons_then_done_after_resolving(
     response = client.post(url("period-close", organization, period.pk), follow=True)
     html = response.content.decode()
     assert "The period was not closed: 1 blocking case is still open." in html
-    assert f"missing_in_payops #{case.pk}: A report row payops does not know." in html
+    # The kind's label, not its code.
+    assert f"Provider report row payops does not know #{case.pk}: A report row" in html
+    assert "missing_in_payops" not in html
     assert AccountingPeriod.objects.get(pk=period.pk).status == "open"
 
     client.post(

@@ -16,13 +16,24 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from desk.selectors import desk_organizations, desk_period
 from desk.views.access import CLOSE, CREATE, REOPEN, RESOLVE, desk_view, refusal, require
+from exceptionqueue.kinds import exception_kind
 from exceptionqueue.selectors import exception_list
 from exceptionqueue.services import exception_resolve
 from reconciliation.services import (
+    accounting_period_blockers,
     accounting_period_close,
     accounting_period_month,
     accounting_period_reopen,
 )
+
+
+def _blocker_reason(blocker: dict) -> str:
+    """``<kind's label> #<id>: <message>`` (the service's refusal names the kind's code)."""
+    try:
+        kind = str(exception_kind(blocker["kind"]).label)
+    except LookupError:  # a domain's own blocker (not an exception case)
+        kind = blocker["kind"]
+    return f"{kind} #{blocker['id']}: {blocker['message']}"
 
 
 def _period_label(period) -> str:
@@ -39,7 +50,9 @@ def close(request, organization, period_id: int):
         accounting_period_close(period=period, actor=request.user)
     except DomainError as exc:
         if exc.code == "period_blocked":
-            reasons = (exc.fields or {}).get("blocking_cases", [])
+            # The blockers as the refusal found them, named by their kinds' labels.
+            reasons = [_blocker_reason(b) for b in accounting_period_blockers(period=period)]
+            reasons = reasons or (exc.fields or {}).get("blocking_cases", [])
             messages.error(
                 request,
                 ngettext(

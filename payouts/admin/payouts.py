@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django_fsm import can_proceed, has_transition_perm
 
 from core.admin_base import (
@@ -183,7 +184,7 @@ class PayoutAdmin(ReadOnlyAdmin):
         "fee_fixed",
         "method",
         "reference",
-        "drift_hold",
+        "drift_hold_state",
         "requested_by_label",
         "created_at",
         "completed_at",
@@ -208,6 +209,17 @@ class PayoutAdmin(ReadOnlyAdmin):
     @admin.display(description="drift held", boolean=True, ordering="drift_hold")
     def held(self, payout):
         return payout.drift_hold
+
+    @admin.display(description="drift hold")
+    def drift_hold_state(self, payout):
+        """The field's help text read as a fact on every payout (a completed one never held
+        said "an operator must decide"): said only when the payout is held."""
+        if payout.drift_hold:
+            return (
+                "Held: a refund hit an included payment while processing; an operator must "
+                "decide before it completes."
+            )
+        return "Not held"
 
     @admin.display(description="requested by")
     def requested_by_label(self, payout):
@@ -376,9 +388,10 @@ class PayoutAdmin(ReadOnlyAdmin):
             return None
         if payout.drift_hold:
             url = reverse("admin:payouts_payout_drift", args=[payout.pk])
-            return (f"Decide the refund drift of payout #{payout.pk}", url)
+            return (gettext("Decide the refund drift of payout #%(id)s") % {"id": payout.pk}, url)
         url = reverse("admin:payouts_payout_change", args=[payout.pk])
-        return (f"Complete or cancel payout #{payout.pk} (recalculated)", url)
+        label = gettext("Complete or cancel payout #%(id)s (recalculated)") % {"id": payout.pk}
+        return (label, url)
 
 
 @admin.register(PayoutAdjustment)

@@ -5,6 +5,8 @@ own rows through an optional ``seed_demo(stdout)`` method on its AppConfig, so t
 imports a domain.
 """
 
+import contextlib
+import logging
 import os
 import secrets
 
@@ -29,12 +31,32 @@ DEMO_ORGANIZATIONS = [
     ("ararat-fitness", "Ararat Fitness", [("komitas", "Komitas Avenue")]),
 ]
 ADMIN_FILE = settings.VAR_DIR / "demo-admin.txt"
+# The sandbox gateway's calls (httpx logs each request at INFO): ~60 lines that buried the
+# printed logins of ``make run``. Its warnings and errors still show.
+QUIET_LOGGERS = ("httpx", "httpcore")
+
+
+@contextlib.contextmanager
+def _quiet(names=QUIET_LOGGERS, level=logging.WARNING):
+    loggers = [logging.getLogger(name) for name in names]
+    before = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(level, logger.level))
+    try:
+        yield
+    finally:
+        for logger, old in zip(loggers, before, strict=True):
+            logger.setLevel(old)
 
 
 class Command(BaseCommand):
     help = "Load idempotent demo data for every domain (and, when DEBUG, an admin login)."
 
     def handle(self, *args, **options):
+        with _quiet():
+            self._seed()
+
+    def _seed(self) -> None:
         actor = system_actor("seed-demo")
         with transaction.atomic():
             roles_sync()

@@ -178,6 +178,22 @@ def attempts_create_due(*, period_ids: list[int], actor, now: dt.datetime) -> li
     return _attempts_create_due_objects(period_ids=period_ids, actor=actor, now=now)
 
 
+def _attempts_so_far(period_ids) -> tuple[set[int], dict[int, int]]:
+    """The periods (of ``period_ids``) with a pending attempt, and each period's attempts made."""
+    pending = set(
+        Attempt.objects.filter(period_id__in=period_ids, status=Attempt.Status.PENDING).values_list(
+            "period_id", flat=True
+        )
+    )
+    made = dict(
+        Attempt.objects.filter(period_id__in=period_ids)
+        .values("period_id")
+        .annotate(n=Count("pk"))
+        .values_list("period_id", "n")
+    )
+    return pending, made
+
+
 @transaction.atomic
 def _attempts_create_due_objects(
     *, period_ids: list[int], actor, now: dt.datetime
@@ -214,17 +230,7 @@ def _attempts_create_due_objects(
         .order_by("pk")
     )
     periods.sort(key=lambda period: (period.due_at, period.pk))
-    pending = set(
-        Attempt.objects.filter(period_id__in=period_ids, status=Attempt.Status.PENDING).values_list(
-            "period_id", flat=True
-        )
-    )
-    made = dict(
-        Attempt.objects.filter(period_id__in=period_ids)
-        .values("period_id")
-        .annotate(n=Count("pk"))
-        .values_list("period_id", "n")
-    )
+    pending, made = _attempts_so_far(period_ids)
     organization = next(iter(subscriptions.values())).organization
     settings = billing_settings_get(organization=organization)
     link_hours = settings.link_valid_hours
@@ -373,17 +379,7 @@ def _attempts_create_due_sql(*, period_ids: list[int], actor, now: dt.datetime) 
     if not periods:
         return []
     periods.sort(key=lambda period: (period["due_at"], period["id"]))
-    pending = set(
-        Attempt.objects.filter(period_id__in=period_ids, status=Attempt.Status.PENDING).values_list(
-            "period_id", flat=True
-        )
-    )
-    made = dict(
-        Attempt.objects.filter(period_id__in=period_ids)
-        .values("period_id")
-        .annotate(n=Count("pk"))
-        .values_list("period_id", "n")
-    )
+    pending, made = _attempts_so_far(period_ids)
     organization = Organization.objects.get(pk=periods[0]["organization_id"])
     settings = billing_settings_get(organization=organization)
     link_hours = settings.link_valid_hours

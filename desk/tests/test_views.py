@@ -193,3 +193,32 @@ def test_period_page_with_a_reconciliation_run_of_its_dates(client, accountant, 
     response = login(client, accountant).get(url("period", period.organization, period.pk))
     assert response.status_code == 200
     assert "No reconciliation run covers these dates" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "many"),
+    [
+        ("en", "3 matched · 1 case raised", "3 matched · 2 cases raised"),
+        ("ru", "3 сопоставлено · 1 случай заведён", "3 сопоставлено · 2 случая заведено"),
+    ],
+)
+def test_the_last_run_counts_its_cases_in_the_right_plural(
+    client, accountant, organization, month, language, one, many
+):
+    """ "1 cases raised" was written under a run that raised one case."""
+    from reconciliation.models import ReconciliationRun
+
+    period = month["period"]
+    run = ReconciliationRun.objects.create(
+        organization=organization,
+        period_start=period.start,
+        period_end=period.start,
+        counts={"matched": 3},
+        exceptions_raised=1,
+        started_by=accountant,
+    )
+    login(client, accountant).post(reverse("set_language"), {"language": language, "next": "/"})
+    assert one in client.get(url("periods", organization)).content.decode()
+    run.exceptions_raised = 2
+    run.save()
+    assert many in client.get(url("periods", organization)).content.decode()

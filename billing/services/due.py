@@ -28,12 +28,8 @@ from django.db.models import Exists, OuterRef, Q
 
 from billing.locks import subscription_lock
 from billing.models import Attempt, BillingPeriod, Subscription
-from billing.services.attempts import (
-    DUE_BATCH,
-    attempt_make,
-    attempt_send,
-    attempts_create_due,
-)
+from billing.services.attempts import attempt_make, attempt_send
+from billing.services.attempts_due import DUE_BATCH, attempts_create_due
 from billing.services.dunning import notifications_send_queued
 from billing.services.entitlement import entitlement_refresh
 from billing.services.grace import GRACE_OVER, SUSPEND_BATCH, subscriptions_suspend

@@ -11,7 +11,7 @@ An ``ExceptionKind`` is the code itself (a ``str``), so it goes wherever a kind 
 (``exception_raise(kind=WEBHOOK_DELIVERY_FAILED)``, ``filter(kind=...)``), and carries its label,
 default severity and whether it blocks the close of the accounting period it falls in (money may
 be wrong). Kinds are stable snake_case codes; adding one needs no migration. Labels are lazy
-translations: their Armenian and Russian live in the desk's table (``desk/locale/translations.py``).
+translations: their Armenian and Russian live in ``desk/locale/domain_texts.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 # ruff: noqa: RUF001, E501 (Armenian and Russian sentences, one per line)
-"""The desk's Armenian and Russian texts (its pages, the domains' desk sections and the exception
-kinds' labels): the source of ``desk/locale/*/LC_MESSAGES/django.po``.
+"""The desk's Armenian and Russian texts (its pages and the domains' desk sections; the exception
+kinds' labels and the other domain texts it shows are in ``domain_texts.py``, merged here): the
+source of ``desk/locale/*/LC_MESSAGES/django.po``.
 
 ``python desk/locale/translations.py`` rewrites both .po files from this table and compiles
 them to .mo with Python's own writer (no gettext needed); the .mo files are committed, so a fresh
@@ -12,9 +13,15 @@ from __future__ import annotations
 
 import ast
 import struct
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+try:
+    from desk.locale.domain_texts import DOMAIN_TEXTS
+except ModuleNotFoundError:  # run as a script: python desk/locale/translations.py
+    sys.path.insert(0, str(HERE.parents[1]))
+    from desk.locale.domain_texts import DOMAIN_TEXTS
 
 # msgid -> (Armenian, Russian). A plural: (singular, plural) msgids -> ([hy 2 forms], [ru 3 forms]).
 T: dict = {
@@ -422,141 +429,8 @@ T: dict = {
     "No-show": ("Չներկայացում", "Неявка"),
     "Partially refunded": ("Մասնակի վերադարձված", "Частично возвращено"),
     "Forfeited": ("Պահված կլինիկայի կողմից", "Удержано клиникой"),
-    # Exception kinds (each app's exception_kinds.py): their labels on the desk and in the admin.
-    "Appointment request and provider payment disagree": (
-        "Այցի վճարման հարցումը և պրովայդերի վճարումը չեն համընկնում",
-        "Запрос оплаты визита и платёж провайдера не совпадают",
-    ),
-    "Cancelled appointment still holds a payment (no refund or forfeit decided)": (
-        "Չեղարկված այցը դեռ պահում է վճարում (վերադարձ կամ պահում որոշված չէ)",
-        "Отменённый визит всё ещё держит платёж (возврат или удержание не решены)",
-    ),
-    "Completed appointment whose payment was refunded": (
-        "Կայացած այց, որի վճարումը վերադարձվել է",
-        "Состоявшийся визит, платёж за который возвращён",
-    ),
-    "No-show appointment still holds a payment (no refund or forfeit decided)": (
-        "Չներկայացման այցը դեռ պահում է վճարում (վերադարձ կամ պահում որոշված չէ)",
-        "Визит с неявкой всё ещё держит платёж (возврат или удержание не решены)",
-    ),
-    "Payment arrived for an expired appointment request": (
-        "Վճարումը եկել է ժամկետանց այցի հարցման համար",
-        "Платёж пришёл по истёкшему запросу оплаты визита",
-    ),
-    "A dunning reminder could not be sent": (
-        "Վճարման հիշեցումը հնարավոր չեղավ ուղարկել",
-        "Напоминание об оплате не удалось отправить",
-    ),
-    "Billing period in manual review (retry limit reached or hard decline)": (
-        "Հաշվարկային ժամանակաշրջանը ձեռքով ստուգման մեջ է (փորձերի սահմանը սպառվել է կամ վերջնական մերժում)",
-        "Расчётный период на ручной проверке (исчерпаны попытки или окончательный отказ)",
-    ),
-    "Billing period: paid less, paid twice, or refunded after entitlement": (
-        "Հաշվարկային ժամանակաշրջան՝ վճարվել է պակաս, երկու անգամ կամ վերադարձվել է մուտքը տրամադրելուց հետո",
-        "Расчётный период: оплачено меньше, оплачено дважды или возвращено после выдачи доступа",
-    ),
-    "Payment arrived on a superseded payment link of a billing period": (
-        "Վճարումը եկել է հաշվարկային ժամանակաշրջանի փոխարինված վճարման հղումով",
-        "Платёж пришёл по заменённой платёжной ссылке расчётного периода",
-    ),
-    "Amount mismatch between callback and status lookup": (
-        "Գումարը տարբերվում է ծանուցման և կարգավիճակի հարցման միջև",
-        "Сумма в уведомлении и в запросе статуса не совпадает",
-    ),
-    "Paid after expiry or decline": (
-        "Վճարվել է ժամկետի ավարտից կամ մերժումից հետո",
-        "Оплачено после истечения срока или отказа",
-    ),
-    "Provider callback rejected": (
-        "Պրովայդերի ծանուցումը մերժվել է",
-        "Уведомление провайдера отклонено",
-    ),
-    "Refund outcome unknown": ("Վերադարձի արդյունքն անհայտ է", "Результат возврата неизвестен"),
-    "Completed payout without reference": (
-        "Կատարված փոխանցում առանց հղման համարի",
-        "Завершённая выплата без референса",
-    ),
-    "Duplicate active payout scope": (
-        "Նույն շրջանակի կրկնակի ակտիվ փոխանցում",
-        "Дублирующая активная выплата по одной области",
-    ),
-    "No verified payments for a payout period": (
-        "Փոխանցման ժամանակաշրջանում հաստատված վճարումներ չկան",
-        "Нет подтверждённых платежей за период выплаты",
-    ),
-    "Payment verified into a closed payout period": (
-        "Վճարումը հաստատվել է փակ փոխանցման ժամանակաշրջանում",
-        "Платёж подтверждён в закрытом периоде выплат",
-    ),
-    "Payout period build failed": (
-        "Փոխանցման ժամանակաշրջանի կազմումը ձախողվել է",
-        "Не удалось сформировать выплаты за период",
-    ),
-    "Refund after a payout request (drift)": (
-        "Վերադարձ փոխանցման հայտից հետո (շեղում)",
-        "Возврат после запроса выплаты (расхождение)",
-    ),
-    "Bank debit no payout explains": (
-        "Բանկային դուրսգրում, որը ոչ մի փոխանցում չի բացատրում",
-        "Банковское списание, которое не объясняет ни одна выплата",
-    ),
-    "Bank line of a payout with another amount or currency": (
-        "Փոխանցման բանկային տող՝ այլ գումարով կամ արժույթով",
-        "Банковская строка выплаты с другой суммой или валютой",
-    ),
-    "Completed payout with no bank statement line": (
-        "Կատարված փոխանցում առանց բանկային քաղվածքի տողի",
-        "Завершённая выплата без строки в банковской выписке",
-    ),
-    "Money self-check drift (verified - refunded != paid out + in flight + adjustments)": (
-        "Գումարների ինքնաստուգման շեղում (հաստատված − վերադարձված ≠ փոխանցված + ընթացքում + ճշգրտումներ)",
-        "Расхождение самопроверки денег (подтверждено − возвращено ≠ выплачено + в пути + корректировки)",
-    ),
-    "Provider report disagrees with payops (amount, status, refund, fee or duplicate)": (
-        "Պրովայդերի հաշվետվությունը չի համընկնում payops-ի հետ (գումար, կարգավիճակ, վերադարձ, միջնորդավճար կամ կրկնօրինակ)",
-        "Отчёт провайдера расходится с payops (сумма, статус, возврат, комиссия или дубликат)",
-    ),
-    "Provider report row payops does not know": (
-        "Պրովայդերի հաշվետվության տող, որը payops-ը չգիտի",
-        "Строка отчёта провайдера, неизвестная payops",
-    ),
-    "Verified payment missing from the provider report": (
-        "Հաստատված վճարումը բացակայում է պրովայդերի հաշվետվությունից",
-        "Подтверждённый платёж отсутствует в отчёте провайдера",
-    ),
-    # The decisions the domains' admins name for a case decided on its subject (desk blockers).
-    "Accept or refund payment request #%(id)s": (
-        "Ընդունել կամ վերադարձնել վճարման հարցում #%(id)s",
-        "Принять или вернуть запрос оплаты #%(id)s",
-    ),
-    "Forfeit or refund payment request #%(id)s": (
-        "Պահել կամ վերադարձնել վճարման հարցում #%(id)s",
-        "Удержать или вернуть запрос оплаты #%(id)s",
-    ),
-    "Decide billing period #%(id)s (retry or waive)": (
-        "Որոշել հաշվարկային ժամանակաշրջան #%(id)s (կրկնել կամ զիջել)",
-        "Решить по расчётному периоду #%(id)s (повторить или списать)",
-    ),
-    "Nightly": ("Գիշերային", "Ночная"),
-    "Manual (command or API)": ("Ձեռքով (հրաման կամ API)", "Вручную (команда или API)"),
-    "Refund of a payment of a closed period": (
-        "Փակ ժամանակաշրջանի վճարման վերադարձ",
-        "Возврат платежа закрытого периода",
-    ),
-    "Payment verified after its period closed": (
-        "Վճարումը հաստատվել է իր ժամանակաշրջանի փակվելուց հետո",
-        "Платёж подтверждён после закрытия своего периода",
-    ),
-    "Decide the refund drift of payout #%(id)s": (
-        "Որոշել #%(id)s փոխանցման վերադարձի շեղումը",
-        "Решить расхождение из-за возврата по выплате #%(id)s",
-    ),
-    "Complete or cancel payout #%(id)s (recalculated)": (
-        "Ավարտել կամ չեղարկել #%(id)s փոխանցումը (վերահաշվարկված)",
-        "Завершить или отменить выплату #%(id)s (пересчитана)",
-    ),
-    "Webhook delivery failed": ("Webhook-ի առաքումը ձախողվել է", "Доставка вебхука не удалась"),
 }
+T.update(DOMAIN_TEXTS)  # the domains' texts (``domain_texts``), one catalogue
 
 HEADERS = {
     "hy": "Plural-Forms: nplurals=2; plural=(n != 1);",

@@ -298,13 +298,19 @@ class BillingPeriodAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
         """The exception queue (and the desk) ask whether a case is decided here: a period in
         manual review is decided (retry or waive), never closed with a bare note
         (``review_case_close_guard``). Returns ``(label, url)`` or None."""
+        from billing.services.review import review_case_close_guard
+
         if case.kind != RETRY_LIMIT_REACHED:
             return None
-        period = BillingPeriod.objects.filter(pk=case.subject_id).first()
-        if period is None or period.status != BillingPeriod.Status.MANUAL_REVIEW:
-            return None
-        url = reverse("admin:billing_manualreviewperiod_decide", args=[period.pk])
-        return (_("Decide billing period #%(id)s (retry or waive)") % {"id": period.pk}, url)
+        try:
+            review_case_close_guard(case)  # the one rule: refused while in manual review
+        except DomainError:
+            url = reverse("admin:billing_manualreviewperiod_decide", args=[case.subject_id])
+            return (
+                _("Decide billing period #%(id)s (retry or waive)") % {"id": case.subject_id},
+                url,
+            )
+        return None
 
 
 class DecisionForm(forms.Form):

@@ -175,6 +175,12 @@ def test_hard_decline_goes_straight_to_manual_review(api, setup):
     bare = api.post(f"/api/v1/exceptions/{case.pk}/resolve/", {"note": "ok"}, format="json")
     assert bare.status_code == 409, bare.json()
     assert bare.json()["error"]["code"] == "decided_by_review_decision"
+    from desk.views.pages import case_decision  # the desk and the queue link to the decision
+
+    assert case_decision(None, case) == (
+        f"Decide billing period #{period['id']} (retry or waive)",
+        f"/admin/billing/manualreviewperiod/{period['id']}/decide/",
+    )
     decided = post(
         api,
         f"billing-periods/{period['id']}/decision/",

@@ -489,13 +489,22 @@ class MoneyMachine(RuleBasedStateMachine):
     def period_close_and_build(self, first, span):
         """Close a payout period over past days and build it (today stays open)."""
         from payouts import services
-        from payouts.models import Payout
+        from payouts.models import Payout, PayoutPeriod
 
         start = self.days[first]
         end = start + dt.timedelta(days=span)
-        period = services.period_create(
-            organization=self.org, kind="week", start_date=start, end_date=end, actor=self.actor
+        # A period whose close was refused (a blocker) stays open: the same dates close it again
+        # once the blocker is gone; other dates overlapping it are refused.
+        period = PayoutPeriod.objects.filter(
+            organization=self.org, start_date=start, end_date=end
+        ).first() or self.refused(
+            lambda: services.period_create(
+                organization=self.org, kind="week", start_date=start, end_date=end, actor=self.actor
+            )
         )
+        if isinstance(period, str):
+            assert period == "period_overlap", period
+            return
         before = {p.pk for p in self.payouts()}
         closed = self.refused(
             lambda: services.period_transition(period=period, to="closed", actor=self.actor)

@@ -2,8 +2,9 @@
 
 Rows:
 - ``ReconciliationSettings``: an organisation's matching tolerance, bank-line wait, fee rates.
-- ``ProviderReport``: one imported file (its SHA-256, format, progress); ``ProviderReportRow``:
-  its rows, typed, with the raw text of each (written by COPY, never an ORM loop).
+- ``ProviderReport``: one imported file (its SHA-256, format, progress); ``ProviderReportFile``:
+  the file's own bytes, kept for audit (in parts of 1 MB); ``ProviderReportRow``: its rows,
+  typed, each with its line number in that file (written by COPY, never an ORM loop).
 - ``ReconciliationRun``: one reconciliation of a date range (counts, figures) and its
   ``ReconciliationItem`` lines (one per payment or report row and category).
 - ``BankStatement`` / ``BankStatementLine``: imported MT940 / camt.053 statements, each line with
@@ -109,8 +110,30 @@ class ProviderReport(models.Model):
         return min(99, self.rows_done * 100 // self.rows_total)
 
 
+class ProviderReportFile(models.Model):
+    """The imported file itself, byte for byte, in parts (its SHA-256 is the report's): the raw
+    rows kept for audit, once per file, instead of a copy of the text in every typed row.
+    ``reconciliation.selectors.report_file_bytes`` joins the parts back."""
+
+    PART_BYTES = 1 << 20
+
+    report = models.ForeignKey(ProviderReport, on_delete=models.CASCADE, related_name="file_parts")
+    part = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["report", "part"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "part"], name="provider_report_file_part")
+        ]
+
+    def __str__(self) -> str:
+        return f"part {self.part} of report {self.report_id}"
+
+
 class ProviderReportRow(models.Model):
-    """One row of a report: the typed values and the raw text of the row (for audit)."""
+    """One row of a report: the typed values and the row's line number in the kept file (its
+    raw text is that line of ``ProviderReportFile``)."""
 
     class Status(models.TextChoices):
         PAID = "paid", "Paid"
@@ -133,7 +156,6 @@ class ProviderReportRow(models.Model):
     paid_at = models.DateTimeField()
     refunded_amount = AmountField(default=Decimal("0"))
     fee = AmountField(default=Decimal("0"))
-    raw = models.TextField()
 
     class Meta:
         ordering = ["report", "line_no"]
@@ -202,8 +224,8 @@ class ReconciliationItem(models.Model):
     )
 
     id = models.BigAutoField(primary_key=True)
-    # Indexed by (run, category) only, and no database foreign key (no RI trigger per row): a
-    # run writes its lines in one INSERT ... SELECT, keyed on the run created in the same
+    # No index of its own (see Meta.indexes) and no database foreign key (no RI trigger per
+    # row): a run writes its lines in one set-based write, keyed on the run created in the same
     # transaction.
     run = models.ForeignKey(
         ReconciliationRun,
@@ -243,7 +265,18 @@ class ReconciliationItem(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["run", "category"])]
+        # A run's lines are listed by id (the API's cursor): all of them, or of some categories.
+        # (run, id) serves every listing where matched lines are in (they are nearly all of a
+        # big run's lines: a page is the next ids); the problems, a few among a million, have
+        # their own small partial index in (run, category, id) order (and are counted by it).
+        indexes = [
+            models.Index(fields=["run", "id"], name="recon_item_run_id"),
+            models.Index(
+                fields=["run", "category", "id"],
+                name="recon_item_run_problem",
+                condition=~Q(category="matched"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.category} {self.order_number or self.provider_reference}"

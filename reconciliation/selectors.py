@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
@@ -10,6 +11,7 @@ from core.models import AccountingPeriod, Organization
 from reconciliation.models import (
     BankStatement,
     ProviderReport,
+    ProviderReportFile,
     ReconciliationItem,
     ReconciliationRun,
 )
@@ -25,6 +27,17 @@ def report_list(*, organization: Organization, filters: dict | None = None) -> Q
     return qs
 
 
+def report_file_parts(*, report: ProviderReport) -> Iterator[bytes]:
+    """The imported file, byte for byte, part by part (one part in memory at a time)."""
+    ids = ProviderReportFile.objects.filter(report=report).order_by("part")
+    for pk in ids.values_list("pk", flat=True):
+        yield bytes(ProviderReportFile.objects.values_list("data", flat=True).get(pk=pk))
+
+
+def report_file_bytes(*, report: ProviderReport) -> bytes:
+    return b"".join(report_file_parts(report=report))
+
+
 def run_list(*, organization: Organization, filters: dict | None = None) -> QuerySet:
     filters = filters or {}
     qs = ReconciliationRun.objects.filter(organization=organization)
@@ -38,7 +51,8 @@ def run_list(*, organization: Organization, filters: dict | None = None) -> Quer
 
 
 def run_items(*, run: ReconciliationRun, category: str | None = None) -> QuerySet:
-    qs = ReconciliationItem.objects.filter(run=run)
+    """The run's lines (``run_id__any_of``: see ``RunItemPagination``)."""
+    qs = ReconciliationItem.objects.filter(run_id__any_of=[run.pk])
     if category:
         qs = qs.filter(category__in=category.split(","))
     return qs.order_by("id")

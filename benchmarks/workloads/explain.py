@@ -113,6 +113,27 @@ def queries(ctx) -> list[tuple[str, object]]:
                 .order_by("id")[:101],
             ),
         ]
+    from reconciliation import selectors as recon
+    from reconciliation.models import ReconciliationRun
+
+    last_run = ReconciliationRun.objects.order_by("-id").first()  # workload (2)'s, if it ran
+    if last_run is not None:
+        newest_line = ("-run_id", "-id")  # as RunItemPagination orders them
+        problems = "missing_in_provider_report,missing_in_payops,amount_mismatch"
+        out += [
+            (
+                "reconciliation run lines page 1",
+                recon.run_items(run=last_run).order_by(*newest_line)[:101],
+            ),
+            (
+                "reconciliation run lines: matched",
+                recon.run_items(run=last_run, category="matched").order_by(*newest_line)[:101],
+            ),
+            (
+                "reconciliation run lines: three problem categories",
+                recon.run_items(run=last_run, category=problems).order_by(*newest_line)[:101],
+            ),
+        ]
     return out
 
 

@@ -33,6 +33,9 @@ class OrganizationCursorPagination(IdCursorPagination):
     The queryset must scope the organisation with ``organization_id__any_of=[pk]``
     (``core.lookups``): ``organization=…`` makes it a constant to the planner, which then drops
     it from the ``ORDER BY`` and goes back to the primary key.
+
+    A subclass names another ``lead`` for rows scoped the same way by another column (a
+    reconciliation run's lines: ``run_id``).
     """
 
     lead = "organization_id"

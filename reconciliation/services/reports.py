@@ -8,6 +8,10 @@ row is left out; then the first bad line is named and the transaction rolls back
 touches the rows. On SQLite (a bare ``make run``) the same rules run in Python
 (``parsers.base.parse_row``) with ``bulk_create``.
 
+The raw rows are kept for audit as the file itself, byte for byte (``ProviderReportFile``, in
+parts of 1 MB: its SHA-256 is the report's), and each typed row keeps its line number: no copy
+of the text per row.
+
 Everything happens in one transaction: a malformed file writes nothing.
 """
 
@@ -28,7 +32,7 @@ from core.money import CURRENCIES
 from payments.errors import PaymentError
 from payments.models import Provider
 from reconciliation.errors import ReconciliationError
-from reconciliation.models import ProviderReport, ProviderReportRow
+from reconciliation.models import ProviderReport, ProviderReportFile, ProviderReportRow
 from reconciliation.services.bulk import insert_select, session_memory
 from reconciliation.services.parsers import ameria, bpc
 from reconciliation.services.parsers.base import (
@@ -42,7 +46,7 @@ from reconciliation.services.parsers.base import (
 )
 
 CHUNK = 1 << 20
-ROW_COLUMNS = ["report_id", "line_no", *CANONICAL_COLUMNS, "raw"]
+ROW_COLUMNS = ["report_id", "line_no", *CANONICAL_COLUMNS]
 Progress = Callable[[int], None]
 
 
@@ -107,9 +111,7 @@ TYPED = """SELECT n, coalesce(order_number, '') AS order_number,
         coalesce(nullif(fee, ''), '0') AS fee_text,
         amount::numeric AS amount, currency, status, paid_at, paid_at::timestamptz AS paid,
         coalesce(nullif(refunded_amount, ''), '0')::numeric AS refunded_amount,
-        coalesce(nullif(fee, ''), '0')::numeric AS fee,
-        concat_ws(',', order_number, provider_reference, amount, currency, status, paid_at,
-            refunded_amount, fee) AS raw
+        coalesce(nullif(fee, ''), '0')::numeric AS fee
     FROM recon_stage OFFSET 0"""
 
 
@@ -185,9 +187,9 @@ def _copy_problem(exc: psycopg.Error) -> FormatError:
 def _load_postgres(report: ProviderReport, chunks: Iterator[bytes]) -> int:
     """COPY into a temporary staging table of text columns (numbered by an identity column in
     the order COPY wrote them), then ONE set-based write (``bulk.insert_select``: the SELECT
-    streamed back with COPY) that types, validates and keeps the raw text: rows failing the
-    rules are left out, so a count short of the staged count means a bad row, and the slow path
-    names the first one (the transaction then rolls back)."""
+    streamed back with COPY) that types and validates (the raw text stays in the kept file):
+    rows failing the rules are left out, so a count short of the staged count means a bad row,
+    and the slow path names the first one (the transaction then rolls back)."""
     columns, rest = _split_header(chunks)
     text_columns = ", ".join(f"{c} text" for c in CANONICAL_COLUMNS)
     with connection.cursor() as cursor:
@@ -220,7 +222,7 @@ def _load_postgres(report: ProviderReport, chunks: Iterator[bytes]) -> int:
                     table="reconciliation_providerreportrow",
                     columns=ROW_COLUMNS,
                     select=f"""SELECT %s::bigint, n + 1, order_number, provider_reference,
-                        amount, currency, status, paid, refunded_amount, fee, raw
+                        amount, currency, status, paid, refunded_amount, fee
                     FROM ({TYPED}) t WHERE {_valid()}""",
                     params=[report.pk],
                 )
@@ -250,9 +252,7 @@ def _load_python(report: ProviderReport, chunks: Iterator[bytes]) -> int:
                 row = parse_row(dict(zip(columns, values, strict=True)))
             except ValueError as exc:
                 raise FormatError(str(exc), line) from None
-            batch.append(
-                ProviderReportRow(report=report, line_no=line, raw=",".join(values), **row)
-            )
+            batch.append(ProviderReportRow(report=report, line_no=line, **row))
             count += 1
             if len(batch) >= 5000:
                 ProviderReportRow.objects.bulk_create(batch)
@@ -332,10 +332,34 @@ def provider_report_import(
             count = loader(report, chunks)
             if count == 0:
                 raise FormatError("the file has a header but no rows", 2)
+            _keep_file(report, file)
             _finish(report, count)
     except FormatError as exc:
         raise _malformed(exc) from None
     return report
+
+
+def _keep_file(report: ProviderReport, file: BinaryIO) -> None:
+    """The file's own bytes, in parts of ``PART_BYTES``, written after the rows (a refused file
+    never gets this far). On PostgreSQL by one binary COPY: bytes sent as they are (a bytea
+    parameter travels as hex text, twice its size)."""
+    file.seek(0)
+    parts = iter(lambda: file.read(ProviderReportFile.PART_BYTES), b"")
+    if connection.vendor != "postgresql":
+        ProviderReportFile.objects.bulk_create(
+            ProviderReportFile(report=report, part=n, data=data) for n, data in enumerate(parts)
+        )
+        return
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            "COPY reconciliation_providerreportfile (report_id, part, data) FROM STDIN "
+            "(FORMAT binary)"
+        ) as copy,
+    ):
+        copy.set_types(["int8", "int4", "bytea"])
+        for n, data in enumerate(parts):
+            copy.write_row((report.pk, n, data))
 
 
 def _report_create(**values) -> ProviderReport:

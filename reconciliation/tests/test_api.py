@@ -36,6 +36,10 @@ def test_report_upload_then_run_with_items_filter(api, organization, branch):
     assert report["progress"] == 100
     assert report["format"] == "payops_csv"
     assert api.get(f"/api/v1/provider-reports/{report['id']}/").json()["sha256"] == report["sha256"]
+    kept = api.get(f"/api/v1/provider-reports/{report['id']}/file/")
+    assert kept.status_code == 200
+    assert kept["Content-Disposition"] == 'attachment; filename="report.csv"'
+    assert b"".join(kept.streaming_content) == report_bytes(rows)
     again = _upload(api, report_bytes(rows))
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "report_already_imported"
@@ -183,3 +187,44 @@ def test_other_organisation_sees_nothing(api, other_api):
     ).json()
     assert other_api.get(f"/api/v1/accounting-periods/{created['id']}/").status_code == 404
     assert other_api.post(f"/api/v1/accounting-periods/{created['id']}/close/").status_code == 404
+
+
+def test_other_organisation_cannot_download_a_report_file(api, other_api, organization, branch):
+    rows = [row_of(paid(organization, branch, "500.00", at=local(organization, DAY, 9)))]
+    report = _upload(api, report_bytes(rows)).json()
+    assert other_api.get(f"/api/v1/provider-reports/{report['id']}/file/").status_code == 404
+    assert api.get(f"/api/v1/provider-reports/{report['id']}/file/").status_code == 200
+
+
+def test_run_items_pages_walk_the_run_newest_first(api, organization, branch):
+    """A run's lines through the cursor pages (read in (run_id, id) order): every line of the
+    run once, newest first, none of a later run's, with and without a category."""
+    from reconciliation.models import ReconciliationItem
+
+    payments = [
+        paid(organization, branch, "1000.00", at=local(organization, DAY, h)) for h in range(8, 13)
+    ]
+    assert _upload(api, report_bytes([row_of(p) for p in payments[:4]])).status_code == 201
+    runs = [
+        api.post("/api/v1/reconciliation-runs/", {"date": DAY.isoformat()}, format="json").json()
+        for _ in range(2)
+    ]
+    first = runs[0]["id"]
+
+    def walk(**params):
+        ids, url = [], f"/api/v1/reconciliation-runs/{first}/items/"
+        params = {"page_size": 2, **params}
+        while url:
+            page = api.get(url, params).json()
+            ids += [item["id"] for item in page["results"]]
+            url, params = page["next"], {}
+        return ids
+
+    lines = ReconciliationItem.objects.filter(run_id=first)
+    assert walk() == sorted(lines.values_list("id", flat=True), reverse=True)
+    assert len(walk()) == 5
+    matched = lines.filter(category="matched").values_list("id", flat=True)
+    assert walk(category="matched") == sorted(matched, reverse=True)
+    assert len(walk(category="matched")) == 4
+    missing = lines.filter(category="missing_in_provider_report").values_list("id", flat=True)
+    assert walk(category="missing_in_provider_report,duplicate") == list(missing)

@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 
 from core.errors import DomainError
-from reconciliation.models import ProviderReport, ProviderReportRow
+from reconciliation.models import ProviderReport, ProviderReportFile, ProviderReportRow
+from reconciliation.selectors import report_file_bytes
 from reconciliation.services import provider_report_import
 from reconciliation.tests.factories import COLUMNS, local, paid, report_bytes, row_of
 
@@ -53,7 +54,29 @@ def test_import_keeps_rows_raw_text_and_hash(organization, branch, actor):
     assert [r.line_no for r in stored] == [2, 3, 4]
     assert stored[0].order_number == rows[0]["order_number"]
     assert str(stored[1].amount) == "200.00"
-    assert stored[0].raw.startswith(rows[0]["order_number"] + ",")
+    # The raw rows are the kept file, byte for byte; a row's line_no is its line there.
+    kept = report_file_bytes(report=report)
+    assert kept == data
+    assert hashlib.sha256(kept).hexdigest() == report.sha256
+    assert kept.splitlines()[stored[0].line_no - 1].startswith(rows[0]["order_number"].encode())
+
+
+def test_kept_file_is_split_in_parts_and_joined_back(organization, branch, actor, monkeypatch):
+    monkeypatch.setattr(ProviderReportFile, "PART_BYTES", 64)
+    data = report_bytes(_good_rows(organization, branch, 12))
+    report = _import(organization, actor, data)
+    parts = list(ProviderReportFile.objects.filter(report=report).order_by("part"))
+    assert len(parts) == -(-len(data) // 64) > 8  # more than one batch of parts
+    assert [p.part for p in parts] == list(range(len(parts)))
+    assert report_file_bytes(report=report) == data
+
+
+def test_refused_file_keeps_nothing(organization, branch, actor):
+    rows = _good_rows(organization, branch)
+    rows[1]["amount"] = "12.345"
+    with pytest.raises(DomainError):
+        _import(organization, actor, report_bytes(rows))
+    assert not ProviderReportFile.objects.exists()
 
 
 def test_same_file_twice_is_recognised(organization, branch, actor):

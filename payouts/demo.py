@@ -118,12 +118,12 @@ def seed_demo(*, stdout) -> None:
     if settings.PAYOPS_SANDBOX:
         # A refund never runs inside a transaction (the gateway is called between two): after
         # the seeder's transaction commits.
-        this_monday = last_monday + dt.timedelta(days=7)
+        start = drift_start(today)
         transaction.on_commit(
             lambda: seed_drift(
                 organization=organization,
                 qr=codes[DRIFT_RECIPIENT],
-                start=this_monday,
+                start=start,
                 actor=actor,
                 stdout=stdout,
             )
@@ -131,6 +131,13 @@ def seed_demo(*, stdout) -> None:
 
 
 DRIFT_RECIPIENT = "cafe-w-mariam"
+
+
+def drift_start(today: dt.date) -> dt.date:
+    """The drift payout's first day: this week's Monday, or the 1st of the month when the week
+    began in the previous month. Its blocking case then stays in this month, and last month (the
+    desk's demo month, which must have exactly one blocker) is left to the desk's demo."""
+    return max(today - dt.timedelta(days=today.weekday()), today.replace(day=1))
 
 
 def seed_drift(*, organization, qr: QrCode, start: dt.date, actor, stdout) -> None:

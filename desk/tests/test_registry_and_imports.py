@@ -241,3 +241,39 @@ def test_the_sweeper_queues_again_a_job_whose_task_was_lost(
     assert (lost.status, lost.progress) == ("done", 100)
     assert ProviderReport.objects.filter(organization=organization).count() == 1
     assert import_jobs_requeue() == 0
+
+
+@pytest.mark.parametrize(
+    ("upload", "error"),
+    [
+        ({"file": SimpleUploadedFile("empty.csv", b"")}, "The submitted file is empty."),
+        ({}, "This field is required."),
+    ],
+    ids=["empty-file", "no-file"],
+)
+def test_an_empty_or_missing_file_is_refused_in_place(
+    client, accountant, organization, upload, error
+):
+    """htmx swaps only 2xx answers: its refusal is a 200 holding the form with the error (in
+    the result card, the form itself out of band); a plain POST is a 400 with the whole page."""
+    client.login(username=accountant.username, password=PASSWORD)
+    url = reverse("desk:imports", args=[organization.slug])
+    data = {"kind": "report", "provider": "arca", **upload}
+    response = client.post(url, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'role="alert"' in html
+    assert error in html
+    assert 'id="import-form"' in html
+    assert 'hx-swap-oob="true"' in html
+    assert 'aria-invalid="true"' in html
+    assert "<html" not in html  # a fragment, not the page
+    if "file" in upload:
+        upload["file"].seek(0)
+    response = client.post(url, data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<html" in html
+    assert error in html
+    assert 'id="import-form"' in html
+    assert not ImportJob.objects.exists()

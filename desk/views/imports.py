@@ -82,7 +82,9 @@ def _context(request, organization, form, job=None) -> dict:
 @desk_view
 def imports(request, organization):
     """The upload form; a POST stores the file and queues its import (a Celery worker runs it)
-    and answers the job's progress card, which polls ``import_job`` until the result is in."""
+    and answers the job's progress card, which polls ``import_job`` until the result is in.
+    A refused form (no file, an empty one, no provider): 400 with the page, or for htmx a 200
+    with the refusal in the card and the form with its errors."""
     form = ImportForm(request.POST or None, request.FILES or None)
     job = None
     if request.method == "POST":
@@ -100,10 +102,12 @@ def imports(request, organization):
     elif request.GET.get("job", "").isdigit():
         job = ImportJob.objects.filter(organization=organization, pk=request.GET["job"]).first()
     context = _context(request, organization, form, job)
+    refused = request.method == "POST" and not form.is_valid()
     if request.htmx:
-        status = 400 if (request.method == "POST" and not form.is_valid()) else 200
-        return render(request, "desk/partials/import_job.html", context, status=status)
-    return render(request, "desk/imports.html", context)
+        # htmx swaps only 2xx answers: the refusal (the card's alert, and the form with its
+        # errors out of band) is a 200, or it would never be shown.
+        return render(request, "desk/partials/import_job.html", context)
+    return render(request, "desk/imports.html", context, status=400 if refused else 200)
 
 
 @desk_view

@@ -1,7 +1,8 @@
 # ruff: noqa: RUF001, E501 (Armenian and Russian sentences, one per line)
 """The texts the domains own that the desk shows, in Armenian and Russian: the exception kinds'
 labels (each app's ``exception_kinds.py``), the decisions a domain's admin names for a case
-decided on its subject, the reconciliation run's types and the period adjustments' kinds.
+decided on its subject, the reconciliation run's types, the period adjustments' kinds, the
+providers' names and the services' refusals the desk shows (``desk/refusals.py``).
 ``desk/locale/translations.py`` merges them into the desk's one catalogue."""
 
 from __future__ import annotations
@@ -142,4 +143,76 @@ DOMAIN_TEXTS: dict = {
         "Завершить или отменить выплату #%(id)s (пересчитана)",
     ),
     "Webhook delivery failed": ("Webhook-ի առաքումը ձախողվել է", "Доставка вебхука не удалась"),
+    # The providers' names (payments.models.Provider).
+    "ArCa (BPC gateway)": ("ArCa (BPC դարպաս)", "ArCa (шлюз BPC)"),
+    "Ameriabank vPOS": ("Ամերիաբանկ vPOS", "Америабанк vPOS"),
+    "Idram": ("Իդրամ", "Idram"),
+    "Telcell Money": ("Telcell Money", "Telcell Money"),
+    "payops sandbox": ("payops ավազարկղ", "песочница payops"),
+    # The services' refusals (desk/refusals.py): their codes' sentences (each app's errors.py)...
+    "This object cannot move to that state from its current one.": (
+        "Այս օբյեկտը չի կարող իր ընթացիկ վիճակից անցնել այդ վիճակին։",
+        "Этот объект не может перейти в это состояние из текущего.",
+    ),
+    "A reason is required.": ("Պատճառը պարտադիր է։", "Нужно указать причину."),
+    "The period this change falls in is closed.": (
+        "Ժամանակաշրջանը, որին վերաբերում է այս փոփոխությունը, փակ է։",
+        "Период, к которому относится это изменение, закрыт.",
+    ),
+    "The period overlaps another period.": (
+        "Ժամանակաշրջանը համընկնում է մեկ այլ ժամանակաշրջանի հետ։",
+        "Период пересекается с другим периодом.",
+    ),
+    "Open blocking exceptions fall in this period; resolve them first.": (
+        "Այս ժամանակաշրջանում կան բաց արգելափակող դեպքեր․ նախ լուծեք դրանք։",
+        "В этом периоде есть открытые блокирующие исключения; сначала разрешите их.",
+    ),
+    "Your role does not allow this.": (
+        "Ձեր դերը դա թույլ չի տալիս։",
+        "Ваша роль этого не позволяет.",
+    ),
+    "The request has invalid fields (see `fields`).": (
+        "Որոշ դաշտեր սխալ են լրացված։",
+        "Некоторые поля заполнены неверно.",
+    ),
+    "Say how the exception was resolved.": (
+        "Նշեք, թե ինչպես է լուծվել դեպքը։",
+        "Укажите, как было разрешено исключение.",
+    ),
+    "Unknown provider.": ("Անհայտ պրովայդեր։", "Неизвестный провайдер."),
+    "The file is malformed; nothing of it was written.": (
+        "Ֆայլը սխալ ձևաչափով է․ դրանից ոչինչ չի գրանցվել։",
+        "Файл повреждён или имеет неверный формат; из него ничего не записано.",
+    ),
+    "The file's format is not one payops can read.": (
+        "Ֆայլի ձևաչափը payops-ը չի կարող կարդալ։",
+        "payops не умеет читать файлы такого формата.",
+    ),
+    "This exact file was imported before; nothing was written.": (
+        "Հենց այս ֆայլն արդեն ներմուծվել է․ ոչինչ չի գրանցվել։",
+        "Этот же файл уже импортирован; ничего не записано.",
+    ),
+    "This exact bank statement was imported before; nothing was written.": (
+        "Հենց այս բանկային քաղվածքն արդեն ներմուծվել է․ ոչինչ չի գրանցվել։",
+        "Эта же банковская выписка уже импортирована; ничего не записано.",
+    ),
+    # ... and the fixed precise sentences and reasons of those services.
+    "This accounting period is closed.": (
+        "Այս հաշվապահական ժամանակաշրջանը փակ է։",
+        "Этот учётный период закрыт.",
+    ),
+    "Say why the period is reopened.": (
+        "Նշեք, թե ինչու է ժամանակաշրջանը վերաբացվում։",
+        "Укажите, почему период открывается снова.",
+    ),
+    "You may not reopen accounting periods.": (
+        "Դուք չեք կարող վերաբացել հաշվապահական ժամանակաշրջանները։",
+        "Вам нельзя снова открывать учётные периоды.",
+    ),
+    "The period ends before it starts.": (
+        "Ժամանակաշրջանն ավարտվում է սկսվելուց առաջ։",
+        "Период заканчивается раньше, чем начинается.",
+    ),
+    "Before start.": ("Սկզբից առաջ է։", "Раньше начала."),
+    "the file is empty": ("ֆայլը դատարկ է", "файл пуст"),
 }

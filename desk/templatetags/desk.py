@@ -1,4 +1,5 @@
-"""Amounts in the person's locale: grouped thousands, two places (the luma), never a float."""
+"""Amounts in the person's locale: grouped thousands, two places (the luma), never a float;
+providers by their names in the person's language."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from django import template
 from django.utils import numberformat
 from django.utils.formats import get_format
 from django.utils.html import format_html
+from django.utils.translation import gettext
+
+from payments.models import Provider
 
 register = template.Library()
 
@@ -51,3 +55,13 @@ def get(mapping, key):
     if mapping is None:
         return None
     return mapping.get(key)
+
+
+@register.filter
+def provider(code) -> str:
+    """A provider's name (``payments.models.Provider``) in the active language; an unknown
+    code as it is."""
+    try:
+        return gettext(Provider(code).label)
+    except ValueError:
+        return code or ""

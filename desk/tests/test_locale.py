@@ -53,6 +53,18 @@ def test_every_text_of_the_templates_and_code_is_translated():
     assert not missing, f"not in desk/locale/translations.py: {missing}"
 
 
+def test_every_refusal_and_provider_the_desk_shows_is_translated():
+    """The sentences of the codes the desk's services refuse with (``desk.refusals``) and the
+    providers' names: they were shown in English in hy and ru."""
+    from desk.refusals import REFUSAL_CODES
+    from payments.models import Provider
+
+    table = set(translations.catalogue("ru"))
+    wanted = {member.sentence for member in REFUSAL_CODES} | {p.label for p in Provider}
+    missing = sorted(wanted - table)
+    assert not missing, f"not in desk/locale/domain_texts.py: {missing}"
+
+
 @pytest.mark.parametrize("language", ["hy", "ru"])
 def test_compiled_catalogue_is_not_stale(language):
     folder = ROOT / "locale" / language / "LC_MESSAGES"

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 (Armenian and Russian sentences)
 """A domain's section joins the period page through the registry; imports from the browser
 answer with their result or the service's refusal, and only for those allowed to import."""
 
@@ -132,8 +133,64 @@ def test_a_malformed_report_is_refused_naming_the_line(
     assert response["Location"].endswith(f"?job={job.pk}")
     html = client.get(response["Location"]).content.decode()
     assert 'data-result="refused"' in html
-    assert "line 3" in html.lower()
+    # Once: the code's sentence, then the problem under "Line N" (the service's sentence
+    # restated the problem, its line was a third card of its own: "3").
+    assert html.count("bad amount &#x27;-5&#x27;") == 1
+    assert "The file is malformed; nothing of it was written." in html
+    assert "Line 3: bad amount &#x27;-5&#x27; (a decimal with at most two places)" in html
+    assert '<p class="alert warn">3</p>' not in html
     assert not ProviderReport.objects.filter(organization=organization).exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "line"),
+    [
+        (
+            "ru",
+            "Файл повреждён или имеет неверный формат; из него ничего не записано.",
+            "Строка 3: ",
+        ),
+        ("hy", "Ֆայլը սխալ ձևաչափով է․ դրանից ոչինչ չի գրանցվել։", "Տող 3՝ "),
+    ],
+)
+def test_a_refused_import_speaks_the_language(
+    client,
+    accountant,
+    organization,
+    eager_celery,
+    django_capture_on_commit_callbacks,
+    language,
+    sentence,
+    line,
+):
+    """The service refuses in English (the API's language); the card says it in the page's
+    language: the code's sentence and "Line N" (both were English in ru and hy)."""
+    client.login(username=accountant.username, password=PASSWORD)
+    client.post(reverse("set_language"), {"language": language, "next": "/desk/"})
+    bad = REPORT + b"X-2,R-2,-5,AMD,paid,2026-11-03T10:00:00+04:00,0,0\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, organization, "bad.csv", bad, HTTP_HX_REQUEST="true")
+    job = ImportJob.objects.get(organization=organization)
+    html = _poll(client, organization, job)
+    assert sentence in html
+    assert line in html
+    assert "Nothing of the file was written" not in html
+    assert "line 3" not in html.lower()
+    # The report already imported: its precise sentence (a report's id) has no translation,
+    # the code's sentence is shown.
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, organization, "r.csv", REPORT, HTTP_HX_REQUEST="true")
+        _upload(client, organization, "r.csv", REPORT, HTTP_HX_REQUEST="true")
+    again = ImportJob.objects.order_by("-pk").first()
+    assert again.error_code == "report_already_imported"
+    html = _poll(client, organization, again)
+    assert "was imported as report" not in html
+    assert {
+        "ru": "Этот же файл уже импортирован; ничего не записано.",
+        "hy": "Հենց այս ֆայլն արդեն ներմուծվել է․ ոչինչ չի գրանցվել։",
+    }[language] in html
+    # The provider is named in the language too (the recent imports showed its code, "arca").
+    assert {"ru": "ArCa (шлюз BPC)", "hy": "ArCa (BPC դարպաս)"}[language] in html
 
 
 def test_a_running_job_shows_its_reading_progress(client, accountant, organization):

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 (Armenian and Russian sentences)
 """The desk's pages with Django's test client: who sees what, who may do what, every POST
 checked, and the close refused with its reasons while a blocker exists."""
 
@@ -100,6 +101,50 @@ def test_reopen_needs_a_reason(client, accountant, organization, month):
     period.refresh_from_db()
     assert period.status == "open"
     assert period.history.first().history_change_reason == "reopened: late bank fee"
+
+
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        (
+            "ru",
+            [
+                "Укажите, почему период открывается снова.",
+                "Обязательное поле.",
+                "Укажите, как было разрешено исключение.",
+            ],
+        ),
+        (
+            "hy",
+            [
+                "Նշեք, թե ինչու է ժամանակաշրջանը վերաբացվում։",
+                "Այս դաշտը պարտադիր է",
+                "Նշեք, թե ինչպես է լուծվել դեպքը։",
+            ],
+        ),
+    ],
+)
+def test_service_refusals_speak_the_language(
+    client, accountant, organization, month, language, texts
+):
+    """A service refuses in English (the API's language): the desk says it in the page's."""
+    period, case = month["period"], month["case"]
+    login(client, accountant)
+    client.post(reverse("set_language"), {"language": language, "next": "/desk/"})
+    response = client.post(
+        url("case-resolve", organization, case.pk), {"note": " ", "period": period.pk}, follow=True
+    )
+    resolve = response.content.decode()
+    client.post(url("case-resolve", organization, case.pk), {"note": "ok", "period": period.pk})
+    client.post(url("period-close", organization, period.pk))
+    response = client.post(
+        url("period-reopen", organization, period.pk), {"reason": " "}, follow=True
+    )
+    html = resolve + response.content.decode()
+    for text in texts:
+        assert text in html
+    for english in ("Say why", "This field is required.", "Say how the exception"):
+        assert english not in html
 
 
 def test_operator_sees_but_may_not_close_or_reopen(client, operator, organization, month):

@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from desk.refusals import refusal_texts
 from desk.selectors import desk_default_organization, desk_organization, desk_organizations
 
 VIEW = "core.view_accountingperiod"
@@ -47,11 +48,12 @@ def require(request, permission: str, sentence: str) -> None:
 
 
 def refusal(request, exc: DomainError) -> None:
-    """A service said no: show its sentence and every reason it listed."""
-    messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
-    for field, reasons in (exc.fields or {}).items():
-        for reason in reasons:
-            messages.warning(request, reason, extra_tags=f"field-{field}")
+    """A service said no: show its sentence and every reason it listed, in the person's
+    language (``desk.refusals``)."""
+    sentence, reasons = refusal_texts(exc.code, exc.message, exc.fields)
+    messages.error(request, sentence, extra_tags=f"code-{exc.code}")
+    for reason in reasons:
+        messages.warning(request, reason)
 
 
 def organizations_for(user):

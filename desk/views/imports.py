@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from desk.models import ImportJob
+from desk.refusals import refusal_texts
 from desk.services import import_job_create, import_job_progress
 from desk.views.access import IMPORT, desk_view, require
 from payments.models import Provider
@@ -35,7 +36,10 @@ class ImportForm(forms.Form):
         initial="report",
     )
     provider = forms.ChoiceField(
-        label=_("Provider (for a report)"), choices=Provider.choices, required=False
+        label=_("Provider (for a report)"),
+        # The providers' names in the person's language (the desk's catalogue holds them).
+        choices=[(p.value, _(p.label)) for p in Provider],
+        required=False,
     )
     file = forms.FileField(label=_("File"))
 
@@ -53,6 +57,10 @@ def _job_context(job: ImportJob | None) -> dict:
     if job is None:
         return {}
     context = {"job": job, "job_progress": import_job_progress(job)}
+    if job.status == ImportJob.Status.FAILED:
+        context["refusal"], context["refusal_reasons"] = refusal_texts(
+            job.error_code, job.error_message, job.error_fields
+        )
     if job.statement_id:
         lines = job.statement.lines.all()
         context["statement_counts"] = {

@@ -181,3 +181,23 @@ def test_another_organisations_period_is_404(page, live_server, organization, mo
         f"{live_server.url}{reverse('desk:period', args=[organization.slug, theirs.pk])}"
     )
     assert response.status == 404
+
+
+def test_an_empty_file_is_refused_in_place(page, live_server, organization, tmp_path):
+    """htmx swaps no 4xx answer: the refusal of an empty file was never shown (with DEBUG,
+    django-htmx's script put the bare fragment in place of the whole page)."""
+    staff("anahit", organization, "accountant")
+    log_in(page, live_server, "anahit")
+    page.goto(f"{live_server.url}{reverse('desk:imports', args=[organization.slug])}")
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    page.get_by_label("Provider (for a report)").select_option("ameria")
+    page.get_by_label("File", exact=True).set_input_files(str(empty))
+    page.get_by_role("button", name="Import").click()
+    alert = page.locator("#import-result [role=alert]")
+    alert.wait_for()
+    assert "The submitted file is empty." in alert.inner_text()
+    form = page.locator("#import-form")
+    assert form.locator(".errorlist").inner_text() == "The submitted file is empty."
+    assert form.get_by_label("Provider (for a report)").input_value() == "ameria"
+    assert page.get_by_role("link", name="Periods").is_visible()  # still the whole page

@@ -10,11 +10,17 @@ a new filter is in this matrix at once: each integer parameter (ids, foreign key
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
+import django_filters
 import pytest
+from django.http import QueryDict
 from drf_spectacular.generators import SchemaGenerator
+from rest_framework.exceptions import ValidationError
 
 from core.actors import system_actor
+from core.api.filters import checked_values
+from payouts.models import Payout
 from reconciliation import services as reconciliation_services
 from reconciliation.tests.factories import completed_payout
 
@@ -233,3 +239,28 @@ def test_page_size_pages_by_it(api, organization):
     body = api.get("/api/v1/branches/?page_size=2").json()
     assert len(body["results"]) == 2
     assert body["next"]
+
+
+class _ListFilters(django_filters.FilterSet):
+    """Filters no list declares today, checked as the backend checks every FilterSet."""
+
+    recipient__in = django_filters.BaseInFilter(field_name="recipient", lookup_expr="in")
+    id__any_of = django_filters.BaseInFilter(field_name="id", lookup_expr="any_of")
+    net = django_filters.NumberFilter()  # a decimal column: not a whole-number filter
+
+    class Meta:
+        model = Payout
+        fields = ["recipient__in", "id__any_of", "net"]
+
+
+@pytest.mark.parametrize("name", ["recipient__in", "id__any_of"])
+@pytest.mark.parametrize("value", ["1,abc", "1,,2.5", "99999999999999999999", "1, 1e3"])
+def test_in_and_any_of_lists_check_each_whole_number(name, value):
+    with pytest.raises(ValidationError) as caught:
+        checked_values(_ListFilters, QueryDict(urlencode({name: value})))
+    assert name in caught.value.detail
+
+
+def test_in_and_any_of_lists_of_whole_numbers_pass():
+    data = QueryDict("recipient__in=1,2&id__any_of=-3, 9223372036854775807&net=1.5")
+    assert checked_values(_ListFilters, data) is data

@@ -3,10 +3,11 @@
 - ``subscribe(listener)``: ``listener(change)`` runs synchronously inside the transaction that
   changed the payment, after the row was saved. An exception in a listener rolls the change back
   (the domain's rule is part of the change). Subscribe in ``AppConfig.ready()``.
-- ``register_payment_filter(name, function, description)``: adds ``?name=value`` to
-  ``GET /api/v1/payments/``; ``function(queryset, value: str) -> queryset``. To refuse a bad
-  value, raise ``ValidationError`` (DRF's or Django's) or ``ValueError``: the API answers 400
-  ``invalid`` with the parameter's name as the field.
+- ``register_payment_filter(name, function, description, schema_type="string")``: adds
+  ``?name=value`` to ``GET /api/v1/payments/``, documented with that OpenAPI type;
+  ``function(queryset, value: str) -> queryset``. To refuse a bad value, raise
+  ``ValidationError`` (DRF's or Django's) or ``ValueError``: the API answers 400 ``invalid``
+  with the parameter's name as the field.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class PaymentFilter:
     name: str
     function: Callable[[Any, str], Any]
     description: str
+    schema_type: str = "string"
 
 
 _filters: dict[str, PaymentFilter] = {}
@@ -66,10 +68,17 @@ RESERVED_FILTERS = frozenset(
 )
 
 
-def register_payment_filter(name: str, function: Callable[[Any, str], Any], description: str):
+def register_payment_filter(
+    name: str,
+    function: Callable[[Any, str], Any],
+    description: str,
+    schema_type: str = "string",
+):
     if name in RESERVED_FILTERS:
         raise ValueError(f"{name!r} is a built-in payments filter.")
-    _filters[name] = PaymentFilter(name=name, function=function, description=description)
+    _filters[name] = PaymentFilter(
+        name=name, function=function, description=description, schema_type=schema_type
+    )
     return function
 
 

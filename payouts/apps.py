@@ -44,12 +44,11 @@ ROLE_PERMISSIONS = {
 
 
 def filter_payments_by_recipient(queryset, value: str):
-    """``GET /api/v1/payments/?recipient=<id>``: the payments made through that recipient's QRs."""
-    if not value.isdigit():
-        from django.core.exceptions import ValidationError
+    """``GET /api/v1/payments/?recipient=<id>``: the payments made through that recipient's QRs.
+    An id that is no whole number in bigint's range is ValueError (400 on ``recipient``)."""
+    from core.api.filters import whole_number
 
-        raise ValidationError("A recipient is given by its id, a whole number.")
-    return queryset.filter(qr_payment__recipient_id=int(value))
+    return queryset.filter(qr_payment__recipient_id=whole_number(value))
 
 
 class PayoutsConfig(AppConfig):
@@ -78,6 +77,7 @@ class PayoutsConfig(AppConfig):
             "recipient",
             filter_payments_by_recipient,
             "Payments made through the Smart QR codes of this payout recipient (id).",
+            schema_type="integer",
         )
 
     def seed_demo(self, stdout) -> None:

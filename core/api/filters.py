@@ -6,15 +6,31 @@ So every query parameter of every API view is refused when it holds a NUL byte
 (``refuse_nul_query``), every date-time a filter or a body carries is normalised to UTC and
 bounded to ``EARLIEST``..``LATEST`` (``bounded_moment``, ``bounded_day``), and
 ``PayopsFilterBackend`` (the default filter backend) applies those bounds to every FilterSet.
+
+django-filter itself let malformed whole numbers and booleans through: a boolean filter read
+``maybe`` (or ``2``) as "no filter", a number filter read ``1.5`` as 1 and an id beyond bigint as
+"no row". ``PayopsFilterBackend`` checks every value of a filter on a whole-number column (ids,
+foreign keys, ``in``/``any_of`` lists) with ``whole_number`` and of a boolean filter with
+``boolean``, before the FilterSet reads them: 400 naming the parameter. A foreign-key filter
+chooses among the token's organisation's rows only (``scope_choices``): another organisation's
+id is refused as one that does not exist (it used to be accepted, so a token could tell which
+ids other organisations had).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 
-from django_filters import FilterSet, utils
+from django import forms
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django_filters import BaseCSVFilter, BooleanFilter, FilterSet, NumberFilter, utils
+from django_filters.filters import QuerySetRequestMixin
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -22,6 +38,13 @@ LATEST = dt.datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
 NUL = "\x00"
 NUL_MESSAGE = "Null characters are not allowed."
 RANGE_MESSAGE = f"Out of range: dates are from {EARLIEST.date()} to {LATEST.date()} (UTC)."
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+WHOLE = re.compile(r"-?[0-9]+")
+WHOLE_MESSAGE = "A whole number is required."
+WHOLE_RANGE_MESSAGE = f"Out of range: whole numbers are from {BIGINT_MIN} to {BIGINT_MAX}."
+WHOLE_NUMBER_LOOKUPS = frozenset({"exact", "in", "any_of", "range", "gt", "gte", "lt", "lte"})
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+BOOLEAN_MESSAGE = "Must be true or false."
 
 
 def out_of_range(name: str) -> ValidationError:
@@ -57,6 +80,25 @@ def bounded(value, name: str):
     return value
 
 
+def whole_number(value: str) -> int:
+    """``value`` as a whole number a bigint column holds (digits, an optional minus sign); else
+    ValueError with the sentence the API answers."""
+    if not WHOLE.fullmatch(value):
+        raise ValueError(WHOLE_MESSAGE)
+    number = int(value)
+    if not BIGINT_MIN <= number <= BIGINT_MAX:
+        raise ValueError(WHOLE_RANGE_MESSAGE)
+    return number
+
+
+def boolean(value: str) -> bool:
+    """``true``/``false`` (any case) or ``1``/``0``; else ValueError."""
+    try:
+        return BOOLEANS[value.lower()]
+    except KeyError:
+        raise ValueError(BOOLEAN_MESSAGE) from None
+
+
 def refuse_nul_query(query_params) -> None:
     """400 naming every query parameter whose name or value holds a NUL byte."""
     bad = sorted(
@@ -68,6 +110,14 @@ def refuse_nul_query(query_params) -> None:
     )
     if bad:
         raise ValidationError({name.replace(NUL, "\\x00"): [NUL_MESSAGE] for name in bad})
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class WholeNumberFilter(NumberFilter):
+    """A filter on a whole-number column, documented as an integer (``NumberFilter`` reads and
+    documents a decimal number)."""
+
+    field_class = forms.IntegerField
 
 
 class PayopsFilterBackend(DjangoFilterBackend):
@@ -97,7 +147,10 @@ class PayopsFilterBackend(DjangoFilterBackend):
             return queryset
         if not _names_a_filter(filterset_class, request.query_params):
             return queryset
-        filterset = filterset_class(**self.get_filterset_kwargs(request, queryset, view))
+        kwargs = self.get_filterset_kwargs(request, queryset, view)
+        kwargs["data"] = checked_values(filterset_class, kwargs["data"])
+        filterset = filterset_class(**kwargs)
+        scope_choices(filterset, getattr(request, "organization", None))
         if not filterset.is_valid() and self.raise_exception:
             raise utils.translate_validation(filterset.errors)
         cleaned = filterset.form.cleaned_data
@@ -125,3 +178,88 @@ def _names_a_filter(filterset_class, query_params) -> bool:
     if names is None:
         return True
     return any(param.startswith(names) for param in query_params)
+
+
+def checked_values(filterset_class, data):
+    """``data`` (the query) with every value of ``filterset_class``'s whole-number and boolean
+    filters checked (400 naming each bad parameter) and the booleans written ``true``/``false``,
+    which every django-filter widget reads (``NullBooleanSelect`` reads ``1`` as "unknown")."""
+    checks = _value_checks(filterset_class)
+    errors, booleans = {}, {}
+    for name, (check, separated) in checks.items():
+        values = [v for v in data.getlist(name) if v != ""]
+        if separated:
+            values = [part.strip() for v in values for part in v.split(",") if part.strip()]
+        try:
+            parsed = [check(value) for value in values]
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+            continue
+        if check is boolean and parsed:
+            booleans[name] = "true" if parsed[-1] else "false"
+    if errors:
+        raise ValidationError(errors)
+    if booleans:
+        data = data.copy()
+        for name, value in booleans.items():
+            data[name] = value
+    return data
+
+
+def scope_choices(filterset, organization) -> None:
+    """Each model-choice filter of ``filterset`` (its own copies) chooses among
+    ``organization``'s rows, when its model has an organisation."""
+    if organization is None:
+        return
+    for f in filterset.filters.values():
+        if not isinstance(f, QuerySetRequestMixin):
+            continue
+        queryset = f.get_queryset(filterset.request)
+        if queryset is None or not _has_organization(queryset.model):
+            continue
+        f.queryset = queryset.filter(organization=organization)
+        f.__dict__.pop("_field", None)  # a form field built before would keep the old choices
+
+
+@cache
+def _has_organization(model) -> bool:
+    try:
+        model._meta.get_field("organization")
+    except FieldDoesNotExist:
+        return False
+    return True
+
+
+@cache
+def _value_checks(filterset_class) -> dict:
+    """``{parameter: (check, comma_separated)}`` for the FilterSet's boolean filters and its
+    filters on a whole-number column (a foreign key: the column it points to)."""
+    model = getattr(filterset_class._meta, "model", None)
+    checks = {}
+    for name, f in filterset_class.base_filters.items():
+        separated = isinstance(f, BaseCSVFilter) or f.lookup_expr in {"in", "any_of", "range"}
+        if isinstance(f, BooleanFilter):
+            checks[name] = (boolean, separated)
+        elif _whole_number_column(model, f):
+            checks[name] = (whole_number, separated)
+    return checks
+
+
+def _whole_number_column(model, f) -> bool:
+    if model is None or not f.field_name or f.lookup_expr not in WHOLE_NUMBER_LOOKUPS:
+        return False
+    try:
+        field = utils.get_model_field(model, f.field_name)
+    except FieldDoesNotExist:
+        return False
+    if field is None:
+        return False
+    if field.is_relation and field.related_model is not None:
+        to_field = f.extra.get("to_field_name")
+        if to_field:
+            field = field.related_model._meta.get_field(to_field)
+        elif isinstance(field, models.ForeignObject):
+            field = field.target_field
+        else:  # a reverse relation: its rows' ids
+            field = field.related_model._meta.pk
+    return isinstance(field, models.IntegerField)

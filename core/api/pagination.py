@@ -2,13 +2,48 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
+from core.api.filters import whole_number
+
 
 class IdCursorPagination(CursorPagination):
-    """Stable cursor pages, newest first; ``?page_size=`` up to 200."""
+    """Stable cursor pages, newest first; ``?page_size=`` from 1 to ``max_page_size`` (200).
+
+    DRF reads a malformed, zero or negative ``page_size`` as "the default" and one above the
+    maximum as the maximum, silently: here each is 400 naming ``page_size``, and the schema
+    documents the bounds."""
 
     ordering = "-id"
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        values = [v for v in request.query_params.getlist(self.page_size_query_param) if v != ""]
+        if not values:
+            return self.page_size
+        for value in values:
+            try:
+                size = whole_number(value)
+            except ValueError:
+                size = None
+            if size is None or not 1 <= size <= self.max_page_size:
+                rule = f"A whole number from 1 to {self.max_page_size}."
+                raise ValidationError({self.page_size_query_param: [rule]})
+        return size
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Rows per page: a whole number from 1 to {self.max_page_size} (default "
+                    f"{self.page_size}); anything else is 400 `invalid`."
+                )
+                parameter["schema"] = {
+                    **parameter["schema"],
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                }
+        return parameters
 
     def decode_cursor(self, request):
         try:

@@ -89,8 +89,10 @@ class PaymentFilterBackend(BaseFilterBackend):
             else:
                 queryset = queryset.filter(verified_at__lte=moment)
         for name, registered in hooks.payment_filters().items():
-            if (value := params.get(name)) is not None and value != "":
-                queryset = _apply_registered(registered, queryset, name, value)
+            # Every value of a repeated parameter is checked (and applied: all of them hold).
+            for value in params.getlist(name):
+                if value != "":
+                    queryset = _apply_registered(registered, queryset, name, value)
         return queryset
 
     def get_schema_operation_parameters(self, view):
@@ -110,7 +112,7 @@ class PaymentFilterBackend(BaseFilterBackend):
                 "required": False,
                 "in": "query",
                 "description": f.description,
-                "schema": {"type": "string"},
+                "schema": {"type": f.schema_type},
             }
             for f in hooks.payment_filters().values()
         ]

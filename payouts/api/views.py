@@ -287,8 +287,9 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         return int(pk)
 
     @extend_schema(responses={200: s.PayoutPaymentSerializer(many=True)})
-    # The paginator named here gives the schema its page envelope (the view pages itself).
-    @action(detail=True, methods=["get"], pagination_class=LineCursorPagination)
+    # The paginator named here gives the schema its page envelope (the view pages itself); the
+    # payouts list's filters are not this list's (the schema documented them, ignored).
+    @action(detail=True, methods=["get"], pagination_class=LineCursorPagination, filter_backends=[])
     def payments(self, request, pk=None):
         """A cursor page of the payout's payments (in line order), as in the detail."""
         paginator = LineCursorPagination()
@@ -296,8 +297,9 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsView
         return paginator.get_paginated_response(page)
 
     @extend_schema(responses={200: s.PayoutLineSerializer(many=True)})
-    # The paginator named here gives the schema its page envelope (the view pages itself).
-    @action(detail=True, methods=["get"], pagination_class=LineCursorPagination)
+    # The paginator named here gives the schema its page envelope (the view pages itself); the
+    # payouts list's filters are not this list's (the schema documented them, ignored).
+    @action(detail=True, methods=["get"], pagination_class=LineCursorPagination, filter_backends=[])
     def lines(self, request, pk=None):
         """A cursor page of every line of the payout (payments, refund deductions, carried
         adjustments), in line order."""

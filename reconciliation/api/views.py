@@ -134,7 +134,9 @@ class ReconciliationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         ],
         responses={200: s.ReconciliationItemSerializer(many=True)},
     )
-    @action(detail=True, methods=["get"], pagination_class=RunItemPagination)
+    # The runs list's filters are not the lines' (``?dry_run=true`` used to make a run that
+    # was not a dry run 404 here, read through them by get_object).
+    @action(detail=True, methods=["get"], pagination_class=RunItemPagination, filter_backends=[])
     def items(self, request, pk=None):
         """The run's lines, filtered by ``category``."""
         run = self.get_object()

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from core.models import Organization
 from exceptionqueue.models import ExceptionCase
@@ -163,12 +164,17 @@ def _sync_cases(run: ReconciliationRun, *, providers: set[str], actor) -> tuple[
             else (f"reference {item.provider_reference}")
         )
         day = _item_date(item, organization)
+        sentence = SENTENCES[item.category]
+        if sentence.startswith("{what}"):
+            # The first letter only: ``str.capitalize`` lowercased the rest, the order number
+            # or reference included ("ORD-ABC" became "Ord-abc").
+            what = capfirst(what)
         case = exception_raise(
             organization=organization,
             kind=KIND_OF[item.category],
             dedup_key=key,
-            message=SENTENCES[item.category].format(
-                what=what.capitalize() if item.category != Category.MISSING_IN_PAYOPS else what,
+            message=sentence.format(
+                what=what,
                 provider=item.provider,
                 expected=item.expected,
                 reported=item.reported,

@@ -134,6 +134,8 @@ REPORTS = [
     ("ameria NaN amount", "ameria", ameria("NaN"), "amount", None),
     ("ameria negative amount", "ameria", ameria("-2500.00"), "amount", None),
     ("ameria three decimals", "ameria", ameria("2500.001"), "amount", None),
+    ("ameria amount with an exponent", "ameria", ameria("1E+3"), "'1E+3'", 3),
+    ("ameria amount with a lower-case exponent", "ameria", ameria("1e5"), "'1e5'", 3),
     ("ameria impossible date", "ameria", ameria(when="31/02/2026 10:00:00"), "bad DateTime", 3),
     ("ameria date as text", "ameria", ameria(when="yesterday"), "bad DateTime", 3),
 ]

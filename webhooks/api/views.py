@@ -8,9 +8,10 @@ import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from core.api.filters import WholeNumberFilter
+from core.api.pagination import IdCursorPagination
 from core.api.views import PayopsReadViewSet, PayopsViewSet
 from core.errors import CoreError
 from webhooks import registry, services
@@ -104,10 +105,8 @@ class EndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PayopsVi
         return Response(EndpointWithSecretSerializer(endpoint).data)
 
 
-class CreatedAtPagination(CursorPagination):
+class CreatedAtPagination(IdCursorPagination):
     ordering = ("-created_at", "-id")
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class CreatedRangeFilter(django_filters.FilterSet):
@@ -165,7 +164,7 @@ def _endpoint_or_404(request, endpoint_id):
 
 class DeliveryFilter(CreatedRangeFilter):
     status = django_filters.MultipleChoiceFilter(choices=WebhookDelivery.Status.choices)
-    endpoint = django_filters.NumberFilter(field_name="endpoint_id")
+    endpoint = WholeNumberFilter(field_name="endpoint_id")
     event = django_filters.CharFilter(field_name="event_id")
     event_type = django_filters.CharFilter(field_name="event__event_type")
 

@@ -13,6 +13,7 @@ with lxml through defusedxml: no DTD, no entities, no network.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
@@ -22,6 +23,9 @@ from reconciliation.services.parsers.base import FormatError
 from reconciliation.services.xml import safe_xml
 
 YEREVAN = zoneinfo.ZoneInfo("Asia/Yerevan")
+# Amounts as the gateway writes them: digits with an optional decimal part. ``Decimal`` also
+# reads "1E+3", "1e5", "NaN", "+5", which then left here as plain numbers ("1000").
+PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
@@ -47,6 +51,18 @@ def _paid_at(value: str) -> dt.datetime:
     return parsed
 
 
+def _amount(fields: dict[str, str], name: str, default: str | None = None) -> Decimal:
+    """The ``name`` field as a plain decimal (KeyError when missing and no ``default``)."""
+    text = fields.get(name) or default
+    if text is None:
+        raise KeyError(name)
+    if not PLAIN_DECIMAL.fullmatch(text):
+        raise ValueError(
+            f"bad {name} {text!r} (an amount: digits and a decimal point, no sign or exponent)"
+        )
+    return Decimal(text)
+
+
 def _decimal_text(value: Decimal) -> str:
     return format(value, "f") if value.is_finite() else str(value)
 
@@ -58,8 +74,11 @@ def _row(fields: dict[str, str]) -> dict | None:
     currency = NUMERIC_TO_ALPHA.get((fields.get("Currency") or "051").zfill(3))
     if currency is None:
         raise ValueError(f"unknown Currency {fields.get('Currency')!r}")
-    amount = Decimal(fields.get("ApprovedAmount") or fields["Amount"])
-    refunded = Decimal(fields.get("RefundedAmount") or "0")
+    if fields.get("ApprovedAmount"):
+        amount = _amount(fields, "ApprovedAmount")
+    else:
+        amount = _amount(fields, "Amount")
+    refunded = _amount(fields, "RefundedAmount", "0")
     if code == 2:
         status = "partially_refunded" if refunded else "paid"
     elif code == 4:

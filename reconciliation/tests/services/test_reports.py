@@ -243,6 +243,48 @@ def test_ameria_list_is_detected_and_converted(organization, actor):
     assert row.paid_at == local(organization, DAY, 14, 30)
 
 
+def _ameria_list(amount: str, approved: str, refunded: str) -> bytes:
+    return f"""<?xml version="1.0"?>
+<GetTransactionListResult>
+<PaymentDetails><PaymentID>ab12cd34-0000-4000-8000-000000000001</PaymentID>
+<Opaque>PO1</Opaque><Amount>100.00</Amount><Currency>051</Currency><OrderStatus>2</OrderStatus>
+<DateTime>05/10/2026 14:30:00</DateTime></PaymentDetails>
+<PaymentDetails><PaymentID>ab12cd34-0000-4000-8000-000000000002</PaymentID>
+<Opaque>PO2</Opaque><Amount>{amount}</Amount><ApprovedAmount>{approved}</ApprovedAmount>
+<Currency>051</Currency><OrderStatus>4</OrderStatus><RefundedAmount>{refunded}</RefundedAmount>
+<DateTime>05/10/2026 15:30:00</DateTime></PaymentDetails>
+</GetTransactionListResult>""".encode()
+
+
+@pytest.mark.parametrize("value", ["1E+3", "1e5", "2.5e2", "NaN", "Infinity", "+5.00", "-5.00"])
+@pytest.mark.parametrize("field", ["Amount", "ApprovedAmount", "RefundedAmount"])
+def test_ameria_amount_with_an_exponent_is_refused_naming_the_line(
+    organization, actor, field, value
+):
+    """Before: ``Decimal`` read "1E+3" and the row went on as "1000" (the canonical check saw a
+    plain number); now the transaction's line and the value are named and nothing is stored."""
+    amounts = {"Amount": "1000.00", "ApprovedAmount": "", "RefundedAmount": "0"}
+    amounts[field] = value
+    data = _ameria_list(amounts["Amount"], amounts["ApprovedAmount"], amounts["RefundedAmount"])
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, data, provider="ameria")
+    assert caught.value.code == "malformed_file"
+    assert "line 6" in caught.value.message  # the second transaction's element
+    assert f"{field} {value!r}" in caught.value.message
+    assert not ProviderReport.objects.exists()
+    assert not ProviderReportRow.objects.exists()
+
+
+def test_ameria_plain_amounts_are_read(organization, actor):
+    report = _import(
+        organization, actor, _ameria_list("2500", "2500.00", "1000.5"), provider="ameria"
+    )
+    rows = {row.order_number: row for row in report.rows.all()}
+    assert rows["PO2"].amount == Decimal("2500.00")
+    assert rows["PO2"].refunded_amount == Decimal("1000.5")
+    assert rows["PO1"].amount == Decimal("100.00")
+
+
 def test_xml_with_entities_is_refused(organization, actor):
     bomb = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">
 <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>

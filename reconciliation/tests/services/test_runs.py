@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from exceptionqueue.models import ExceptionCase
+from payments.models import Payment
 from payouts.tests.factories import refund
 from reconciliation.models import ReconciliationItem, ReconciliationRun
 from reconciliation.services import reconciliation_run, reconciliation_settings_get
@@ -197,3 +198,39 @@ def test_inverted_range_is_refused(organization, actor):
         reconciliation_run(organization=organization, start=END, end=START, actor=actor)
     assert caught.value.code == "invalid"
     assert not ReconciliationItem.objects.exists()
+
+
+def test_case_messages_keep_the_identifiers_case(organization, branch, actor):
+    """Before: the message's subject went through ``str.capitalize``, which lowercased the order
+    number or reference after its first letter ("Order ord-abc-1", "Reference ab-cd-9"), and a
+    duplicate's subject, mid-sentence, was capitalised too ("lists Order ...")."""
+    day = dt.date(2026, 10, 15)
+    amount = paid(organization, branch, "100.00", at=local(organization, day, 10))
+    twice = paid(organization, branch, "200.00", at=local(organization, day, 11))
+    missing = paid(organization, branch, "300.00", at=local(organization, day, 12))
+    for payment, number in ((amount, "ORD-ABC-1"), (twice, "ORD-Dup-2"), (missing, "ORD-MIS-3")):
+        Payment.objects.filter(pk=payment.pk).update(order_number=number)
+        payment.refresh_from_db()
+    rows = [row_of(amount, amount="150.00", fee="1.50"), row_of(twice), row_of(twice)]
+    rows.append(
+        {
+            "order_number": "",
+            "provider_reference": "ref-xy-9",
+            "amount": "700.00",
+            "currency": "AMD",
+            "status": "paid",
+            "paid_at": local(organization, day, 13).isoformat(),
+            "fee": "10.50",
+        }
+    )
+    import_rows(organization, rows)
+    reconciliation_run(organization=organization, start=day, end=day, actor=actor)
+    messages = sorted(case.message for case in _cases(organization))
+    expected = [
+        "Order ORD-ABC-1: payops has amount 100.00 AMD",
+        "Order ORD-MIS-3 is settled in payops",
+        "The arca report lists order ORD-Dup-2 more than once",
+        "The arca report lists reference REF-XY-9 (",  # references are read in upper case
+    ]
+    for start in expected:
+        assert any(m.startswith(start) for m in messages), (start, messages)

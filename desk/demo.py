@@ -1,8 +1,9 @@
 """Demo for the desk (idempotent): the demo month the accountant closes, and (in development) an
 accountant login.
 
-The demo month is last calendar month of Yerevan Cafe, made to look like a month an accountant
-really closes, through the services:
+The demo month is last calendar month of Yerevan Cafe (a period closes only once it has ended,
+so whatever the day, the 1st included, last month is the one an accountant can close), made to
+look like a month an accountant really closes, through the services:
 
 - QR tips on every day of the month (the payouts demo covers the last 30 days; the days before
   are added here), one of them refunded in part (a sandbox payment and a real refund);

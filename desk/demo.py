@@ -97,8 +97,9 @@ def _at(period, day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 def _tips(period, actor) -> int:
     """QR tips on each day of the month that has none yet (verified, dated that day)."""
     from payments.models import Payment
-    from payments.services import payment_verify_manually
+    from payments.services import sandbox_payment_deposited
     from payouts import services
+    from payouts.demo import demo_checkout_time
     from payouts.models import QrCode, QrPayment
 
     organization = period.organization
@@ -128,14 +129,13 @@ def _tips(period, actor) -> int:
                     payment = services.qr_payment_create(
                         qr_code=qr, amount=rng.choice(TIPS), currency="AMD", actor=actor
                     )
-                    payment_verify_manually(
-                        payment=payment,
-                        actor=actor,
-                        comment="demo payment",
-                        reference=f"DEMO-{payment.pk}",
-                    )
                     at = _at(period, day, rng.randint(9, 22), rng.randint(0, 59))
-                    Payment.objects.filter(pk=payment.pk).update(created_at=at, verified_at=at)
+                    # Paid at the sandbox gateway (its order id as the reference), the order
+                    # opened a couple of minutes before, as the payouts demo's payments.
+                    sandbox_payment_deposited(payment=payment, at=at, actor=actor)
+                    Payment.objects.filter(pk=payment.pk).update(
+                        created_at=at - demo_checkout_time(payment), verified_at=at
+                    )
                     count += 1
         day += dt.timedelta(days=1)
     return count

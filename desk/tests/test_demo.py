@@ -85,6 +85,18 @@ def test_the_demo_month_has_payouts_a_refund_and_exactly_one_blocker():
         for i in range((period.end - period.start).days + 1)
     )
 
+    # ... each paid at the sandbox gateway (its order id as the reference), its order opened a
+    # couple of minutes before.
+    from payments.models import SandboxOrder
+
+    tips = Payment.objects.filter(organization=cafe, status="verified", qr_payment__isnull=False)
+    for tip in tips:
+        assert SandboxOrder.objects.filter(
+            order_id=tip.provider_reference, order_number=tip.order_number, order_status=2
+        ).exists(), tip.pk
+        taken = tip.verified_at - tip.created_at
+        assert dt.timedelta(minutes=1) <= taken <= dt.timedelta(minutes=4), tip.pk
+
     counts = (Payment.objects.count(), Payout.objects.count(), Refund.objects.count())
     cases = ExceptionCase.objects.count()
     _seed()  # idempotent

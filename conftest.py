@@ -6,6 +6,8 @@ Tests marked ``postgres`` or ``redis`` need that service. Without it they are sk
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
 import threading
 
@@ -15,7 +17,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from core.actors import forget_system_actors, system_actor
-from core.models import Branch, Organization
+from core.models import AccountingPeriod, Branch, Organization, TestClock
 from core.services import api_client_create
 
 REQUIRE_SERVICES = os.environ.get("PAYOPS_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
@@ -122,3 +124,55 @@ def _forget_system_actors():
     forget_system_actors()
     yield
     forget_system_actors()
+
+
+@contextlib.contextmanager
+def clock_at(organization: Organization, moment: dt.datetime):
+    """The block runs with ``organization``'s test clock at ``moment`` (set directly, so even
+    before real time, as only a test may); afterwards the clock is as it was (usually: real time
+    again). ``core.clock`` honours it: the sandbox is on in the tests."""
+    before = TestClock.objects.filter(organization=organization).values_list("now", flat=True)
+    before = next(iter(before), None)
+    TestClock.objects.update_or_create(organization=organization, defaults={"now": moment})
+    try:
+        yield moment
+    finally:
+        if before is None:
+            TestClock.objects.filter(organization=organization).delete()
+        else:
+            TestClock.objects.filter(organization=organization).update(now=before)
+
+
+def day_after(period: AccountingPeriod) -> dt.datetime:
+    """Midnight at the start of the day after ``period``'s last day, in its organisation's zone:
+    the first moment the period has ended (00:00 in Yerevan is 20:00 UTC of the last day)."""
+    organization = period.organization
+    return dt.datetime.combine(
+        period.end + dt.timedelta(days=1), dt.time.min, tzinfo=organization.tz
+    )
+
+
+@pytest.fixture
+def month_ended(db):
+    """``with month_ended(period): ...`` runs the block on the day after the period's last day
+    (00:00 in the organisation's zone, on its test clock), so the period, even the current month,
+    has ended and may be closed; afterwards real time is back (today may lie in the period
+    again, as a change dated in a closed period needs). Any day of the month, the 1st and the
+    last included."""
+
+    def ended(period: AccountingPeriod):
+        return clock_at(period.organization, day_after(period))
+
+    return ended
+
+
+@pytest.fixture
+def at_midnight(db):
+    """``with at_midnight(period, seconds=-1): ...``: the block runs that many seconds from the
+    midnight that ends ``period`` (``-1``: 23:59:59 of its last day, not ended; ``0``: 00:00 of the
+    next day, ended), on its organisation's test clock."""
+
+    def at(period: AccountingPeriod, *, seconds: float = 0):
+        return clock_at(period.organization, day_after(period) + dt.timedelta(seconds=seconds))
+
+    return at

@@ -1,9 +1,10 @@
 """Demo data for appointment payments (idempotent): Arabkir Dental Clinic with an appointment in
 every state and a payment request in every state.
 
-Payments are verified by hand (``payment_verify_manually``) as the other demos do, so the demo
-needs no gateway; the two refunds go through the payments core after the seeding transaction
-commits (a refund never runs inside a transaction).
+Payments are verified by hand (``payment_verify_manually``), so the demo needs no gateway (the
+cafe's QR tips are paid at the sandbox gateway instead, ``sandbox_payment_deposited``); the two
+refunds go through the payments core after the seeding transaction commits (a refund never runs
+inside a transaction).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Demo for the desk (idempotent): the demo month the accountant closes, and (in development) an
 accountant login.
 
-The demo month is last calendar month of Yerevan Cafe, made to look like a month an accountant
-really closes, through the services:
+The demo month is last calendar month of Yerevan Cafe (a period closes only once it has ended,
+so whatever the day, the 1st included, last month is the one an accountant can close), made to
+look like a month an accountant really closes, through the services:
 
 - QR tips on every day of the month (the payouts demo covers the last 30 days; the days before
   are added here), one of them refunded in part (a sandbox payment and a real refund);
@@ -96,8 +97,9 @@ def _at(period, day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 def _tips(period, actor) -> int:
     """QR tips on each day of the month that has none yet (verified, dated that day)."""
     from payments.models import Payment
-    from payments.services import payment_verify_manually
+    from payments.services import sandbox_payment_deposited
     from payouts import services
+    from payouts.demo import demo_checkout_time
     from payouts.models import QrCode, QrPayment
 
     organization = period.organization
@@ -127,14 +129,13 @@ def _tips(period, actor) -> int:
                     payment = services.qr_payment_create(
                         qr_code=qr, amount=rng.choice(TIPS), currency="AMD", actor=actor
                     )
-                    payment_verify_manually(
-                        payment=payment,
-                        actor=actor,
-                        comment="demo payment",
-                        reference=f"DEMO-{payment.pk}",
-                    )
                     at = _at(period, day, rng.randint(9, 22), rng.randint(0, 59))
-                    Payment.objects.filter(pk=payment.pk).update(created_at=at, verified_at=at)
+                    # Paid at the sandbox gateway (its order id as the reference), the order
+                    # opened a couple of minutes before, as the payouts demo's payments.
+                    sandbox_payment_deposited(payment=payment, at=at, actor=actor)
+                    Payment.objects.filter(pk=payment.pk).update(
+                        created_at=at - demo_checkout_time(payment), verified_at=at
+                    )
                     count += 1
         day += dt.timedelta(days=1)
     return count

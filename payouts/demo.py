@@ -34,7 +34,7 @@ TIPS = [Decimal(v) for v in ("500", "1000", "1000", "1500", "2000", "3000", "500
 
 def seed_demo(*, stdout) -> None:
     from payments.models import Payment
-    from payments.services import payment_verify_manually
+    from payments.services import sandbox_payment_deposited
 
     organization = Organization.objects.filter(slug=ORG).first()
     if organization is None:
@@ -76,18 +76,17 @@ def seed_demo(*, stdout) -> None:
                     payment = services.qr_payment_create(
                         qr_code=codes[ref], amount=rng.choice(TIPS), currency="AMD", actor=actor
                     )
-                    payment = payment_verify_manually(
-                        payment=payment,
-                        actor=actor,
-                        comment="demo payment",
-                        reference=f"DEMO-{payment.pk}",
-                    )
                     at = dt.datetime.combine(
                         day,
                         dt.time(rng.randint(10, 22), rng.randint(0, 59)),
                         tzinfo=organization.tz,
                     )
-                    Payment.objects.filter(pk=payment.pk).update(verified_at=at)
+                    # Paid at the sandbox gateway with its test card (its order id as the
+                    # reference), the order opened a couple of minutes before.
+                    payment = sandbox_payment_deposited(payment=payment, at=at, actor=actor)
+                    Payment.objects.filter(pk=payment.pk).update(
+                        created_at=at - demo_checkout_time(payment), verified_at=at
+                    )
                     count += 1
         stdout.write(f"payouts: {count} demo QR payments over 30 days")
 
@@ -177,3 +176,9 @@ def seed_drift(*, organization, qr: QrCode, start: dt.date, actor, stdout) -> No
         f"payouts: demo refund drift on payout #{payout.pk} "
         f"({'held' if payout.drift_hold else 'not held'})"
     )
+
+
+def demo_checkout_time(payment) -> dt.timedelta:
+    """How long the demo's customer took from the order to the payment: one to four minutes,
+    fixed by the payment (a second seed writes the same)."""
+    return dt.timedelta(seconds=60 + (payment.pk * 37) % 180)

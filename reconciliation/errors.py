@@ -18,9 +18,16 @@ class ReconciliationError(ErrorCode):
         409,
         "This exact bank statement was imported before; nothing was written.",
     )
+    PERIOD_NOT_ENDED = (
+        "period_not_ended",
+        409,
+        "This period has not ended yet in the organisation's time zone; close it from the day "
+        "after its last day.",
+    )
 
 
 # Codes the kernel's catalogues hold (each code is written once across the catalogues).
 INVALID = RequestError.INVALID
 PERIOD_OVERLAP = CoreError.PERIOD_OVERLAP
 PERIOD_BLOCKED = CoreError.PERIOD_BLOCKED
+PERIOD_NOT_ENDED = ReconciliationError.PERIOD_NOT_ENDED

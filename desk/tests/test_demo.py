@@ -57,6 +57,14 @@ def test_the_demo_month_has_payouts_a_refund_and_exactly_one_blocker():
         organization=cafe, kind="payout_without_bank_line", period_start__lte=period.end
     )
     assert not unbanked.exists(), [c.message for c in unbanked]
+    # The month to close has ended (any day of this month, the 1st included): once its case is
+    # resolved it closes; this month, also opened, does not close yet.
+    from reconciliation.services import accounting_period_not_ended
+
+    assert accounting_period_not_ended(period=period) is None
+    current = AccountingPeriod.objects.filter(organization=cafe).order_by("start").last()
+    assert current.start == period.end + dt.timedelta(days=1)
+    assert accounting_period_not_ended(period=current)["kind"] == "period_not_ended"
     blockers = period_blockers(period)
     assert len(blockers) == 1
     assert blockers[0]["case"].kind == "missing_in_provider_report"
@@ -76,6 +84,18 @@ def test_the_demo_month_has_payouts_a_refund_and_exactly_one_blocker():
         period.start + dt.timedelta(days=i) in days
         for i in range((period.end - period.start).days + 1)
     )
+
+    # ... each paid at the sandbox gateway (its order id as the reference), its order opened a
+    # couple of minutes before.
+    from payments.models import SandboxOrder
+
+    tips = Payment.objects.filter(organization=cafe, status="verified", qr_payment__isnull=False)
+    for tip in tips:
+        assert SandboxOrder.objects.filter(
+            order_id=tip.provider_reference, order_number=tip.order_number, order_status=2
+        ).exists(), tip.pk
+        taken = tip.verified_at - tip.created_at
+        assert dt.timedelta(minutes=1) <= taken <= dt.timedelta(minutes=4), tip.pk
 
     counts = (Payment.objects.count(), Payout.objects.count(), Refund.objects.count())
     cases = ExceptionCase.objects.count()

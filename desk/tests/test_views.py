@@ -4,6 +4,8 @@ checked, and the close refused with its reasons while a blocker exists."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
@@ -59,11 +61,12 @@ def test_period_page_lists_the_blocker_with_its_resolve_form(client, accountant,
 
 
 def test_close_is_refused_with_the_reasons_then_done_after_resolving(
-    client, accountant, organization, month
+    client, accountant, organization, month, month_ended
 ):
     period, case = month["period"], month["case"]
     login(client, accountant)
-    response = client.post(url("period-close", organization, period.pk), follow=True)
+    with month_ended(period):
+        response = client.post(url("period-close", organization, period.pk), follow=True)
     html = response.content.decode()
     assert "The period was not closed: 1 blocking case is still open." in html
     # The kind's label, not its code.
@@ -80,18 +83,59 @@ def test_close_is_refused_with_the_reasons_then_done_after_resolving(
     )
     assert ExceptionCase.objects.get(pk=case.pk).status == "resolved"
 
-    response = client.post(url("period-close", organization, period.pk), follow=True)
+    with month_ended(period):
+        response = client.post(url("period-close", organization, period.pk), follow=True)
     assert "is closed" in response.content.decode()
     period.refresh_from_db()
     assert period.status == "closed"
     assert period.closed_by == accountant
 
 
-def test_reopen_needs_a_reason(client, accountant, organization, month):
+@pytest.mark.parametrize(
+    ("language", "refusal", "notice"),
+    [
+        ("en", "The period was not closed: it has not ended yet.", "This period has not ended yet"),
+        ("ru", "Период не закрыт: он ещё не закончился.", "Этот период ещё не закончился"),
+        ("hy", "Ժամանակաշրջանը չփակվեց. այն դեռ չի ավարտվել", "դեռ չի ավարտվել"),
+    ],
+)
+def test_close_of_a_month_not_ended_is_refused_in_the_language(
+    client, accountant, organization, month, at_midnight, language, refusal, notice
+):
+    """Nothing else blocks it, yet this month may not close until its last day is over in
+    Yerevan: at 23:59:59 of its last day the close is refused, translated, and the page says
+    so; at 00:00 of the next day it closes."""
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    period, case = month["period"], month["case"]
+    ExceptionCase.objects.filter(pk=case.pk).update(status="resolved")
+    login(client, accountant)
+    client.post(reverse("set_language"), {"language": language, "next": "/desk/"})
+    with translation.override(language):
+        day = date_format(period.end + dt.timedelta(days=1), "SHORT_DATE_FORMAT")
+    with at_midnight(period, seconds=-1):
+        page = client.get(url("period", organization, period.pk)).content.decode()
+        response = client.post(url("period-close", organization, period.pk), follow=True)
+    assert notice in page
+    assert f'data-not-ended="{period.end + dt.timedelta(days=1):%Y-%m-%d}"' in page
+    html = response.content.decode()
+    assert refusal in html
+    assert day in html
+    assert AccountingPeriod.objects.get(pk=period.pk).status == "open"
+    with at_midnight(period):
+        page = client.get(url("period", organization, period.pk)).content.decode()
+        assert "data-not-ended" not in page
+        client.post(url("period-close", organization, period.pk))
+    assert AccountingPeriod.objects.get(pk=period.pk).status == "closed"
+
+
+def test_reopen_needs_a_reason(client, accountant, organization, month, month_ended):
     period, case = month["period"], month["case"]
     login(client, accountant)
     client.post(url("case-resolve", organization, case.pk), {"note": "ok", "period": period.pk})
-    client.post(url("period-close", organization, period.pk))
+    with month_ended(period):
+        client.post(url("period-close", organization, period.pk))
     response = client.post(
         url("period-reopen", organization, period.pk), {"reason": " "}, follow=True
     )

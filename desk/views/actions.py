@@ -20,6 +20,7 @@ from exceptionqueue.kinds import exception_kind
 from exceptionqueue.selectors import exception_list
 from exceptionqueue.services import exception_resolve
 from reconciliation.services import (
+    NOT_ENDED,
     accounting_period_blockers,
     accounting_period_close,
     accounting_period_month,
@@ -41,6 +42,16 @@ def _period_label(period) -> str:
     return f"{start} \N{EN DASH} {end}"
 
 
+def _not_ended_sentence(period) -> str:
+    return _(
+        "The period was not closed: it has not ended yet. It ends on %(end)s; "
+        "close it from %(day)s."
+    ) % {
+        "end": date_format(period.end, "SHORT_DATE_FORMAT"),
+        "day": date_format(period.end + dt.timedelta(days=1), "SHORT_DATE_FORMAT"),
+    }
+
+
 @desk_view
 @require_POST
 def close(request, organization, period_id: int):
@@ -49,21 +60,25 @@ def close(request, organization, period_id: int):
     try:
         accounting_period_close(period=period, actor=request.user)
     except DomainError as exc:
-        if exc.code == "period_blocked":
+        if exc.code in (NOT_ENDED, "period_blocked"):
             # The blockers as the refusal found them, named by their kinds' labels.
-            reasons = [_blocker_reason(b) for b in accounting_period_blockers(period=period)]
-            reasons = reasons or (exc.fields or {}).get("blocking_cases", [])
-            messages.error(
-                request,
-                ngettext(
-                    "The period was not closed: %(n)s blocking case is still open. "
-                    "Resolve it below, then close again.",
-                    "The period was not closed: %(n)s blocking cases are still open. "
-                    "Resolve them below, then close again.",
-                    len(reasons),
+            blockers = accounting_period_blockers(period=period)
+            reasons = [_blocker_reason(b) for b in blockers if b["kind"] != NOT_ENDED]
+            if exc.code == NOT_ENDED:
+                messages.error(request, _not_ended_sentence(period), extra_tags=f"code-{exc.code}")
+            else:
+                reasons = reasons or (exc.fields or {}).get("blocking_cases", [])
+                messages.error(
+                    request,
+                    ngettext(
+                        "The period was not closed: %(n)s blocking case is still open. "
+                        "Resolve it below, then close again.",
+                        "The period was not closed: %(n)s blocking cases are still open. "
+                        "Resolve them below, then close again.",
+                        len(reasons),
+                    )
+                    % {"n": len(reasons)},
                 )
-                % {"n": len(reasons)},
-            )
             for reason in reasons:
                 messages.warning(request, reason)
         else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import admin
 from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.auth.decorators import login_required
@@ -24,6 +26,7 @@ from desk.selectors import (
 )
 from desk.views.access import CLOSE, CREATE, REOPEN, RESOLVE, desk_view, home_redirect
 from exceptionqueue.models import ExceptionCase
+from reconciliation.services import NOT_ENDED
 
 FIGURE_LABELS = {
     "verified": gettext_noop("Verified"),
@@ -86,6 +89,9 @@ def period(request, organization, period_id: int):
             }
         )
     blockers = period_blockers(period)
+    # "Not ended yet" is said apart from the cases (it goes away by itself at midnight).
+    not_ended = any(b["kind"] == NOT_ENDED for b in blockers)
+    blockers = [b for b in blockers if b["kind"] != NOT_ENDED]
     for blocker in blockers:
         if blocker.get("case") is not None:
             blocker["decision"] = case_decision(request, blocker["case"])
@@ -99,6 +105,8 @@ def period(request, organization, period_id: int):
             "overview": period_overview(period),
             "labels": figure_labels(),
             "blockers": blockers,
+            "not_ended": not_ended,
+            "closable_from": period.end + dt.timedelta(days=1),
             "sections": sections,
             "can_close": request.user.has_perm(CLOSE),
             "can_reopen": request.user.has_perm(REOPEN),

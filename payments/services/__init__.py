@@ -42,7 +42,7 @@ from payments.services.refunds import (
     refund_gateway_id,
     refund_reserve,
 )
-from payments.services.sandbox import sandbox_pay
+from payments.services.sandbox import sandbox_pay, sandbox_payment_deposited
 from payments.services.status import (
     AmountMismatch,
     payment_apply_status,
@@ -83,4 +83,5 @@ __all__ = [
     "refund_resolve",
     "refund_unflag",
     "sandbox_pay",
+    "sandbox_payment_deposited",
 ]

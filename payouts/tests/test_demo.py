@@ -49,3 +49,31 @@ def test_demo_drift_case_names_its_payout_and_is_decided_there(
 )
 def test_drift_week_never_reaches_into_last_month(today, start):
     assert drift_start(dt.date.fromisoformat(today)) == dt.date.fromisoformat(start)
+
+
+def test_demo_payments_look_like_sandbox_payments(db, django_capture_on_commit_callbacks):
+    """Each demo QR payment was paid at the sandbox gateway: the gateway's order id as its
+    reference (the sandbox has that order, deposited, for the same amount), the test card,
+    and its order opened one to four minutes before it was paid."""
+    import uuid
+
+    from payments.models import Payment, SandboxOrder
+    from payments.sandbox import TEST_CARD_PAN
+
+    organization = Organization.objects.create(slug="yerevan-cafe", name="Yerevan Cafe")
+    for code in ("northern-avenue", "cascade"):
+        Branch.objects.create(organization=organization, code=code, name=code)
+    with django_capture_on_commit_callbacks(execute=True):
+        seed_demo(stdout=io.StringIO())
+    payments = Payment.objects.filter(organization=organization, qr_payment__isnull=False)
+    assert payments.count() > 20
+    for payment in payments:
+        assert payment.provider == "sandbox"
+        order = SandboxOrder.objects.get(order_id=uuid.UUID(payment.provider_reference))
+        assert (order.order_number, order.order_status) == (payment.order_number, 2)
+        assert order.amount_minor == int(payment.amount * 100)
+        assert payment.masked_pan == TEST_CARD_PAN
+        assert payment.verification_method != "manual"
+        if payment.status == "verified":  # not the drift's, paid through the whole round trip
+            taken = payment.verified_at - payment.created_at
+            assert dt.timedelta(minutes=1) <= taken <= dt.timedelta(minutes=4), payment.pk

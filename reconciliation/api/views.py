@@ -174,6 +174,7 @@ class AccountingPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     error_codes = {
         "create": [errors.INVALID, errors.PERIOD_OVERLAP],
         "close": [
+            errors.PERIOD_NOT_ENDED,
             errors.PERIOD_BLOCKED,
             CoreError.PERMISSION_DENIED,
             CoreError.TRANSITION_NOT_ALLOWED,
@@ -219,9 +220,11 @@ class AccountingPeriodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     @extend_schema(request=None, responses={200: s.AccountingPeriodSerializer})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        """Close the period; 409 ``period_blocked`` names every blocking case; 403 without the
-        ``core.close_accountingperiod`` permission (as the admin and the desk ask): an
-        integrator's token does not close the books unless its service user was granted it."""
+        """Close the period; 409 ``period_not_ended`` while today (the organisation's time zone
+        and clock) is on or before its last day; 409 ``period_blocked`` names every blocking case;
+        403 without the ``core.close_accountingperiod`` permission (as the admin and the desk
+        ask): an integrator's token does not close the books unless its service user was granted
+        it."""
         period = self.get_object()
         if not request.user.has_perm(CLOSE_PERMISSION):
             raise CoreError.PERMISSION_DENIED.error("You may not close accounting periods.")

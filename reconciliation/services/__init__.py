@@ -19,10 +19,12 @@ from reconciliation.services.bank import (
 )
 from reconciliation.services.nightly import reconciliation_due_work
 from reconciliation.services.periods import (
+    NOT_ENDED,
     accounting_period_blockers,
     accounting_period_close,
     accounting_period_create,
     accounting_period_month,
+    accounting_period_not_ended,
     accounting_period_reopen,
 )
 from reconciliation.services.reports import provider_report_import
@@ -30,10 +32,12 @@ from reconciliation.services.runs import local_bounds, reconciliation_run
 from reconciliation.services.settings import reconciliation_settings_get
 
 __all__ = [
+    "NOT_ENDED",
     "accounting_period_blockers",
     "accounting_period_close",
     "accounting_period_create",
     "accounting_period_month",
+    "accounting_period_not_ended",
     "accounting_period_reopen",
     "bank_payouts_check",
     "bank_statement_import",

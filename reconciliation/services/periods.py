@@ -1,7 +1,11 @@
-"""Accounting periods: create, close (refused while blocking cases fall in it), reopen.
+"""Accounting periods: create, close (refused before the period has ended, or while blocking
+cases fall in it), reopen.
 
 The period row is the kernel's (``core.models.AccountingPeriod``, consulted by
-``core.accounting.accounting_period_guard``); the flow is here. A close consults the exception
+``core.accounting.accounting_period_guard``); the flow is here. A close is refused (409
+``period_not_ended``) while today, in the organisation's time zone and by its clock
+(``core.clock``: the test clock in the sandbox), is on or before the period's last day: a
+payment of a later day of the month would land in a closed period. It then consults the exception
 queue's blocking cases of the period (``exceptionqueue.selectors.exception_blocking_list``: the
 payouts', billing's, appointments' and reconciliation's blocking kinds all land there) and every
 blocker a domain registered with ``core.accounting.register_close_blocker``; then runs the
@@ -18,6 +22,7 @@ from django.utils import timezone
 
 from core.accounting import close_blockers, close_reactions_run
 from core.audit import save_audited
+from core.clock import clock_today
 from core.errors import CoreError
 from core.fsm import transition_apply
 from core.locks import accounting_period_creation_lock
@@ -31,6 +36,7 @@ from reconciliation.services.figures import period_figures
 
 Action = AccountingPeriodEvent.Action
 REOPEN_PERMISSION = "core.reopen_accountingperiod"
+NOT_ENDED = errors.PERIOD_NOT_ENDED.code  # the blocker's kind, and the refusal's code
 
 
 def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
@@ -78,8 +84,31 @@ def accounting_period_month(*, organization: Organization, day: dt.date, actor) 
     )
 
 
+def accounting_period_not_ended(*, period: AccountingPeriod) -> dict | None:
+    """The blocker "the period has not ended yet": today, on the organisation's clock and in its
+    time zone, is on or before the period's last day. None once the period has ended."""
+    organization = period.organization
+    today = clock_today(organization)
+    if today > period.end:
+        return None
+    closable_from = period.end + dt.timedelta(days=1)
+    return {
+        "source": "reconciliation",
+        "kind": NOT_ENDED,
+        "id": period.pk,
+        "message": (
+            f"The period {period.start}..{period.end} has not ended: today is {today} in "
+            f"{organization.tz.key}; it can be closed from {closable_from}."
+        ),
+        "today": today.isoformat(),
+        "closable_from": closable_from.isoformat(),
+    }
+
+
 def accounting_period_blockers(*, period: AccountingPeriod) -> list[dict]:
-    """What keeps ``period`` from closing: blocking cases, then the domains' own blockers."""
+    """What keeps ``period`` from closing: its not having ended yet, blocking cases, then the
+    domains' own blockers."""
+    not_ended = accounting_period_not_ended(period=period)
     cases = exception_blocking_list(
         organization=period.organization, start=period.start, end=period.end
     ).order_by("id")
@@ -92,13 +121,17 @@ def accounting_period_blockers(*, period: AccountingPeriod) -> list[dict]:
         }
         for case in cases
     ]
-    return found + close_blockers(
-        organization=period.organization, start=period.start, end=period.end
+    return (
+        ([not_ended] if not_ended else [])
+        + found
+        + close_blockers(organization=period.organization, start=period.start, end=period.end)
     )
 
 
 def accounting_period_close(*, period: AccountingPeriod | int, actor) -> AccountingPeriod:
-    """Close the period, or refuse (409 ``period_blocked``) naming every blocker.
+    """Close the period, or refuse: 409 ``period_not_ended`` before the day after its last day,
+    else 409 ``period_blocked`` naming every blocker. Either refusal lists the blocking cases
+    (``fields.blocking_cases``).
 
     The refusal is recorded (an event row) in its own transaction, after the refused one.
     """
@@ -111,11 +144,16 @@ def accounting_period_close(*, period: AccountingPeriod | int, actor) -> Account
         if not blockers:
             return _close(period, actor=actor)
     period_event(period, action=Action.CLOSE_REFUSED, actor=actor, data={"blockers": blockers})
-    names = "; ".join(f"{b['kind']} #{b['id']}" for b in blockers[:20])
-    more = f" and {len(blockers) - 20} more" if len(blockers) > 20 else ""
+    not_ended = next((b for b in blockers if b["kind"] == NOT_ENDED), None)
+    cases = [b for b in blockers if b is not not_ended]
+    fields = {"blocking_cases": [f"{b['kind']} #{b['id']}: {b['message']}" for b in cases]}
+    if not_ended is not None:
+        raise errors.PERIOD_NOT_ENDED.error(not_ended["message"], fields=fields if cases else None)
+    names = "; ".join(f"{b['kind']} #{b['id']}" for b in cases[:20])
+    more = f" and {len(cases) - 20} more" if len(cases) > 20 else ""
     raise errors.PERIOD_BLOCKED.error(
-        f"{len(blockers)} blocking case(s) fall in {period.start}..{period.end}: {names}{more}.",
-        fields={"blocking_cases": [f"{b['kind']} #{b['id']}: {b['message']}" for b in blockers]},
+        f"{len(cases)} blocking case(s) fall in {period.start}..{period.end}: {names}{more}.",
+        fields=fields,
     )
 
 

@@ -77,3 +77,26 @@ def test_operator_may_not_close(client, organization, period):
     assert answer.status_code == 403
     period.refresh_from_db()
     assert period.status == "open"
+
+
+def test_close_of_a_month_not_ended_is_refused_in_the_readers_language(
+    client, organization, actor, month_ended
+):
+    from core.clock import clock_today
+    from reconciliation.services import accounting_period_month
+
+    period = accounting_period_month(
+        organization=organization, day=clock_today(organization), actor=actor
+    )
+    client.force_login(_staff(organization, "Accountant", "ani"))
+    answer = _act(client, "close", period)
+    assert b"The period was not closed: it has not ended yet." in answer.content
+    period.refresh_from_db()
+    assert period.status == "open"
+    client.post(reverse("set_language"), {"language": "ru", "next": "/admin/"})
+    answer = _act(client, "close", period)
+    assert "Период не закрыт: он ещё не закончился." in answer.content.decode()
+    with month_ended(period):
+        _act(client, "close", period)
+    period.refresh_from_db()
+    assert period.status == "closed"

@@ -154,6 +154,35 @@ def test_accounting_period_close_reopen(api, organization, system_user):
     assert [p["id"] for p in listed] == [period["id"]]
 
 
+def test_close_of_the_current_month_is_409_period_not_ended(api, organization, month_ended):
+    """Any day of the month, its close is refused until the day after its last day (Yerevan);
+    the detail lists it among the blockers; the schema documents the code."""
+    from core.clock import clock_today
+    from reconciliation.services import accounting_period_month
+
+    period = accounting_period_month(
+        organization=organization, day=clock_today(organization), actor=api.api_client.user
+    )
+    api.api_client.user.user_permissions.add(
+        Permission.objects.get(codename="close_accountingperiod")
+    )
+    url = f"/api/v1/accounting-periods/{period.pk}/close/"
+    refused = api.post(url)
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["code"] == "period_not_ended"
+    assert (period.end + dt.timedelta(days=1)).isoformat() in error["message"]
+    detail = api.get(f"/api/v1/accounting-periods/{period.pk}/").json()
+    assert [b["kind"] for b in detail["blockers"]] == ["period_not_ended"]
+    assert AccountingPeriod.objects.get(pk=period.pk).status == "open"
+    schema = api.get("/api/schema/", {"format": "json"}).content.decode()
+    assert "period_not_ended" in schema
+    with month_ended(period):
+        closed = api.post(url)
+    assert closed.status_code == 200, closed.json()
+    assert closed.json()["status"] == "closed"
+
+
 def test_overlapping_period_is_409(api):
     api.post(
         "/api/v1/accounting-periods/", {"start": "2026-10-01", "end": "2026-10-31"}, format="json"

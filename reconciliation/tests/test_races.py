@@ -72,6 +72,21 @@ def test_the_same_file_imported_twice_at_once_is_imported_once(organization):
 # --- a change dated in the period against its close (issue 12: never a change in a closed one) ---
 
 
+@pytest.fixture
+def close_after_midnight(monkeypatch):
+    """The race at midnight: the change is dated today (real time, the month still running), the
+    close reads today as the day after the month's last day, so the month has ended and may
+    close. Only the close's reading of the clock moves: the organisation's test clock would move
+    the change's date out of the month as well."""
+    from core.clock import clock_today
+    from reconciliation.services import periods
+
+    def day_after_the_month(organization):
+        return periods.month_bounds(clock_today(organization))[1] + dt.timedelta(days=1)
+
+    monkeypatch.setattr(periods, "clock_today", day_after_the_month)
+
+
 def _blocked_or_done(done: threading.Event, timeout: float = 20) -> None:
     """From inside the change's transaction: return once another session of this database waits
     on a lock (the close, behind ours) or ``done`` is set (the close went through at once)."""
@@ -154,6 +169,7 @@ def _verify(payment):
     )
 
 
+@pytest.mark.usefixtures("close_after_midnight")
 @pytest.mark.parametrize("period_exists", [True, False], ids=["period", "no-period-yet"])
 def test_a_verification_checked_before_the_close_lands_before_it(
     organization, branch, period_exists
@@ -185,6 +201,7 @@ def test_a_verification_checked_before_the_close_lands_before_it(
     assert figures["AMD"]["verified"] == "900.00"
 
 
+@pytest.mark.usefixtures("close_after_midnight")
 def test_a_change_after_the_close_locked_the_period_is_refused(organization, branch):
     """The close holds the period (its reactions still running) when a verification asks: the
     verification waits, then is refused 409 period_closed; nothing changed."""
@@ -218,6 +235,7 @@ def test_a_change_after_the_close_locked_the_period_is_refused(organization, bra
     _closed_figures_hold(closed)
 
 
+@pytest.mark.usefixtures("close_after_midnight")
 def test_a_refund_and_the_close_at_once(organization, branch, monkeypatch):
     """A refund whose reservation passed its guard and a close racing: the reservation lands
     before the close (the close waits for it), and its success, which the gateway answers
@@ -257,6 +275,7 @@ def test_a_refund_and_the_close_at_once(organization, branch, monkeypatch):
         assert adjustment.booked_on > closed.end
 
 
+@pytest.mark.usefixtures("close_after_midnight")
 def test_refund_and_close_together_never_change_the_closed_period(organization, branch):
     """Released at once, with no pause: either the refund goes first (the close counts it or
     books it as an adjustment) or it is refused 409 period_closed."""

@@ -1,5 +1,6 @@
 """The desk in a real browser: an accountant closes the demo month (sees the blocker, resolves
-it, closes, downloads CSV and XLSX whose totals match the page, reopens with a reason); an
+it, closes, downloads CSV and XLSX whose totals match the page, reopens with a reason; this
+month, not ended yet, does not close); an
 operator sees but cannot close; another organisation's period is 404."""
 
 from __future__ import annotations
@@ -141,7 +142,16 @@ def test_accountant_closes_the_demo_month(
     drift = page.locator("[data-blocker]", has_text="Refund after a payout request")
     assert drift.get_by_role("link", name="Decide the refund drift").count() == 1
     assert drift.get_by_role("button", name="Resolve").count() == 0
+    # ... and it has not ended yet: the page and the close dialog say so, the close is refused.
+    assert page.locator("#not-ended").is_visible()
     shot("09-period-current")
+    page.get_by_role("button", name="Close period…").click()
+    assert page.locator("#close-dialog").get_by_text("This period has not ended yet").is_visible()
+    page.get_by_role("button", name="Yes, close the period").click()
+    page.wait_for_load_state()
+    refusal = page.locator("ul.messages .error").inner_text()
+    assert refusal.startswith("The period was not closed: it has not ended yet.")
+    assert AccountingPeriod.objects.get(pk=current.pk).status == "open"
 
     # The person's language: Armenian, amounts in its format.
     page.goto(f"{live_server.url}/desk/{cafe.slug}/periods/{period.pk}/")

@@ -1,6 +1,6 @@
-"""Accounting periods: close refused while blocking cases fall in it, a closed period refuses
-changes, a late refund lands as an adjustment in the next open period, reopen needs a reason
-and a permission."""
+"""Accounting periods: close refused before the period has ended and while blocking cases fall
+in it, a closed period refuses changes, a late refund lands as an adjustment in the next open
+period, reopen needs a reason and a permission."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from exceptionqueue.services import exception_raise, exception_resolve
 from payouts.tests.factories import refund
 from reconciliation.models import AccountingPeriodEvent, PeriodAdjustment
 from reconciliation.services import (
+    accounting_period_blockers,
     accounting_period_close,
     accounting_period_create,
     accounting_period_month,
@@ -169,3 +170,82 @@ def test_late_payment_is_an_adjustment_in_the_open_period(organization, branch, 
     assert adjustment.amount == Decimal("700.00")
     assert adjustment.origin_date == dt.date(2026, 10, 30)
     assert adjustment.booked_on == timezone.localtime(timezone.now(), organization.tz).date()
+
+
+def _this_month(organization, actor):
+    from core.clock import clock_today
+
+    return accounting_period_month(
+        organization=organization, day=clock_today(organization), actor=actor
+    )
+
+
+def test_the_current_month_does_not_close_before_it_has_ended(organization, actor):
+    """Today (whichever day of the month, the 1st and the last included) lies in this month: its
+    close is refused 409 period_not_ended, and recorded, so a payment of a later day of the
+    month never lands in a closed period. Nothing else blocks it."""
+    period = _this_month(organization, actor)
+    with pytest.raises(DomainError) as caught:
+        accounting_period_close(period=period, actor=actor)
+    assert (caught.value.code, caught.value.status_code) == ("period_not_ended", 409)
+    day_after = period.end + dt.timedelta(days=1)
+    assert f"it can be closed from {day_after.isoformat()}" in caught.value.message
+    assert "Asia/Yerevan" in caught.value.message
+    assert caught.value.fields == {}
+    period.refresh_from_db()
+    assert period.status == "open"
+    refused = AccountingPeriodEvent.objects.get(period=period, action="close_refused")
+    assert [b["kind"] for b in refused.data["blockers"]] == ["period_not_ended"]
+    assert accounting_period_blockers(period=period)[0]["closable_from"] == day_after.isoformat()
+
+
+def test_a_period_ends_at_midnight_in_the_organisations_time_zone(organization, actor, at_midnight):
+    """23:59:59 of the last day in Yerevan is still the period (refused); 00:00 of the next day
+    in Yerevan, 20:00 UTC of the last day, has ended it (closes): the UTC date would say not."""
+    from core.clock import clock_now
+
+    period = _this_month(organization, actor)
+    with at_midnight(period, seconds=-1), pytest.raises(DomainError) as caught:
+        accounting_period_close(period=period, actor=actor)
+    assert caught.value.code == "period_not_ended"
+    with at_midnight(period):
+        assert clock_now(organization).astimezone(dt.UTC).date() == period.end
+        closed = accounting_period_close(period=period, actor=actor)
+    assert closed.status == "closed"
+
+
+def test_a_period_not_ended_names_its_blocking_cases_too(organization, actor, month_ended):
+    period = _this_month(organization, actor)
+    case = _blocking_case(organization, actor, period.end)
+    with pytest.raises(DomainError) as caught:
+        accounting_period_close(period=period, actor=actor)
+    assert caught.value.code == "period_not_ended"
+    assert caught.value.fields["blocking_cases"] == [
+        f"missing_in_payops #{case.pk}: A row payops does not know."
+    ]
+    with month_ended(period), pytest.raises(DomainError) as caught:
+        accounting_period_close(period=period, actor=actor)
+    assert caught.value.code == "period_blocked"  # ended: the case alone keeps it open
+
+
+def test_a_future_period_does_not_close(organization, actor):
+    period = _this_month(organization, actor)
+    later = accounting_period_create(
+        organization=organization,
+        start=period.end + dt.timedelta(days=1),
+        end=period.end + dt.timedelta(days=10),
+        actor=actor,
+    )
+    with pytest.raises(DomainError) as caught:
+        accounting_period_close(period=later, actor=actor)
+    assert caught.value.code == "period_not_ended"
+
+
+def test_the_test_clock_counts_only_in_the_sandbox(organization, actor, month_ended, settings):
+    """Production time is real time: with the sandbox off a test clock past the month's end
+    does not let the month close."""
+    period = _this_month(organization, actor)
+    settings.PAYOPS_SANDBOX = False
+    with month_ended(period), pytest.raises(DomainError) as caught:
+        accounting_period_close(period=period, actor=actor)
+    assert caught.value.code == "period_not_ended"

@@ -196,6 +196,10 @@ DOMAIN_TEXTS: dict = {
         "Հենց այս բանկային քաղվածքն արդեն ներմուծվել է․ ոչինչ չի գրանցվել։",
         "Эта же банковская выписка уже импортирована; ничего не записано.",
     ),
+    "This period has not ended yet in the organisation's time zone; close it from the day after its last day.": (
+        "Այս ժամանակաշրջանը կազմակերպության ժամային գոտում դեռ չի ավարտվել. փակեք այն դրա վերջին օրվան հաջորդող օրվանից։",
+        "Этот период ещё не закончился в часовом поясе организации; закройте его со дня после его последнего дня.",
+    ),
     # ... and the fixed precise sentences and reasons of those services.
     "This accounting period is closed.": (
         "Այս հաշվապահական ժամանակաշրջանը փակ է։",

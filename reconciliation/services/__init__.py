@@ -22,6 +22,7 @@ from reconciliation.services.periods import (
     accounting_period_blockers,
     accounting_period_close,
     accounting_period_create,
+    accounting_period_dates_check,
     accounting_period_month,
     accounting_period_reopen,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "accounting_period_blockers",
     "accounting_period_close",
     "accounting_period_create",
+    "accounting_period_dates_check",
     "accounting_period_month",
     "accounting_period_reopen",
     "bank_payouts_check",

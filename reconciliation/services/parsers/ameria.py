@@ -17,8 +17,9 @@ import zoneinfo
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
+from core.dates import FIRST_DAY, LAST_DAY, date_in_range
 from core.money import NUMERIC_TO_ALPHA
-from reconciliation.services.parsers.base import FormatError
+from reconciliation.services.parsers.base import FormatError, parse_amount, shown
 from reconciliation.services.xml import safe_xml
 
 YEREVAN = zoneinfo.ZoneInfo("Asia/Yerevan")
@@ -41,10 +42,29 @@ def _paid_at(value: str) -> dt.datetime:
             except ValueError:
                 continue
     if parsed is None:
-        raise ValueError(f"bad DateTime {value!r}")
+        raise ValueError(f"bad DateTime {shown(value)}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=YEREVAN)  # the gateway's local time
+    if not date_in_range(parsed):
+        raise ValueError(
+            f"bad DateTime {shown(value)}: outside {FIRST_DAY}..{LAST_DAY}, the dates payops "
+            "accepts"
+        )
     return parsed
+
+
+def _decimal(fields: dict[str, str], name: str) -> Decimal:
+    value = fields[name]
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"bad {name} {shown(value)} (a decimal)") from None
+
+
+def _status_code(value: str) -> int:
+    if not value.isdigit() or not value.isascii():
+        raise ValueError(f"bad OrderStatus {shown(value)} (a status number)")
+    return int(value)
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -52,14 +72,14 @@ def _decimal_text(value: Decimal) -> str:
 
 
 def _row(fields: dict[str, str]) -> dict | None:
-    code = int(fields["OrderStatus"])
+    code = _status_code(fields["OrderStatus"])
     if code in (0, 1, 5):
         return None
     currency = NUMERIC_TO_ALPHA.get((fields.get("Currency") or "051").zfill(3))
     if currency is None:
         raise ValueError(f"unknown Currency {fields.get('Currency')!r}")
-    amount = Decimal(fields.get("ApprovedAmount") or fields["Amount"])
-    refunded = Decimal(fields.get("RefundedAmount") or "0")
+    amount = _decimal(fields, "ApprovedAmount" if fields.get("ApprovedAmount") else "Amount")
+    refunded = _decimal(fields, "RefundedAmount") if fields.get("RefundedAmount") else Decimal(0)
     if code == 2:
         status = "partially_refunded" if refunded else "paid"
     elif code == 4:
@@ -68,6 +88,8 @@ def _row(fields: dict[str, str]) -> dict | None:
         status = "declined"
     else:
         raise ValueError(f"unknown OrderStatus {code}")
+    for name, value in (("Amount", amount), ("RefundedAmount", refunded)):
+        parse_amount(_decimal_text(value), name)  # negative, too large, too many places
     return {
         "order_number": fields.get("Opaque") or fields.get("OrderID") or "",
         "provider_reference": (fields.get("PaymentID") or "").upper(),
@@ -91,9 +113,12 @@ def parse(data: bytes) -> Iterator[dict]:
         number += 1
         try:
             row = _row(children)
-        except (KeyError, ValueError, InvalidOperation) as exc:
+        except KeyError as exc:
             line = element.sourceline or number
-            raise FormatError(f"transaction {number}: {exc!s} missing or malformed", line) from None
+            raise FormatError(f"transaction {number}: no {exc.args[0]}", line) from None
+        except ValueError as exc:
+            line = element.sourceline or number
+            raise FormatError(f"transaction {number}: {exc}", line) from None
         if row is not None:
             yield row
     if number == 0:

@@ -88,7 +88,7 @@ def _row(fields: dict[str, str]) -> dict | None:
         status = "declined"
     else:
         raise ValueError(f"unknown OrderStatus {code}")
-    for name, value in (("Amount", amount), ("RefundedAmount", refunded)):
+    for name, value in (("amount", amount), ("refunded_amount", refunded)):
         parse_amount(_decimal_text(value), name)  # negative, too large, too many places
     return {
         "order_number": fields.get("Opaque") or fields.get("OrderID") or "",

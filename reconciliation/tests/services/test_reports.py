@@ -347,7 +347,7 @@ def _ameria(date_time: str, amount: str = "2500.00", status: str = "2") -> bytes
         (_ameria("31/12/9999 23:30:00"), "bad DateTime '31/12/9999 23:30:00': outside"),
         (_ameria("01/01/0001 01:00:00"), "bad DateTime '01/01/0001 01:00:00': outside"),
         (_ameria("31/12/1969 23:00:00"), "outside 1970-01-01..9998-12-31"),
-        (_ameria("05/10/2026 14:30:00", amount="-5"), "Amount cannot be negative"),
+        (_ameria("05/10/2026 14:30:00", amount="-5"), "bad amount '-5': amount cannot be negative"),
         (_ameria("05/10/2026 14:30:00", amount="1.234"), "3 decimal places"),
         (_ameria("05/10/2026 14:30:00", amount="1e30"), "above 9999999999.99"),
         (_ameria("05/10/2026 14:30:00", amount="ten"), "bad Amount 'ten' (a decimal)"),

@@ -64,3 +64,14 @@ def test_reconcile_command(organization, paid_request, actor):
     assert "cancelled_paid_undecided: appointment #" in out.getvalue()
     with pytest.raises(CommandError):
         call_command("reconcile_appointments", "--org", "nope", stdout=io.StringIO())
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1969-12-31"])
+def test_reconcile_command_refuses_a_date_beyond_the_accepted_range(organization, day):
+    """``--date 9999-12-31`` was a traceback (OverflowError at the day after)."""
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError) as caught:
+        call_command("reconcile_appointments", "--org", organization.slug, "--date", day)
+    assert "1970-01-01 to 9998-12-31" in str(caught.value)
+    assert not AppointmentReconciliation.objects.exists()

@@ -4,7 +4,8 @@ PostgreSQL refuses a NUL byte in text and an offset beyond ±15:59 (Python allow
 Python overflows a day added to 9999-12-31: each used to be a 500 for a well-formed request.
 So every query parameter of every API view is refused when it holds a NUL byte
 (``refuse_nul_query``), every date-time a filter or a body carries is normalised to UTC and
-bounded to ``EARLIEST``..``LATEST`` (``bounded_moment``, ``bounded_day``), and
+bounded to ``EARLIEST``..``LATEST`` (``bounded_moment``, ``bounded_day``; the range is
+``core.dates``'s, the one every entry of dates uses), and
 ``PayopsFilterBackend`` (the default filter backend) applies those bounds to every FilterSet.
 
 django-filter itself let malformed whole numbers and booleans through: a boolean filter read
@@ -33,11 +34,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
-EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-LATEST = dt.datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
+from core.dates import EARLIEST, LATEST, RANGE_MESSAGE, date_in_range
+
 NUL = "\x00"
 NUL_MESSAGE = "Null characters are not allowed."
-RANGE_MESSAGE = f"Out of range: dates are from {EARLIEST.date()} to {LATEST.date()} (UTC)."
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 WHOLE = re.compile(r"-?[0-9]+")
 WHOLE_MESSAGE = "A whole number is required."
@@ -66,7 +66,7 @@ def bounded_moment(moment: dt.datetime, name: str, *, default_tz=dt.UTC) -> dt.d
 
 
 def bounded_day(day: dt.date, name: str) -> dt.date:
-    if not EARLIEST.date() <= day <= LATEST.date():
+    if not date_in_range(day):
         raise out_of_range(name)
     return day
 

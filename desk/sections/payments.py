@@ -53,16 +53,56 @@ def section(*, period, organization, lo, hi, user) -> dict:
     }
     currencies = sorted({c for _, c in rows})
     unit = currencies[0] if len(currencies) == 1 else ""
-    points, ticks, day = [], [], period.start
-    while day <= period.end:
-        # The bar's title: the locale's one date format; the axis: the day of the month.
-        points.append((formats.date_format(day, "SHORT_DATE_FORMAT"), by_day.get(day, Decimal(0))))
-        ticks.append(str(day.day))
-        day += dt.timedelta(days=1)
+    title, points, ticks = volume_bars(period.start, period.end, by_day)
     return {
         "rows": sorted(rows.values(), key=lambda r: (r["currency"], r["branch"])),
-        "chart": column_chart(points, title=_("Verified volume by day"), unit=unit, ticks=ticks),
+        "chart": column_chart(points, title=title, unit=unit, ticks=ticks),
     }
+
+
+MAX_BARS = 366
+
+
+def volume_bars(start: dt.date, end: dt.date, by_day: dict[dt.date, Decimal]):
+    """``(title, points, ticks)`` of the chart: a bar per day of ``start..end``, or per month or
+    per year when a period is longer than ``MAX_BARS`` months (then only the years from the first
+    to the last with payments).
+
+    The days are counted, never stepped past ``end`` (a period ending on Python's last date,
+    9999-12-31, overflowed at ``+ 1 day``), and a long period (1970..9998 is a valid period)
+    is drawn with a bounded number of bars instead of millions."""
+    if end < start:
+        return _("Verified volume by day"), [], []
+    days = (end - start).days + 1
+    if days <= MAX_BARS:
+        points, ticks = [], []
+        for offset in range(days):
+            day = start + dt.timedelta(days=offset)
+            # The bar's title: the locale's one date format; the axis: the day of the month.
+            points.append(
+                (formats.date_format(day, "SHORT_DATE_FORMAT"), by_day.get(day, Decimal(0)))
+            )
+            ticks.append(str(day.day))
+        return _("Verified volume by day"), points, ticks
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    by_month: dict[tuple[int, int], Decimal] = {}
+    by_year: dict[int, Decimal] = {}
+    for day, total in by_day.items():
+        by_month[(day.year, day.month)] = by_month.get((day.year, day.month), 0) + total
+        by_year[day.year] = by_year.get(day.year, 0) + total
+    if months <= MAX_BARS:
+        points, ticks = [], []
+        for index in range(months):
+            year, month = divmod(start.year * 12 + start.month - 1 + index, 12)
+            first = dt.date(year, month + 1, 1)
+            label = formats.date_format(first, "YEAR_MONTH_FORMAT")
+            points.append((label, by_month.get((year, month + 1), Decimal(0))))
+            ticks.append(str(month + 1))
+        return _("Verified volume by month"), points, ticks
+    # Longer than MAX_BARS years: the years from the first to the last with payments.
+    years = range(min(by_year, default=start.year), max(by_year, default=start.year) + 1)
+    points = [(str(year), by_year.get(year, Decimal(0))) for year in years]
+    return _("Verified volume by year"), points, [str(year) for year in years]
 
 
 def _payment_rows(*, organization, lo, hi, **_):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from core.models import AccountingPeriod
 from desk.tests.conftest import PASSWORD, staff
 from exceptionqueue.models import ExceptionCase
+from payments.tests.factories import make_payment
 from reconciliation.services import accounting_period_month
 
 pytestmark = pytest.mark.django_db
@@ -311,3 +312,66 @@ def test_the_last_run_counts_its_cases_in_the_right_plural(
     run.exceptions_raised = 2
     run.save()
     assert many in client.get(url("periods", organization)).content.decode()
+
+
+@pytest.mark.parametrize("month", ["9999-12", "0001-01", "1969-12"])
+def test_a_month_beyond_the_accepted_dates_is_refused_in_place(
+    client, accountant, organization, month
+):
+    """The period for 9999-12 was created, then its page answered 500 (9999-12-31 + 1 day)."""
+    login(client, accountant)
+    response = client.post(url("period-create", organization), {"month": month}, follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == url("periods", organization)
+    html = response.content.decode()
+    assert "An accounting period must lie between 1970-01-01 and 9998-12-31" in html
+    assert not AccountingPeriod.objects.filter(organization=organization).exists()
+
+
+def test_a_stored_period_at_the_end_of_the_calendar_still_opens(client, accountant, organization):
+    """A period stored before the check (9999-12) opens: its local-day bounds and its chart's
+    day count stop at Python's last date instead of overflowing."""
+    period = AccountingPeriod.objects.create(
+        organization=organization, start=dt.date(9999, 12, 1), end=dt.date(9999, 12, 31)
+    )
+    response = login(client, accountant).get(url("period", organization, period.pk))
+    assert response.status_code == 200
+    assert "31 bars" in response.content.decode()
+
+
+def test_a_period_of_the_whole_accepted_range_charts_by_year(
+    client, accountant, organization, branch
+):
+    make_payment(organization=organization, branch=branch, amount="1500.00", verified=True)
+    period = AccountingPeriod.objects.create(
+        organization=organization, start=dt.date(1970, 1, 1), end=dt.date(9998, 12, 31)
+    )
+    response = login(client, accountant).get(url("period", organization, period.pk))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Verified volume by year" in html
+    assert "1 bars; total 1,500.00 AMD" in html
+
+
+def test_the_chart_has_a_bar_per_day_month_or_year():
+    from desk.sections.payments import volume_bars
+
+    day = dt.date(2026, 3, 5)
+    title, points, ticks = volume_bars(dt.date(2026, 3, 1), dt.date(2026, 3, 31), {day: 7})
+    assert (str(title), len(points), ticks[0], points[4][1]) == (
+        "Verified volume by day",
+        31,
+        "1",
+        7,
+    )
+    title, points, ticks = volume_bars(dt.date(2025, 1, 1), dt.date(2026, 12, 31), {day: 7})
+    assert (str(title), len(points), ticks[14], points[14][1]) == (
+        "Verified volume by month",
+        24,
+        "3",
+        7,
+    )
+    title, points, ticks = volume_bars(dt.date(1970, 1, 1), dt.date(9998, 12, 31), {})
+    assert (str(title), len(points)) == ("Verified volume by year", 1)
+    title, points, ticks = volume_bars(dt.date(9999, 12, 1), dt.date.max, {})
+    assert len(points) == 31

@@ -23,6 +23,7 @@ from django.utils import timezone
 from core.accounting import close_blockers, close_reactions_run
 from core.audit import save_audited
 from core.clock import clock_today
+from core.dates import FIRST_DAY, LAST_DAY, RANGE_MESSAGE, date_in_range
 from core.errors import CoreError
 from core.fsm import transition_apply
 from core.locks import accounting_period_creation_lock
@@ -44,14 +45,31 @@ def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
     return day.replace(day=1), day.replace(day=last)
 
 
-@transaction.atomic
-def accounting_period_create(
-    *, organization: Organization, start: dt.date, end: dt.date, actor
-) -> AccountingPeriod:
+def accounting_period_dates_check(*, start: dt.date, end: dt.date) -> None:
+    """400 ``invalid`` for a period outside the dates payops accepts (``core.dates``: its pages,
+    figures and local-day bounds would overflow Python's dates) or ending before it starts."""
+    if not (date_in_range(start) and date_in_range(end)):
+        fields = {
+            name: [RANGE_MESSAGE]
+            for name, value in (("start", start), ("end", end))
+            if not date_in_range(value)
+        }
+        raise errors.INVALID.error(
+            f"An accounting period must lie between {FIRST_DAY} and {LAST_DAY}; "
+            f"{start}..{end} does not.",
+            fields=fields,
+        )
     if end < start:
         raise errors.INVALID.error(
             "The period ends before it starts.", fields={"end": ["Before start."]}
         )
+
+
+@transaction.atomic
+def accounting_period_create(
+    *, organization: Organization, start: dt.date, end: dt.date, actor
+) -> AccountingPeriod:
+    accounting_period_dates_check(start=start, end=end)
     organization_lock(organization)
     # Changes dated where no period exists yet hold this shared until they commit (core.locks).
     accounting_period_creation_lock(organization_id=organization.pk)

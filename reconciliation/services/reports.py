@@ -27,6 +27,7 @@ import psycopg
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.dates import EARLIEST, LATEST
 from core.models import Organization
 from core.money import CURRENCIES
 from payments.errors import PaymentError
@@ -76,10 +77,36 @@ def _chunks(file: BinaryIO, progress: Progress | None) -> Iterator[bytes]:
         yield chunk
 
 
+_BLANK = b" \t\r\n"
+
+
+def _without_trailing_blank_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks`` without the blank lines that end the file (an editor's or a script's empty
+    last lines): COPY would read each as a row with one empty field and refuse the file. Only
+    at the end: a blank line between rows is still refused, naming its line. The bytes after
+    the last non-blank byte are held back until more content follows; at the end of the file
+    only those up to the last row's own line end are sent (a blank run longer than ``CHUNK`` is
+    sent as it is, and refused). The kept file is the file as it came."""
+    held = b""
+    for chunk in chunks:
+        content = chunk.rstrip(_BLANK)
+        if content:
+            yield held + content
+            held = chunk[len(content) :]
+        else:
+            held += chunk
+        if len(held) > CHUNK:  # a blank tail is held in memory up to a chunk; longer: sent
+            yield held
+            held = b""
+    end = held.find(b"\n")
+    yield held if end < 0 else held[: end + 1]
+
+
 def _csv_source(file: BinaryIO, fmt: str, progress: Progress | None) -> Iterator[bytes]:
-    """The report as payops CSV bytes: the file itself, or its rows converted."""
+    """The report as payops CSV bytes: the file itself (without trailing blank lines), or its
+    rows converted."""
     if fmt == ProviderReport.Format.PAYOPS_CSV:
-        return _chunks(file, progress)
+        return _without_trailing_blank_lines(_chunks(file, progress))
     data = file.read()
     if progress:
         progress(len(data))
@@ -146,7 +173,7 @@ def _valid() -> str:
       AND (right(paid_at, 1) = 'Z' OR substr(paid_at, length(paid_at) - 5, 1) IN ('+', '-')
            OR substr(paid_at, length(paid_at) - 4, 1) IN ('+', '-')
            OR substr(paid_at, length(paid_at) - 2, 1) IN ('+', '-'))
-      AND paid IS NOT NULL
+      AND paid IS NOT NULL AND paid >= '{EARLIEST.isoformat()}' AND paid <= '{LATEST.isoformat()}'
       AND length(order_number) <= 64 AND length(provider_reference) <= 128,
       false)"""
 
@@ -308,7 +335,8 @@ def provider_report_import(
     if known is not None:
         raise ReconciliationError.REPORT_ALREADY_IMPORTED.error(
             f"This file (SHA-256 {sha256[:12]}...) was imported as report #{known.pk} on "
-            f"{known.created_at:%Y-%m-%d}; nothing was written."
+            f"{timezone.localtime(known.created_at, organization.tz):%Y-%m-%d}; nothing was "
+            "written."
         )
     try:
         fmt = format or detect_format(file.read(CHUNK))

@@ -18,6 +18,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import capfirst
 
+from core.dates import dates_check, local_day_bounds
 from core.models import Organization
 from exceptionqueue.models import ExceptionCase
 from exceptionqueue.services import exception_clear, exception_raise
@@ -51,14 +52,13 @@ SENTENCES = {
 
 
 def local_bounds(organization: Organization, start: dt.date, end: dt.date):
-    """UTC bounds ``[lo, hi)`` of the organisation's local dates ``start..end``."""
-    tz = organization.tz
-    lo = dt.datetime.combine(start, dt.time.min, tzinfo=tz).astimezone(dt.UTC)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    return lo, hi.astimezone(dt.UTC)
+    """UTC bounds ``[lo, hi)`` of the organisation's local dates ``start..end`` (never an
+    overflow, even for a period stored at the edge of Python's dates: ``core.dates``)."""
+    return local_day_bounds(organization.tz, start, end)
 
 
 def _check_range(start: dt.date, end: dt.date) -> None:
+    dates_check(period_start=start, period_end=end)
     if end < start:
         raise errors.INVALID.error(
             "The period ends before it starts.", fields={"period_end": ["Before period_start."]}

@@ -194,6 +194,23 @@ def test_overlapping_period_is_409(api):
     assert answer.json()["error"]["code"] == "period_overlap"
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"start": "9999-12-01", "end": "9999-12-31"}, "start"),
+        ({"start": "9998-12-01", "end": "9999-01-31"}, "end"),
+        ({"start": "0001-01-01", "end": "0001-01-31"}, "start"),
+    ],
+)
+def test_a_period_beyond_the_accepted_dates_is_400(api, body, field):
+    answer = api.post("/api/v1/accounting-periods/", body, format="json")
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "invalid"
+    assert list(error["fields"]) == [field]
+    assert api.get("/api/v1/accounting-periods/").json()["results"] == []
+
+
 def test_bank_statements_list_and_detail(api, organization, branch, system_user):
     from pathlib import Path
 

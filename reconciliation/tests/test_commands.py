@@ -60,6 +60,8 @@ def test_import_then_reconcile(tmp_path, organization, branch):
             "no file",
         ),
         (["reconcile", "--org", "yerevan-cafe", "--date", "2026-13-01"], "not a date"),
+        (["reconcile", "--org", "yerevan-cafe", "--date", "9999-12-31"], "1970-01-01 to 9998"),
+        (["reconcile", "--org", "yerevan-cafe", "--date", "0001-01-01"], "1970-01-01 to 9998"),
         (["import_bank_statement", "--org", "nope", "x.sta"], "no organisation"),
     ],
 )

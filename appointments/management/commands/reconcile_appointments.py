@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from appointments.services import appointments_reconcile_day
 from core.actors import system_actor
 from core.clock import clock_today
+from core.dates import RANGE_MESSAGE, date_in_range
 from core.models import Organization
 
 
@@ -31,6 +32,8 @@ class Command(BaseCommand):
             )
         except ValueError:
             raise CommandError(f"--date is YYYY-MM-DD, not {date!r}.") from None
+        if not date_in_range(day):
+            raise CommandError(f"--date {day}: {RANGE_MESSAGE}")
         row = appointments_reconcile_day(
             organization=organization, date=day, actor=system_actor("cli")
         )

@@ -16,10 +16,11 @@ import datetime as dt
 import re
 import zoneinfo
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from core.dates import FIRST_DAY, LAST_DAY, date_in_range
 from core.money import NUMERIC_TO_ALPHA
-from reconciliation.services.parsers.base import FormatError
+from reconciliation.services.parsers.base import FormatError, parse_amount, shown
 from reconciliation.services.xml import safe_xml
 
 YEREVAN = zoneinfo.ZoneInfo("Asia/Yerevan")
@@ -45,9 +46,14 @@ def _paid_at(value: str) -> dt.datetime:
             except ValueError:
                 continue
     if parsed is None:
-        raise ValueError(f"bad DateTime {value!r}")
+        raise ValueError(f"bad DateTime {shown(value)}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=YEREVAN)  # the gateway's local time
+    if not date_in_range(parsed):
+        raise ValueError(
+            f"bad DateTime {shown(value)}: outside {FIRST_DAY}..{LAST_DAY}, the dates payops "
+            "accepts"
+        )
     return parsed
 
 
@@ -58,9 +64,15 @@ def _amount(fields: dict[str, str], name: str, default: str | None = None) -> De
         raise KeyError(name)
     if not PLAIN_DECIMAL.fullmatch(text):
         raise ValueError(
-            f"bad {name} {text!r} (an amount: digits and a decimal point, no sign or exponent)"
+            f"bad {name} {shown(text)} (an amount: digits and a decimal point, no sign or exponent)"
         )
     return Decimal(text)
+
+
+def _status_code(value: str) -> int:
+    if not value.isdigit() or not value.isascii():
+        raise ValueError(f"bad OrderStatus {shown(value)} (a status number)")
+    return int(value)
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -68,7 +80,7 @@ def _decimal_text(value: Decimal) -> str:
 
 
 def _row(fields: dict[str, str]) -> dict | None:
-    code = int(fields["OrderStatus"])
+    code = _status_code(fields["OrderStatus"])
     if code in (0, 1, 5):
         return None
     currency = NUMERIC_TO_ALPHA.get((fields.get("Currency") or "051").zfill(3))
@@ -87,6 +99,8 @@ def _row(fields: dict[str, str]) -> dict | None:
         status = "declined"
     else:
         raise ValueError(f"unknown OrderStatus {code}")
+    for name, value in (("amount", amount), ("refunded_amount", refunded)):
+        parse_amount(_decimal_text(value), name)  # negative, too large, too many places
     return {
         "order_number": fields.get("Opaque") or fields.get("OrderID") or "",
         "provider_reference": (fields.get("PaymentID") or "").upper(),
@@ -110,9 +124,12 @@ def parse(data: bytes) -> Iterator[dict]:
         number += 1
         try:
             row = _row(children)
-        except (KeyError, ValueError, InvalidOperation) as exc:
+        except KeyError as exc:
             line = element.sourceline or number
-            raise FormatError(f"transaction {number}: {exc!s} missing or malformed", line) from None
+            raise FormatError(f"transaction {number}: no {exc.args[0]}", line) from None
+        except ValueError as exc:
+            line = element.sourceline or number
+            raise FormatError(f"transaction {number}: {exc}", line) from None
         if row is not None:
             yield row
     if number == 0:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
+from core.dates import FIRST_DAY, LAST_DAY, date_in_range
 from core.money import CURRENCIES, MAX_MINOR_UNITS
 
 CANONICAL_COLUMNS = (
@@ -23,8 +24,10 @@ CANONICAL_COLUMNS = (
 )
 REQUIRED_COLUMNS = ("amount", "currency", "status", "paid_at")
 STATUSES = ("paid", "declined", "refunded", "partially_refunded")
-# Amounts: plain decimals with at most two places, within core.money's bound.
-AMOUNT_RE = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+# Amounts: plain decimals (a sign is read only to be refused with its own sentence), with at
+# most two places, within core.money's bound.
+SIGNED_DECIMAL_RE = r"^-?[0-9]+(\.[0-9]+)?$"
+AMOUNT_RE = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"  # bank statements' amounts (camt.053)
 # ISO 8601 with an offset (CONTRACT.md): 2026-11-02T14:05:00+04:00, ...Z.
 PAID_AT_RE = (
     r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]"
@@ -55,24 +58,48 @@ def check_header(columns: list[str]) -> list[str]:
     return names
 
 
+def shown(value: str, limit: int = 40) -> str:
+    """``value`` quoted for a message, cut when long (a line may hold a megabyte of digits)."""
+    return repr(value if len(value) <= limit else f"{value[:limit]}...")
+
+
 def parse_amount(value: str, what: str) -> Decimal:
+    """A plain decimal of at most two places, not negative, at most ``MAX_AMOUNT``; else
+    ``ValueError`` with a sentence saying which of those it is not."""
     value = (value or "").strip()
-    if not re.match(AMOUNT_RE, value):
-        raise ValueError(f"bad {what} {value!r} (a decimal with at most two places)")
-    amount = Decimal(value)
-    if amount > MAX_AMOUNT:
-        raise ValueError(f"{what} {value} is beyond what payops accepts")
-    return amount
+    if not re.match(SIGNED_DECIMAL_RE, value):
+        raise ValueError(f"bad {what} {shown(value)} (a decimal with at most two places)")
+    if value.startswith("-"):
+        raise ValueError(f"bad {what} {shown(value)}: {what} cannot be negative")
+    whole, _, places = value.partition(".")
+    if len(places) > 2:
+        raise ValueError(
+            f"bad {what} {shown(value)}: {len(places)} decimal places (at most two: minor units)"
+        )
+    if len(whole.lstrip("0")) > len(str(int(MAX_AMOUNT))) or Decimal(value) > MAX_AMOUNT:
+        raise ValueError(f"bad {what} {shown(value)}: above {MAX_AMOUNT}, the most payops accepts")
+    return Decimal(value)
 
 
 def parse_paid_at(value: str) -> dt.datetime:
     value = (value or "").strip()
     if not re.match(PAID_AT_RE, value):
-        raise ValueError(f"bad paid_at {value!r} (ISO 8601 with its UTC offset)")
+        raise ValueError(f"bad paid_at {shown(value)} (ISO 8601 with its UTC offset)")
     try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"bad paid_at {value!r} (no such date or time)") from None
+        raise ValueError(f"bad paid_at {shown(value)} (no such date or time)") from None
+    return paid_at_check(moment, value)
+
+
+def paid_at_check(moment: dt.datetime, value: str = "") -> dt.datetime:
+    """``moment`` if within the dates payops accepts (``core.dates``), else ``ValueError``."""
+    if not date_in_range(moment):
+        raise ValueError(
+            f"bad paid_at {shown(value or str(moment))}: outside {FIRST_DAY}..{LAST_DAY}, "
+            "the dates payops accepts"
+        )
+    return moment
 
 
 def parse_row(values: dict[str, str]) -> dict:

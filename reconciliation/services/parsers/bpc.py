@@ -20,10 +20,15 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 
-from core.money import NUMERIC_TO_ALPHA, from_minor
-from reconciliation.services.parsers.base import FormatError
+from core.dates import FIRST_DAY, LAST_DAY, date_in_range
+from core.money import MAX_MINOR_UNITS, NUMERIC_TO_ALPHA, from_minor
+from reconciliation.services.parsers.base import FormatError, shown
 
 SKIPPED = {0, 1, 5}
+
+
+class OrderProblem(ValueError):
+    """What is wrong with one order, as a sentence for the accountant (never Python's text)."""
 
 
 def _status(code: int, amount: int, refunded: int) -> str:
@@ -37,7 +42,7 @@ def _status(code: int, amount: int, refunded: int) -> str:
         )
     if code in (3, 6):
         return "declined"
-    raise ValueError(f"unknown orderStatus {code}")
+    raise OrderProblem(f"unknown orderStatus {code}")
 
 
 def _reference(order: dict) -> str:
@@ -47,36 +52,72 @@ def _reference(order: dict) -> str:
     return str(order.get("orderId") or "")
 
 
-def _minor(value, what: str) -> int:
-    """A whole, non-negative number of minor units, as BPC sends them: ``int()`` alone would
-    truncate ``1500.5`` (a JSON number read as a Decimal) to 1500 without a word."""
+def _whole(value, what: str, sense: str) -> int:
+    """A whole, non-negative number, as BPC sends them: ``int()`` alone would truncate
+    ``1500.5`` (a JSON number read as a Decimal) to 1500 without a word."""
+    if value is None:
+        raise OrderProblem(f"no {what}")
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise ValueError(f"bad {what} {value!r} (whole minor units)")
+        raise OrderProblem(f"bad {what} {shown(str(value))} ({sense})")
     text = str(value).strip()
+    if text.startswith("-") and text[1:].isdigit() and text[1:].isascii():
+        raise OrderProblem(f"bad {what} {shown(text)}: {what} cannot be negative")
     if not text.isdigit() or not text.isascii():
-        raise ValueError(f"bad {what} {value!r} (whole minor units)")
+        raise OrderProblem(f"bad {what} {shown(text)} ({sense})")
     return int(text)
 
 
-def _row(order: dict) -> dict | None:
-    code = int(order["orderStatus"])
+def _minor(value, what: str) -> int:
+    amount = _whole(value, what, "whole minor units")
+    if amount > MAX_MINOR_UNITS:
+        raise OrderProblem(
+            f"bad {what} {shown(str(amount))}: above {MAX_MINOR_UNITS} minor units, the most "
+            "payops accepts"
+        )
+    return amount
+
+
+def _paid_at(order: dict) -> str:
+    value = order.get("authDateTime") or order.get("date")
+    if value is None:
+        raise OrderProblem("no date or authDateTime")
+    text = str(value).strip()
+    before_1970 = text.startswith("-") and text[1:].isdigit() and text[1:].isascii()
+    millis = 0 if before_1970 else _whole(value, "date", "epoch milliseconds")
+    try:
+        moment = dt.datetime.fromtimestamp(millis / 1000, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        moment = None
+    if before_1970 or moment is None or not date_in_range(moment):
+        raise OrderProblem(
+            f"bad date {shown(text)} (epoch milliseconds): outside {FIRST_DAY}..{LAST_DAY}, "
+            "the dates payops accepts"
+        )
+    return moment.isoformat()
+
+
+def _row(order) -> dict | None:
+    if not isinstance(order, dict):
+        raise OrderProblem("not an order (a JSON object)")
+    code = _whole(order.get("orderStatus"), "orderStatus", "a status number")
     if code in SKIPPED:
         return None
     currency = NUMERIC_TO_ALPHA.get(str(order.get("currency") or "051").zfill(3))
     if currency is None:
-        raise ValueError(f"unknown currency code {order.get('currency')!r}")
-    amount = _minor(order["amount"], "amount")
+        raise OrderProblem(f"unknown currency code {shown(str(order.get('currency')))}")
+    amount = _minor(order.get("amount"), "amount")
     info = order.get("paymentAmountInfo") or {}
+    if not isinstance(info, dict):
+        raise OrderProblem("paymentAmountInfo is not a JSON object")
     refunded = _minor(info.get("refundedAmount") or 0, "refundedAmount")
-    millis = order.get("authDateTime") or order["date"]
-    paid_at = dt.datetime.fromtimestamp(int(millis) / 1000, tz=dt.UTC)
+    paid_at = _paid_at(order)
     return {
         "order_number": str(order.get("orderNumber") or ""),
         "provider_reference": _reference(order).upper(),
         "amount": str(from_minor(amount, currency)),
         "currency": currency,
         "status": _status(code, amount, refunded),
-        "paid_at": paid_at.isoformat(),
+        "paid_at": paid_at,
         "refunded_amount": str(from_minor(refunded, currency)),
         "fee": str(Decimal("0.00")),
     }
@@ -101,9 +142,12 @@ def parse(data: bytes) -> Iterator[dict]:
             number += 1
             try:
                 row = _row(order)
-            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            except OrderProblem as exc:
+                raise FormatError(f"order {number}: {exc}", number + 1) from None
+            except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError):
+                # Python's own text (``invalid literal for int()``) says nothing to an accountant.
                 raise FormatError(
-                    f"order {number}: {exc!s} missing or malformed", number + 1
+                    f"order {number}: a field is missing or malformed", number + 1
                 ) from None
             if row is not None:
                 yield row

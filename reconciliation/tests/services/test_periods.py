@@ -64,6 +64,40 @@ def test_create_refuses_overlap_and_inversion(organization, actor):
     assert (november.start, november.end) == (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [
+        (dt.date(9999, 12, 1), dt.date(9999, 12, 31), "start"),
+        (dt.date(9998, 12, 1), dt.date(9999, 1, 31), "end"),
+        (dt.date(1969, 12, 1), dt.date(1970, 1, 31), "start"),
+        (dt.date(1, 1, 1), dt.date(1, 1, 31), "start"),
+    ],
+)
+def test_create_refuses_dates_beyond_the_accepted_range(organization, actor, start, end, field):
+    """A period in 9999 passed, then every page showing it overflowed (9999-12-31 + 1 day)."""
+    with pytest.raises(DomainError) as caught:
+        accounting_period_create(organization=organization, start=start, end=end, actor=actor)
+    assert caught.value.code == "invalid"
+    assert caught.value.status_code == 400
+    assert "1970-01-01 and 9998-12-31" in caught.value.message
+    assert field in caught.value.fields
+    day = start if field == "start" else end
+    with pytest.raises(DomainError):
+        accounting_period_month(organization=organization, day=day, actor=actor)
+    assert not AccountingPeriod.objects.filter(organization=organization).exists()
+
+
+def test_create_accepts_the_first_and_last_accepted_months(organization, actor):
+    for start, end in (
+        (dt.date(1970, 1, 1), dt.date(1970, 1, 31)),
+        (dt.date(9998, 12, 1), dt.date(9998, 12, 31)),
+    ):
+        period = accounting_period_create(
+            organization=organization, start=start, end=end, actor=actor
+        )
+        assert (period.start, period.end) == (start, end)
+
+
 def test_close_is_refused_naming_the_blocking_cases(organization, actor):
     period = accounting_period_create(
         organization=organization, start=OCT[0], end=OCT[1], actor=actor

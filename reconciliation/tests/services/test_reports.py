@@ -89,6 +89,18 @@ def test_same_file_twice_is_recognised(organization, branch, actor):
     assert ProviderReport.objects.count() == 1
 
 
+def test_same_file_twice_names_the_local_date_of_the_first(organization, branch, actor):
+    data = report_bytes(_good_rows(organization, branch, 1))
+    first = _import(organization, actor, data)
+    # 22:30 UTC on 5 October is 02:30 on 6 October in Yerevan.
+    ProviderReport.objects.filter(pk=first.pk).update(
+        created_at=dt.datetime(2026, 10, 5, 22, 30, tzinfo=dt.UTC)
+    )
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, data)
+    assert f"report #{first.pk} on 2026-10-06;" in caught.value.message
+
+
 @pytest.mark.parametrize(
     ("mutate", "line", "words"),
     [
@@ -106,6 +118,29 @@ def test_same_file_twice_is_recognised(organization, branch, actor):
             for value in ("1E+3", "+5.00", ".50", "5.", "NaN", "Infinity", "-0", "12.345")
         ],
         (lambda rows: rows[2].update(fee="1e1"), 4, "bad fee"),
+        # Out of the dates payops accepts (a 9999 paid_at overflowed in Yerevan time: a 500;
+        # a 0001 one in UTC+4 is a BC timestamp in PostgreSQL that psycopg cannot read back).
+        *[
+            (
+                lambda rows, v=value: rows[1].update(paid_at=v),
+                3,
+                "outside 1970-01-01..9998-12-31",
+            )
+            for value in (
+                "9999-12-31T23:00:00+00:00",
+                "9999-01-01T05:00:00+04:00",
+                "0001-01-01T00:00:00+04:00",
+                "1969-12-31T23:59:59Z",
+                "1970-01-01T03:00:00+04:00",
+            )
+        ],
+        # Each amount problem in its own sentence.
+        (lambda rows: rows[2].update(amount="-5.00"), 4, "amount cannot be negative"),
+        (lambda rows: rows[2].update(fee="-1"), 4, "fee cannot be negative"),
+        (lambda rows: rows[1].update(amount="12345678901.00"), 3, "above 9999999999.99"),
+        (lambda rows: rows[1].update(amount="1" * 25 + ".00"), 3, "above 9999999999.99"),
+        (lambda rows: rows[1].update(amount="10.505"), 3, "3 decimal places"),
+        (lambda rows: rows[1].update(refunded_amount="1.0001"), 3, "4 decimal places"),
     ],
 )
 def test_bad_values_are_refused_naming_the_line(organization, branch, actor, mutate, line, words):
@@ -120,6 +155,14 @@ def test_bad_values_are_refused_naming_the_line(organization, branch, actor, mut
     assert not ProviderReportRow.objects.exists()
 
 
+def test_the_first_and_last_accepted_moments_are_read(organization, branch, actor):
+    rows = _good_rows(organization, branch, 2)
+    rows[0]["paid_at"], rows[1]["paid_at"] = "1970-01-01T00:00:00Z", "9998-12-31T23:59:59Z"
+    report = _import(organization, actor, report_bytes(rows))
+    assert report.rows_total == 2
+    assert (report.period_start, report.period_end) == (dt.date(1970, 1, 1), dt.date(9999, 1, 1))
+
+
 def test_plain_amounts_in_any_spelling_are_read(organization, branch, actor):
     rows = _good_rows(organization, branch, 3)
     rows[0]["amount"], rows[1]["amount"], rows[2]["fee"] = "0050.5", " 12.50 ", "7"
@@ -127,6 +170,31 @@ def test_plain_amounts_in_any_spelling_are_read(organization, branch, actor):
     stored = list(ProviderReportRow.objects.filter(report=report).order_by("line_no"))
     assert [r.amount for r in stored[:2]] == [Decimal("50.5"), Decimal("12.50")]
     assert stored[2].fee == Decimal("7")
+
+
+@pytest.mark.parametrize("tail", [b"\n\n\n", b"\r\n\r\n", b"\n \n\t\n", b"\n   "])
+def test_trailing_blank_lines_are_dropped(organization, branch, actor, tail):
+    """A report ending in empty lines was refused: COPY read each as a row of one empty field."""
+    data = report_bytes(_good_rows(organization, branch, 2)) + tail
+    report = _import(organization, actor, data)
+    assert report.rows_total == 2
+    assert report_file_bytes(report=report) == data  # the file is kept as it came
+
+
+def test_trailing_blank_lines_after_the_header_leave_no_rows(organization, actor):
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, report_bytes([]) + b"\n\n")
+    assert "no rows" in caught.value.message
+
+
+def test_a_blank_line_between_rows_is_still_refused(organization, branch, actor):
+    first, second = (report_bytes(_good_rows(organization, branch, 1)) for _ in range(2))
+    data = first + b"\n" + second.split(b"\n", 1)[1] + b"\n\n"
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, data)
+    assert caught.value.code == "malformed_file"
+    assert "line 3" in caught.value.message
+    assert not ProviderReport.objects.exists()
 
 
 def test_missing_and_unknown_columns_are_refused(organization, branch, actor):
@@ -223,6 +291,77 @@ def test_bpc_order_without_amount_is_refused(organization, actor):
     with pytest.raises(DomainError) as caught:
         _import(organization, actor, json.dumps(answer).encode())
     assert "order 1" in caught.value.message
+
+
+BPC_ORDER = {"orderNumber": "A", "orderStatus": 2, "amount": 100, "currency": "051"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"date": 253402300800000 * 2}, "outside 1970-01-01..9998-12-31"),
+        ({"date": -1000}, "outside 1970-01-01..9998-12-31"),
+        ({"authDateTime": 253402214400000}, "outside 1970-01-01..9998-12-31"),  # 9999-12-31
+        ({"date": "soon"}, "bad date 'soon' (epoch milliseconds)"),
+        ({"date": None}, "no date or authDateTime"),
+        ({"amount": -5}, "amount cannot be negative"),
+        ({"amount": 10**30}, "above 999999999999 minor units"),
+        ({"amount": "1500.5"}, "bad amount '1500.5' (whole minor units)"),
+        ({"orderStatus": "x"}, "bad orderStatus 'x' (a status number)"),
+        ({"orderStatus": 9}, "unknown orderStatus 9"),
+        ({"paymentAmountInfo": [1]}, "paymentAmountInfo is not a JSON object"),
+        ({"paymentAmountInfo": {"refundedAmount": -1}}, "refundedAmount cannot be negative"),
+    ],
+)
+def test_bpc_order_problems_are_sentences_naming_the_order(organization, actor, changes, words):
+    """Python's own text ('invalid literal for int()', 'year 18029 is out of range',
+    "'list' object has no attribute 'get'": a 500) is never the message."""
+    order = {**BPC_ORDER, "date": 1759644000000, **changes}
+    answer = {"errorCode": "0", "orderStatuses": [BPC_ORDER | {"date": 1759644000000}, order]}
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, json.dumps(answer).encode())
+    assert caught.value.code == "malformed_file"
+    assert "line 3: order 2: " in caught.value.message
+    assert words in caught.value.message
+    assert "missing or malformed" not in caught.value.message
+    assert not ProviderReport.objects.exists()
+
+
+def test_bpc_order_that_is_not_an_object_is_named(organization, actor):
+    answer = {"errorCode": "0", "orderStatuses": [5]}
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, json.dumps(answer).encode())
+    assert "order 1: not an order (a JSON object)" in caught.value.message
+
+
+def _ameria(date_time: str, amount: str = "2500.00", status: str = "2") -> bytes:
+    return f"""<?xml version="1.0"?><GetTransactionList>
+<PaymentDetails><PaymentID>ab12</PaymentID><Opaque>PO1</Opaque><Amount>{amount}</Amount>
+<Currency>051</Currency><OrderStatus>{status}</OrderStatus><DateTime>{date_time}</DateTime>
+</PaymentDetails></GetTransactionList>""".encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (_ameria("31/12/9999 23:30:00"), "bad DateTime '31/12/9999 23:30:00': outside"),
+        (_ameria("01/01/0001 01:00:00"), "bad DateTime '01/01/0001 01:00:00': outside"),
+        (_ameria("31/12/1969 23:00:00"), "outside 1970-01-01..9998-12-31"),
+        (_ameria("05/10/2026 14:30:00", amount="-5"), "bad Amount '-5' (an amount: digits"),
+        (_ameria("05/10/2026 14:30:00", amount="1.234"), "3 decimal places"),
+        (_ameria("05/10/2026 14:30:00", amount="1e30"), "no sign or exponent"),
+        (_ameria("05/10/2026 14:30:00", amount="10000000000.00"), "above 9999999999.99"),
+        (_ameria("05/10/2026 14:30:00", amount="ten"), "bad Amount 'ten' (an amount: digits"),
+        (_ameria("05/10/2026 14:30:00", status="x"), "bad OrderStatus 'x'"),
+    ],
+)
+def test_ameria_transaction_problems_name_the_transaction(organization, actor, data, words):
+    with pytest.raises(DomainError) as caught:
+        _import(organization, actor, data, provider="ameria")
+    assert caught.value.code == "malformed_file"
+    assert "transaction 1: " in caught.value.message
+    assert words in caught.value.message
+    assert not ProviderReport.objects.exists()
 
 
 def test_ameria_list_is_detected_and_converted(organization, actor):

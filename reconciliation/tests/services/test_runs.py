@@ -234,3 +234,22 @@ def test_case_messages_keep_the_identifiers_case(organization, branch, actor):
     ]
     for start in expected:
         assert any(m.startswith(start) for m in messages), (start, messages)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "fields"),
+    [
+        (dt.date(9999, 12, 31), dt.date(9999, 12, 31), ["period_start", "period_end"]),
+        (dt.date(9998, 12, 31), dt.date.max, ["period_end"]),
+        (dt.date.min, dt.date(1970, 1, 1), ["period_start"]),
+    ],
+)
+def test_a_run_beyond_the_accepted_dates_is_refused(organization, actor, start, end, fields):
+    """The command's ``--date 9999-12-31`` overflowed at the day after (a traceback)."""
+    from core.errors import DomainError
+
+    with pytest.raises(DomainError) as caught:
+        reconciliation_run(organization=organization, start=start, end=end, actor=actor)
+    assert caught.value.code == "invalid"
+    assert sorted(caught.value.fields) == sorted(fields)
+    assert not ReconciliationRun.objects.exists()

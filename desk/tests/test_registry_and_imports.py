@@ -137,7 +137,7 @@ def test_a_malformed_report_is_refused_naming_the_line(
     # restated the problem, its line was a third card of its own: "3").
     assert html.count("bad amount &#x27;-5&#x27;") == 1
     assert "The file is malformed; nothing of it was written." in html
-    assert "Line 3: bad amount &#x27;-5&#x27; (a decimal with at most two places)" in html
+    assert "Line 3: bad amount &#x27;-5&#x27;: amount cannot be negative" in html
     assert '<p class="alert warn">3</p>' not in html
     assert not ProviderReport.objects.filter(organization=organization).exists()
 

@@ -337,6 +337,7 @@ def test_a_stored_period_at_the_end_of_the_calendar_still_opens(client, accounta
     response = login(client, accountant).get(url("period", organization, period.pk))
     assert response.status_code == 200
     assert "31 bars" in response.content.decode()
+    assert "the calendar's last day: it can never be closed" in response.content.decode()
 
 
 def test_a_period_of_the_whole_accepted_range_charts_by_year(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import admin
 from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.auth.decorators import login_required
@@ -26,7 +24,7 @@ from desk.selectors import (
 )
 from desk.views.access import CLOSE, CREATE, REOPEN, RESOLVE, desk_view, home_redirect
 from exceptionqueue.models import ExceptionCase
-from reconciliation.services import NOT_ENDED
+from reconciliation.services import NOT_ENDED, accounting_period_closable_from
 
 FIGURE_LABELS = {
     "verified": gettext_noop("Verified"),
@@ -106,7 +104,7 @@ def period(request, organization, period_id: int):
             "labels": figure_labels(),
             "blockers": blockers,
             "not_ended": not_ended,
-            "closable_from": period.end + dt.timedelta(days=1),
+            "closable_from": accounting_period_closable_from(period=period),
             "sections": sections,
             "can_close": request.user.has_perm(CLOSE),
             "can_reopen": request.user.has_perm(REOPEN),

@@ -21,6 +21,7 @@ from reconciliation.services.nightly import reconciliation_due_work
 from reconciliation.services.periods import (
     NOT_ENDED,
     accounting_period_blockers,
+    accounting_period_closable_from,
     accounting_period_close,
     accounting_period_create,
     accounting_period_dates_check,
@@ -35,6 +36,7 @@ from reconciliation.services.settings import reconciliation_settings_get
 __all__ = [
     "NOT_ENDED",
     "accounting_period_blockers",
+    "accounting_period_closable_from",
     "accounting_period_close",
     "accounting_period_create",
     "accounting_period_dates_check",

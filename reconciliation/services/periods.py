@@ -109,18 +109,27 @@ def accounting_period_not_ended(*, period: AccountingPeriod) -> dict | None:
     today = clock_today(organization)
     if today > period.end:
         return None
-    closable_from = period.end + dt.timedelta(days=1)
+    closable_from = accounting_period_closable_from(period=period)
+    when = f"it can be closed from {closable_from}" if closable_from else "it can never be closed"
     return {
         "source": "reconciliation",
         "kind": NOT_ENDED,
         "id": period.pk,
         "message": (
             f"The period {period.start}..{period.end} has not ended: today is {today} in "
-            f"{organization.tz.key}; it can be closed from {closable_from}."
+            f"{organization.tz.key}; {when}."
         ),
         "today": today.isoformat(),
-        "closable_from": closable_from.isoformat(),
+        "closable_from": closable_from.isoformat() if closable_from else None,
     }
+
+
+def accounting_period_closable_from(*, period: AccountingPeriod) -> dt.date | None:
+    """The first day ``period`` may be closed: the day after its last. None when its last day is
+    the calendar's (a period stored before the accepted dates were checked): it never ends."""
+    if period.end >= dt.date.max:
+        return None
+    return period.end + dt.timedelta(days=1)
 
 
 def accounting_period_blockers(*, period: AccountingPeriod) -> list[dict]:

@@ -10,6 +10,8 @@
   delete in the admin.
 - ``admin_refusal``: a refusal (403, 409 ...) explained in the admin's layout, never a bare
   "403 Forbidden".
+- ``ServiceRefusalFormMixin``: a service's refusal (``DomainError``) while the add or change
+  form saves is shown on that form again, like any validation error (``domain_error_on_form``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
+
+from core.errors import DomainError
 
 
 def admin_timezone(user) -> zoneinfo.ZoneInfo:
@@ -206,14 +210,65 @@ class OrganizationScopedAdmin(OrganizationScopedMixin, AuditedAdmin):
     """Scoped, with read-only history: the base of every admin of a model with history."""
 
 
+def domain_error_on_form(form, exc: DomainError) -> None:
+    """A service's refusal on a form, in the service's (the API's) words: its sentence as a
+    non-field error, and each message of its ``fields`` on that field (with the sentence when
+    the form has no such field)."""
+    form.add_error(None, exc.message)
+    for field, field_messages in (exc.fields or {}).items():
+        for message in field_messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+_REFUSAL = "_payops_service_refusal"
+
+
+class ServiceRefusalFormMixin:
+    """For a ModelAdmin whose ``save_model`` (or ``save_related``) calls a service: when the
+    service refuses (``DomainError``), the add or change form is shown again (200) with the
+    refusal as form errors (``domain_error_on_form``) and the user's input kept, like any
+    validation error; never a 403 page, a 500 or a redirect to an empty form.
+
+    Nothing is saved: the refusal leaves ``changeform_view``'s transaction, which rolls back.
+    The view then runs once more on the same POST with a form whose validation carries the
+    refusal, so Django's own code renders the form, its inlines and its errors.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            if request.method != "POST" or getattr(request, _REFUSAL, None) is not None:
+                raise
+            setattr(request, _REFUSAL, exc)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, _REFUSAL, None)
+        if refusal is None:
+            return form
+
+        class RefusedForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                domain_error_on_form(self, refusal)
+                return cleaned
+
+        RefusedForm.__name__ = form.__name__
+        return RefusedForm
+
+
 __all__ = [
     "AuditedAdmin",
     "OrganizationScopedAdmin",
     "OrganizationScopedMixin",
+    "ServiceRefusalFormMixin",
     "actor_label",
     "admin",
     "admin_refusal",
     "admin_timezone",
+    "domain_error_on_form",
     "in_admin_timezone",
     "member_organizations",
 ]

@@ -14,7 +14,12 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from core.admin_base import OrganizationScopedAdmin, OrganizationScopedMixin, ReadOnlyAdminMixin
+from core.admin_base import (
+    OrganizationScopedAdmin,
+    OrganizationScopedMixin,
+    ReadOnlyAdminMixin,
+    ServiceRefusalFormMixin,
+)
 from core.errors import DomainError
 from core.models import AccountingPeriod
 from reconciliation import services
@@ -145,7 +150,7 @@ class PeriodEventInline(admin.TabularInline):
 
 
 @admin.register(AccountingPeriod)
-class AccountingPeriodAdmin(OrganizationScopedAdmin):
+class AccountingPeriodAdmin(ServiceRefusalFormMixin, OrganizationScopedAdmin):
     list_display = ["__str__", "organization", "start", "end", "status", "closed_at"]
     list_filter = ["status", "organization"]
     action_form = ReasonActionForm
@@ -161,14 +166,13 @@ class AccountingPeriodAdmin(OrganizationScopedAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        """Added through ``accounting_period_create``; its refusal (dates out of range,
+        inverted, overlapping) is a form error (``ServiceRefusalFormMixin``), nothing saved."""
         if change:
             return  # nothing of a period is edited by hand: close and reopen are actions
-        try:
-            created = services.accounting_period_create(
-                organization=obj.organization, start=obj.start, end=obj.end, actor=request.user
-            )
-        except DomainError as exc:
-            raise PermissionDenied(exc.message) from None
+        created = services.accounting_period_create(
+            organization=obj.organization, start=obj.start, end=obj.end, actor=request.user
+        )
         obj.pk = created.pk
 
     @admin.action(description="Close the selected periods")

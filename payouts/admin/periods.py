@@ -12,12 +12,13 @@ from django.utils.html import format_html
 
 from core.admin_base import (
     OrganizationScopedAdmin,
+    ServiceRefusalFormMixin,
     admin_refusal,
 )
 from core.clock import clock_today
 from core.errors import DomainError
 from payouts import selectors, services
-from payouts.admin.common import domain_errors_as_form_errors, permission_reason
+from payouts.admin.common import permission_reason
 from payouts.models import (
     Payout,
     PayoutPeriod,
@@ -31,7 +32,7 @@ class PeriodForm(forms.ModelForm):
 
 
 @admin.register(PayoutPeriod)
-class PayoutPeriodAdmin(OrganizationScopedAdmin):
+class PayoutPeriodAdmin(ServiceRefusalFormMixin, OrganizationScopedAdmin):
     """Accountants add periods (``period_create``) and close them; the page shows the period's
     payouts and their totals. Rows are never edited here."""
 
@@ -77,7 +78,8 @@ class PayoutPeriodAdmin(OrganizationScopedAdmin):
         return format_html('<a href="{}">{}</a>', url, count)
 
     def save_model(self, request, obj, form, change):
-        """Added through ``period_create`` (overlaps refused with the service's message)."""
+        """Added through ``period_create``; its refusal (overlap, inverted range) is a form error
+        with the service's message (``ServiceRefusalFormMixin``), nothing saved."""
         period = services.period_create(
             organization=form.cleaned_data["organization"],
             kind=form.cleaned_data["kind"],
@@ -98,9 +100,7 @@ class PayoutPeriodAdmin(OrganizationScopedAdmin):
                 extra_context["can_close"] = self.has_close_permission(
                     request
                 ) and period.status in ("open", "closing")
-        return domain_errors_as_form_errors(
-            self, super().changeform_view, request, object_id, form_url, extra_context
-        )
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         return [

@@ -109,6 +109,31 @@ def test_accountant_adds_a_period_and_overlaps_are_the_services_message(
     assert PayoutPeriod.objects.count() == 1
 
 
+def test_a_period_the_service_refuses_is_shown_on_the_form_again(client, organization, accountant):
+    """Before: the refusal was a message above an empty add form (a redirect): the dates typed
+    were lost. Now the form is shown again (200) with the service's sentence as a form error
+    and its field messages on the fields; nothing saved."""
+    client.force_login(accountant)
+    url = reverse("admin:payouts_payoutperiod_add")
+    data = {
+        "organization": organization.pk,
+        "kind": "week",
+        "name": "Week 1",
+        "start_date": "2026-11-02",
+        "end_date": "2026-11-08",
+    }
+    assert client.post(url, data).status_code == 302
+    overlap = client.post(url, {**data, "name": "again", "start_date": "2026-11-05"})
+    assert overlap.status_code == 200
+    form = overlap.context["adminform"].form
+    assert form.non_field_errors() == ["The period overlaps another accounting period."]
+    assert 'value="2026-11-05"' in overlap.content.decode()
+    inverted = client.post(url, {**data, "start_date": "2026-12-08", "end_date": "2026-12-02"})
+    assert inverted.status_code == 200
+    assert inverted.context["adminform"].form.errors  # the model's constraint, on the form
+    assert PayoutPeriod.objects.count() == 1
+
+
 # --- period figures, the close ------------------------------------------------------------------
 
 

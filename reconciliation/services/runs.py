@@ -14,7 +14,8 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.text import capfirst
 
@@ -130,8 +131,40 @@ def reconciliation_run(
 
 
 def _item_key(item: ReconciliationItem) -> str:
-    subject = item.order_number or f"ref:{item.provider_reference}"
+    """The case key of a problem line: its order number, else its provider reference, else (a
+    report row with neither) the row's content and its place among the rows of that content.
+
+    The content (paid at, amount, currency) and ``item.nth`` (1 for the first row of that content
+    by report line, 2 for the second, ...; see ``_sync_cases``) stay the same on a rerun and in a
+    corrected report that still lists the row, so its case is found again; a row a corrected
+    report drops no longer has its key, and its case resolves. Row ids and line numbers would
+    not do: a corrected report has new ids, and a dropped line renumbers the lines after it.
+    """
+    if item.order_number:
+        subject = item.order_number
+    elif item.provider_reference:
+        subject = f"ref:{item.provider_reference}"
+    elif item.report_row_id:
+        row = item.report_row
+        paid_at = row.paid_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        subject = f"row:{paid_at}:{row.amount}:{row.currency}:{item.nth}"
+    else:
+        subject = f"payment:{item.payment_id}"
     return f"{CASE_PREFIX}{item.category}:{item.provider}:{subject}"
+
+
+def _what(item: ReconciliationItem, organization: Organization) -> str:
+    if item.order_number:
+        return f"order {item.order_number}"
+    if item.provider_reference:
+        return f"reference {item.provider_reference}"
+    if item.report_row_id:
+        when = timezone.localtime(item.report_row.paid_at, organization.tz)
+        return (
+            f"a row without order number or reference, paid {when:%Y-%m-%d %H:%M}, "
+            f"line {item.report_row.line_no}"
+        )
+    return f"payment #{item.payment_id}"
 
 
 def _item_date(item: ReconciliationItem, organization: Organization) -> dt.date:
@@ -146,9 +179,22 @@ def _item_date(item: ReconciliationItem, organization: Organization) -> dt.date:
 def _sync_cases(run: ReconciliationRun, *, providers: set[str], actor) -> tuple[int, int]:
     """One case per problem item (deduplicated), and resolve the cases whose problem is gone."""
     organization = run.organization
+    # ``nth``: the place of a line among the run's lines of the same category, provider,
+    # identifiers and row content, by report line (only the rows without order number and
+    # reference need it, for their key: ``_item_key``). Computed by the database, in the query
+    # that reads the problems.
+    same = ("category", "provider", "order_number", "provider_reference")
+    same += ("report_row__paid_at", "report_row__amount", "report_row__currency")
     problems = (
         run.items.filter(category__in=ReconciliationItem.PROBLEMS)
         .select_related("payment", "report_row")
+        .annotate(
+            nth=Window(
+                RowNumber(),
+                partition_by=[F(name) for name in same],
+                order_by=[F("report_row__report_id").desc(), "report_row__line_no", "id"],
+            )
+        )
         .order_by("id")
     )
     keys: set[str] = set()
@@ -158,11 +204,7 @@ def _sync_cases(run: ReconciliationRun, *, providers: set[str], actor) -> tuple[
         if key in keys:
             continue
         keys.add(key)
-        what = (
-            f"order {item.order_number}"
-            if item.order_number
-            else (f"reference {item.provider_reference}")
-        )
+        what = _what(item, organization)
         day = _item_date(item, organization)
         sentence = SENTENCES[item.category]
         if sentence.startswith("{what}"):

@@ -100,3 +100,51 @@ def test_close_of_a_month_not_ended_is_refused_in_the_readers_language(
         _act(client, "close", period)
     period.refresh_from_db()
     assert period.status == "closed"
+
+
+def _add_period(client, organization, start, end):
+    return client.post(
+        reverse("admin:core_accountingperiod_add"),
+        {
+            "organization": organization.pk,
+            "start": start,
+            "end": end,
+            "events-TOTAL_FORMS": "0",  # the (read-only) events inline's management form
+            "events-INITIAL_FORMS": "0",
+        },
+    )
+
+
+@pytest.mark.parametrize("who", ["superuser", "accountant"])
+def test_a_period_the_service_refuses_is_a_form_error_not_a_403(
+    client, admin_user, organization, period, who
+):
+    """Before: ``save_model`` turned the service's refusal into ``PermissionDenied``: a 403
+    page with the sentence, the input lost. Now the add form is shown again (200) with the
+    refusal's sentence and, on each field it names, that field's message; nothing saved."""
+    from core.dates import RANGE_MESSAGE
+
+    user = admin_user if who == "superuser" else _staff(organization, "Accountant", "ani")
+    client.force_login(user)
+    beyond = _add_period(client, organization, "9999-01-01", "9999-12-31")
+    assert beyond.status_code == 200
+    errors = beyond.context["adminform"].form.errors
+    assert errors["__all__"][0].startswith("An accounting period must lie between 1970-01-01")
+    assert errors["start"] == [RANGE_MESSAGE]
+    assert errors["end"] == [RANGE_MESSAGE]
+    html = beyond.content.decode()
+    assert 'class="errornote"' in html
+    assert 'value="9999-01-01"' in html  # the user's input is kept
+    overlap = _add_period(client, organization, "2026-10-15", "2026-11-15")
+    assert overlap.status_code == 200
+    assert overlap.context["adminform"].form.non_field_errors() == [
+        f"The accounting period 2026-10-01..2026-10-31 (#{period.pk}) already covers part of "
+        "these dates."
+    ]
+    inverted = _add_period(client, organization, "2026-12-10", "2026-12-01")
+    assert inverted.status_code == 200
+    assert inverted.context["adminform"].form.errors
+    assert list(AccountingPeriod.objects.values_list("pk", flat=True)) == [period.pk]
+    added = _add_period(client, organization, "2026-11-01", "2026-11-30")
+    assert added.status_code == 302
+    assert AccountingPeriod.objects.count() == 2

@@ -253,3 +253,76 @@ def test_a_run_beyond_the_accepted_dates_is_refused(organization, actor, start, 
     assert caught.value.code == "invalid"
     assert sorted(caught.value.fields) == sorted(fields)
     assert not ReconciliationRun.objects.exists()
+
+
+def _unknown(organization, day, hour, amount):
+    """A report row without order number or provider reference that no payment matches."""
+    return {
+        "order_number": "",
+        "provider_reference": "",
+        "amount": amount,
+        "currency": "AMD",
+        "status": "paid",
+        "paid_at": local(organization, day, hour).isoformat(),
+        "fee": "1.00",
+    }
+
+
+def test_rows_without_identifiers_are_one_case_each(organization, branch, actor):
+    """Before: every row without order number and reference had the key ``...:ref:``, so the
+    second unknown row (and the third, ...) was hidden behind the first one's case (one case,
+    several problems) and a rerun or a corrected report could not tell them apart. Now each
+    row is its own case: two rows of the same content too (the n-th of them), reruns raise
+    nothing new, and a corrected report without a row resolves that row's case only."""
+    day = dt.date(2026, 10, 15)
+    known = paid(organization, branch, "100.00", at=local(organization, day, 10))
+    rows = [
+        row_of(known),
+        _unknown(organization, day, 13, "700.00"),
+        _unknown(organization, day, 14, "800.00"),
+        _unknown(organization, day, 15, "900.00"),
+        _unknown(organization, day, 15, "900.00"),  # the same content twice: two rows
+    ]
+    import_rows(organization, rows)
+    first = reconciliation_run(organization=organization, start=day, end=day, actor=actor)
+    assert first.counts["missing_in_payops"] == 4
+
+    def cases():
+        return _cases(organization).filter(kind="missing_in_payops")
+
+    assert cases().count() == 4
+    assert first.exceptions_raised == 4
+    assert len(set(cases().values_list("dedup_key", flat=True))) == 4
+    messages = sorted(cases().values_list("message", flat=True))
+    assert all("without order number or reference" in m for m in messages), messages
+    assert [m.split("(")[-1] for m in messages] == [
+        "700.00 AMD) that payops does not know.",
+        "800.00 AMD) that payops does not know.",
+        "900.00 AMD) that payops does not know.",
+        "900.00 AMD) that payops does not know.",
+    ]
+    ids = {c.details["reported"]: c.pk for c in cases()}
+    before = set(cases().values_list("id", flat=True))
+
+    second = reconciliation_run(organization=organization, start=day, end=day, actor=actor)
+    assert second.exceptions_raised == 0
+    assert second.exceptions_resolved == 0
+    assert set(cases().values_list("id", flat=True)) == before
+    assert all(c.occurrences == 2 and c.status == "open" for c in cases())
+
+    # A corrected report (the same hours) without the 800.00 row and with one 900.00 row.
+    import_rows(organization, rows[:2] + rows[3:4], name="corrected.csv")
+    third = reconciliation_run(organization=organization, start=day, end=day, actor=actor)
+    assert third.counts["missing_in_payops"] == 2
+    assert third.exceptions_raised == 0
+    assert third.exceptions_resolved == 2
+    open_cases = cases().filter(status="open")
+    assert sorted(open_cases.values_list("details__reported", flat=True)) == [
+        "700.00 AMD",
+        "900.00 AMD",
+    ]
+    assert ids["700.00 AMD"] in set(open_cases.values_list("id", flat=True))
+    gone = cases().exclude(status="open")
+    assert sorted(gone.values_list("details__reported", flat=True)) == ["800.00 AMD", "900.00 AMD"]
+    assert all(c.auto_resolved and c.status == "resolved" for c in gone)
+    assert set(cases().values_list("id", flat=True)) == before  # nothing new was raised

@@ -92,7 +92,7 @@ def test_clock_advance(*, organization: Organization, now: dt.datetime, actor) -
     Never further in one move than ``clock_furthest`` from the clock's current time (or real
     time, for a new clock): 400 ``clock_too_far`` with a field error on ``now`` naming the
     furthest allowed moment, and nothing changed. Billing's rule, as Stripe's: two intervals of
-    the shortest plan among the organisation's subscriptions that are not cancelled (a monthly
+    the shortest plan among the organisation's subscriptions that are live or suspended (a monthly
     plan: two months; yearly: two years; daily: two days); no limit without such a subscription.
     The due work a move runs is thus bounded by the data (a few periods per subscription, each
     with its dunning), never by the distance."""

@@ -1,10 +1,11 @@
 """How far one move of the sandbox test clock may go (``core.clock`` horizon ``billing.plans``).
 
 Stripe's rule for its test clocks: a move reaches at most two intervals of the shortest plan
-among the organisation's subscriptions that are not cancelled (their current plan, and a
+among the organisation's subscriptions that are live or suspended (their current plan, and a
 downgrade waiting for the period's end): a monthly plan, two months; a yearly plan, two years;
 a daily plan, two days; ``interval_count`` multiplies. Without such a subscription billing sets
-no limit.
+no limit: a cancelled one adds no period, nor does a paused one (its schedule restarts on
+resume, ``subscription_resume``).
 
 Why: the due work a move runs adds a subscription's missing periods one at a time up to the new
 time (``periods_extend``), each with its audit row, event and webhook, and then makes an attempt
@@ -31,8 +32,9 @@ INTERVALS_PER_MOVE = 2
 
 def billing_clock_horizon(*, organization, now: dt.datetime) -> ClockHorizon | None:
     """The furthest moment one move of ``organization``'s test clock may reach from ``now``."""
-    live = Subscription.objects.filter(organization=organization).exclude(
-        status=Subscription.Status.CANCELLED
+    live = Subscription.objects.filter(
+        organization=organization,
+        status__in=(*Subscription.LIVE, Subscription.Status.SUSPENDED),
     )
     plans = Plan.objects.filter(
         Q(pk__in=live.values("plan_id")) | Q(pk__in=live.values("pending_plan_id"))

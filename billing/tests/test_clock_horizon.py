@@ -99,7 +99,7 @@ def test_the_largest_allowed_move_succeeds_and_the_next_is_measured_from_the_clo
     assert clock_now(organization) == furthest
 
 
-def test_the_shortest_plan_sets_the_limit_and_cancelled_subscriptions_do_not_count(
+def test_the_shortest_plan_sets_the_limit_and_cancelled_or_paused_subscriptions_do_not_count(
     api, organization, member, subscribe, system_user
 ):
     daily = services.plan_create(
@@ -126,6 +126,13 @@ def test_the_shortest_plan_sets_the_limit_and_cancelled_subscriptions_do_not_cou
     services.subscription_cancel(subscription=pass_holder, at="now", actor=system_user)
     later = months_ahead(start, 2)
     moved = api.post("/api/v1/sandbox/clock/", {"now": later.isoformat()}, format="json")
+    assert moved.status_code == 200, moved.content
+
+    # A paused subscription adds no period (its schedule restarts on resume): no limit from it.
+    services.subscription_pause(subscription=member, actor=system_user, comment="injury")
+    assert api.get("/api/v1/sandbox/clock/").json()["furthest"] is None
+    much_later = months_ahead(later, 5)
+    moved = api.post("/api/v1/sandbox/clock/", {"now": much_later.isoformat()}, format="json")
     assert moved.status_code == 200, moved.content
 
 

@@ -22,7 +22,7 @@ class ClockSerializer(StrictSerializer):
             "ISO 8601 with its UTC offset; never before the clock's current time (409 "
             "clock_backwards), and at most `furthest` ahead of it in one move (400 "
             "clock_too_far): two intervals of the shortest plan among the organisation's "
-            "subscriptions that are not cancelled, as Stripe's test clocks."
+            "subscriptions that are live or suspended, as Stripe's test clocks."
         )
     )
 

@@ -41,7 +41,9 @@ class BillingConfig(AppConfig):
         from billing.events import EVENT_TYPES
         from billing.exception_kinds import KINDS, RETRY_LIMIT_REACHED
         from billing.services import billing_due_work, on_payment_change
+        from billing.services.horizon import billing_clock_horizon
         from billing.services.review import review_case_close_guard
+        from core.clock import register_clock_horizon
         from core.duework import register_due_work
         from exceptionqueue.kinds import register_close_guard, register_exception_kinds
         from payments import hooks
@@ -56,6 +58,7 @@ class BillingConfig(AppConfig):
 
             desk_register()
         register_due_work("billing.due", billing_due_work)
+        register_clock_horizon("billing.plans", billing_clock_horizon)
 
     def seed_demo(self, stdout) -> None:
         from billing.demo import seed_demo

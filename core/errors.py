@@ -112,6 +112,11 @@ class CoreError(ErrorCode):
     RESERVED_USERNAME = ("reserved_username", 400, "This username is reserved for system users.")
     INVALID_USER = ("invalid_user", 400, "The username or password is not acceptable.")
     CLOCK_BACKWARDS = ("clock_backwards", 409, "A test clock only moves forward.")
+    CLOCK_TOO_FAR = (
+        "clock_too_far",
+        400,
+        "A test clock moves only so far ahead in one step; move it in steps.",
+    )
     DUPLICATE_BRANCH = ("duplicate_branch", 409, "A branch with this code already exists.")
 
 

@@ -18,7 +18,12 @@ from core.errors import CoreError
 
 class ClockSerializer(StrictSerializer):
     now = serializers.DateTimeField(
-        help_text="ISO 8601 with its UTC offset; never before the clock's current time."
+        help_text=(
+            "ISO 8601 with its UTC offset; never before the clock's current time (409 "
+            "clock_backwards), and at most `furthest` ahead of it in one move (400 "
+            "clock_too_far): two intervals of the shortest plan among the organisation's "
+            "subscriptions that are live or suspended, as Stripe's test clocks."
+        )
     )
 
     def validate_now(self, value):
@@ -33,6 +38,11 @@ _ClockAnswer = inline_serializer(
     fields={
         "now": serializers.DateTimeField(),
         "frozen": serializers.BooleanField(help_text="True while a test clock is set."),
+        "furthest": serializers.DateTimeField(
+            allow_null=True,
+            required=False,
+            help_text="GET: the furthest moment one POST may move the clock to; null: no limit.",
+        ),
         "ran": serializers.DictField(child=serializers.IntegerField(), required=False),
     },
 )
@@ -40,10 +50,15 @@ _ClockAnswer = inline_serializer(
 
 class TestClockView(PayopsAPIView):
     """GET: the clock; POST ``{now}``: move it forward and run the due work as of ``now``;
-    DELETE: back to real time. 404 when the sandbox is off."""
+    DELETE: back to real time. 404 when the sandbox is off.
+
+    One POST moves the clock at most two intervals of the shortest subscription plan ahead
+    (``core.clock.test_clock_advance``; GET answers that moment as ``furthest``): further is
+    400 ``clock_too_far`` with a field error on ``now`` naming the furthest allowed moment,
+    and neither the clock nor any due work has moved."""
 
     __test__ = False
-    error_codes = [CoreError.CLOCK_BACKWARDS]
+    error_codes = [CoreError.CLOCK_BACKWARDS, CoreError.CLOCK_TOO_FAR]
 
     def initial(self, request, *args, **kwargs):
         if not settings.PAYOPS_SANDBOX:
@@ -52,10 +67,13 @@ class TestClockView(PayopsAPIView):
 
     @extend_schema(responses={200: _ClockAnswer})
     def get(self, request):
+        now = clock.clock_now(request.organization)
+        horizon = clock.clock_furthest(organization=request.organization, now=now)
         return Response(
             {
-                "now": clock.clock_now(request.organization),
+                "now": now,
                 "frozen": clock.test_clock_get(organization=request.organization) is not None,
+                "furthest": horizon.until if horizon else None,
             }
         )
 

@@ -84,3 +84,48 @@ def test_run_due_work_refuses_an_unknown_organisation(db):
 
     with pytest.raises(CommandError, match="no organisation 'nope'"):
         call_command("run_due_work", "--org", "nope")
+
+
+@pytest.fixture
+def horizon():
+    """A domain's limit on one move: a week from the clock's current time."""
+    from core.clock import ClockHorizon, _horizons, register_clock_horizon
+
+    def limit(*, organization, now):
+        return ClockHorizon(until=now + dt.timedelta(days=7), why="a week, for the test")
+
+    register_clock_horizon("tests.week", limit)
+    yield
+    _horizons.pop("tests.week", None)
+
+
+def test_a_move_beyond_the_horizon_is_refused_with_nothing_changed(
+    api, organization, recorder, horizon
+):
+    start = timezone.now() + dt.timedelta(hours=1)
+    assert api.post("/api/v1/sandbox/clock/", {"now": start.isoformat()}, "json").status_code == 200
+    runs = len(recorder)
+    furthest = timezone.localtime(start + dt.timedelta(days=7), organization.tz)
+    answer = api.post(
+        "/api/v1/sandbox/clock/", {"now": (furthest + dt.timedelta(seconds=1)).isoformat()}, "json"
+    )
+    assert answer.status_code == 400, answer.content
+    error = answer.json()["error"]
+    assert error["code"] == "clock_too_far"
+    assert error["fields"]["now"] == [
+        f"At most {furthest.isoformat()} in one move (a week, for the test)."
+    ]
+    assert clock_now(organization) == start
+    assert len(recorder) == runs  # no due work ran
+    assert TestClock.history.count() == 1  # only the first set
+
+    moved = api.post("/api/v1/sandbox/clock/", {"now": furthest.isoformat()}, "json")
+    assert moved.status_code == 200, moved.content
+    assert clock_now(organization) == furthest
+    assert len(recorder) == runs + 1
+
+
+def test_the_refusal_is_documented_in_the_schema(client):
+    schema = client.get("/api/schema/?format=json").json()
+    post = schema["paths"]["/api/v1/sandbox/clock/"]["post"]
+    assert "clock_too_far" in str(post["responses"]["400"])

@@ -3,16 +3,12 @@ adjustments, and the accounting periods (close and reopen through the services).
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
 
 from core.admin_base import (
     OrganizationScopedAdmin,
@@ -33,6 +29,7 @@ from reconciliation.models import (
     ReconciliationRun,
     ReconciliationSettings,
 )
+from reconciliation.texts import period_not_ended_sentence
 
 
 @admin.register(ProviderReport)
@@ -183,7 +180,9 @@ class AccountingPeriodAdmin(ServiceRefusalFormMixin, OrganizationScopedAdmin):
             try:
                 services.accounting_period_close(period=period, actor=request.user)
             except DomainError as exc:
-                message = not_ended_sentence(period) if exc.code == services.NOT_ENDED else None
+                message = (
+                    period_not_ended_sentence(period) if exc.code == services.NOT_ENDED else None
+                )
                 self.message_user(request, f"{period}: {message or exc.message}", messages.ERROR)
                 for reason in (exc.fields or {}).get("blocking_cases", []):
                     self.message_user(request, f"{period}: {reason}", messages.WARNING)
@@ -200,15 +199,3 @@ class AccountingPeriodAdmin(ServiceRefusalFormMixin, OrganizationScopedAdmin):
                 self.message_user(request, f"{period}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{period}: reopened.", messages.SUCCESS)
-
-
-def not_ended_sentence(period: AccountingPeriod) -> str:
-    """The refusal ``period_not_ended`` in the reader's language (the desk's catalogue, which
-    says the same on its close button's refusal)."""
-    return _(
-        "The period was not closed: it has not ended yet. It ends on %(end)s; "
-        "close it from %(day)s."
-    ) % {
-        "end": date_format(period.end, "SHORT_DATE_FORMAT"),
-        "day": date_format(period.end + dt.timedelta(days=1), "SHORT_DATE_FORMAT"),
-    }

@@ -23,6 +23,8 @@ DOMAIN_TEMPLATES = sorted(ROOT.parent.glob("*/templates/*/desk/*.html"))
 DOMAIN_MODULES = sorted(ROOT.parent.glob("*/desk.py"))
 # The exception kinds' labels (each app's ``exception_kinds.py``), shown on the desk's pages.
 KIND_MODULES = sorted(ROOT.parent.glob("*/exception_kinds.py"))
+# The domains' sentences shown by the desk and the admin alike (``<app>/texts.py``).
+TEXT_MODULES = sorted(ROOT.parent.glob("*/texts.py"))
 
 
 def template_msgids() -> set[str]:
@@ -40,7 +42,8 @@ def code_msgids() -> set[str]:
     assert len(KIND_MODULES) >= 6, (
         "payments, payouts, billing, appointments, reconciliation, webhooks"
     )
-    for path in [*ROOT.rglob("*.py"), *DOMAIN_MODULES, *KIND_MODULES]:
+    assert TEXT_MODULES, "reconciliation/texts.py: the close refusal's sentences"
+    for path in [*ROOT.rglob("*.py"), *DOMAIN_MODULES, *KIND_MODULES, *TEXT_MODULES]:
         if "tests" in path.parts or "locale" in path.parts:
             continue
         found |= translations.used_msgids(path.read_text(encoding="utf-8"))

@@ -338,6 +338,10 @@ def test_a_stored_period_at_the_end_of_the_calendar_still_opens(client, accounta
     assert response.status_code == 200
     assert "31 bars" in response.content.decode()
     assert "the calendar's last day: it can never be closed" in response.content.decode()
+    closing = client.post(url("period-close", organization, period.pk), follow=True)
+    assert "the calendar&#x27;s last day, so it can never be closed" in closing.content.decode()
+    period.refresh_from_db()
+    assert period.status == "open"
 
 
 def test_a_period_of_the_whole_accepted_range_charts_by_year(

@@ -26,6 +26,7 @@ from reconciliation.services import (
     accounting_period_month,
     accounting_period_reopen,
 )
+from reconciliation.texts import period_not_ended_sentence
 
 
 def _blocker_reason(blocker: dict) -> str:
@@ -42,16 +43,6 @@ def _period_label(period) -> str:
     return f"{start} \N{EN DASH} {end}"
 
 
-def _not_ended_sentence(period) -> str:
-    return _(
-        "The period was not closed: it has not ended yet. It ends on %(end)s; "
-        "close it from %(day)s."
-    ) % {
-        "end": date_format(period.end, "SHORT_DATE_FORMAT"),
-        "day": date_format(period.end + dt.timedelta(days=1), "SHORT_DATE_FORMAT"),
-    }
-
-
 @desk_view
 @require_POST
 def close(request, organization, period_id: int):
@@ -65,7 +56,9 @@ def close(request, organization, period_id: int):
             blockers = accounting_period_blockers(period=period)
             reasons = [_blocker_reason(b) for b in blockers if b["kind"] != NOT_ENDED]
             if exc.code == NOT_ENDED:
-                messages.error(request, _not_ended_sentence(period), extra_tags=f"code-{exc.code}")
+                messages.error(
+                    request, period_not_ended_sentence(period), extra_tags=f"code-{exc.code}"
+                )
             else:
                 reasons = reasons or (exc.fields or {}).get("blocking_cases", [])
                 messages.error(

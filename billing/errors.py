@@ -27,6 +27,12 @@ class BillingError(ErrorCode):
         422,
         "The provider cannot charge a saved card (no tokenized recurring payments).",
     )
+    START_DATE_OUT_OF_RANGE = (
+        "start_date_out_of_range",
+        400,
+        "A subscription starts at most one billing interval of its plan before today, and its "
+        "first period ends by 9998-12-31.",
+    )
     SUBSCRIPTION_CANCELLED = (
         "subscription_cancelled",
         409,

@@ -87,6 +87,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Payo
             BillingError.TOKENS_NOT_SUPPORTED,
             BillingError.PLAN_INACTIVE,
             PaymentError.UNKNOWN_PROVIDER,
+            BillingError.START_DATE_OUT_OF_RANGE,
         ],
         "pause": [CoreError.TRANSITION_NOT_ALLOWED, BillingError.SUBSCRIPTION_CANCELLED],
         "resume": [CoreError.TRANSITION_NOT_ALLOWED, BillingError.SUBSCRIPTION_CANCELLED],

@@ -11,8 +11,10 @@ from billing import events
 from billing.errors import BillingError
 from billing.locks import subscription_lock
 from billing.models import BillingPeriod, Customer, Plan, Subscription
+from billing.services.calendar import next_start
 from core.audit import save_audited
 from core.clock import clock_now
+from core.dates import FIRST_DAY, LAST_DAY
 from core.fsm import transition_apply
 from payments.errors import PaymentError
 from payments.models import Payment
@@ -62,6 +64,52 @@ def subscription_move(
     return subscription
 
 
+def start_date_window(*, plan: Plan, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last ``start_date`` a new subscription to ``plan`` may have on ``today``
+    (the organisation's date, by its test clock in the sandbox).
+
+    Back: at most one interval of the plan (``interval`` x ``interval_count``) before today, on
+    the schedule's calendar (1 month before 31 March is 28 February): a new subscription has at
+    most its backdated period and today's already due. Each missing period is made one by one
+    by the due work (``periods_extend``) and then billed, so a start in 1970 on a daily plan
+    meant 20,000 periods in one transaction and decades billed to the customer. Stripe bounds
+    its ``backdate_start_date`` by the invoice's 250 line items (one a backdated period); here
+    billing more than one past period is the desk's decision, not an API call's side effect.
+    Ahead: the first period (after any trial) ends by ``core.dates.LAST_DAY``.
+    """
+    count = plan.interval_count
+    try:
+        earliest = max(
+            next_start(today, interval=plan.interval, count=-count, anchor_day=today.day),
+            FIRST_DAY,
+        )
+    except (OverflowError, ValueError):  # before Python's dates
+        earliest = FIRST_DAY
+    after_last = LAST_DAY + dt.timedelta(days=1)
+    try:
+        # The anchor whose first period ends on LAST_DAY, less the trial before it.
+        anchor = next_start(after_last, interval=plan.interval, count=-count, anchor_day=1)
+        latest = anchor - dt.timedelta(days=plan.trial_days)
+    except (OverflowError, ValueError):  # an interval longer than the accepted dates
+        latest = FIRST_DAY - dt.timedelta(days=1)
+    return earliest, latest
+
+
+def start_date_check(*, plan: Plan, start_date: dt.date, today: dt.date) -> None:
+    """Raise 400 ``start_date_out_of_range`` naming the accepted dates (``start_date_window``)."""
+    earliest, latest = start_date_window(plan=plan, today=today)
+    if earliest <= start_date <= latest:
+        return
+    if latest < earliest:
+        field = f"No start date fits: the plan's first period would end after {LAST_DAY}."
+    else:
+        field = f"Must be from {earliest} (one billing interval before today, {today}) to {latest}."
+    raise BillingError.START_DATE_OUT_OF_RANGE.error(
+        f"{BillingError.START_DATE_OUT_OF_RANGE.sentence} {field}",
+        fields={"start_date": [field]},
+    )
+
+
 @transaction.atomic
 def subscription_create(
     *,
@@ -94,6 +142,8 @@ def subscription_create(
     provider = provider or default_provider()
     check_collection(provider=provider, collection=collection)
     now = clock_now(organization)
+    today = now.astimezone(organization.tz).date()
+    start_date_check(plan=plan, start_date=start_date, today=today)
     trial = plan.trial_days > 0
     subscription = Subscription(
         organization=organization,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from billing.models import BillingEvent, BillingSettings, Customer, Plan, Subscription
@@ -76,6 +78,8 @@ CASES = [
         422,
         "saved_card_not_supported",
     ),
+    ("a start in 1970", {"start_date": "1970-01-01"}, 400, "start_date_out_of_range"),
+    ("a start past the last period", {"start_date": "9998-12-31"}, 400, "start_date_out_of_range"),
     ("card data", {"card_number": "4083970000000021", "cvv": "123"}, 400, "unknown_field"),
 ]
 
@@ -188,3 +192,36 @@ def test_other_organisations_objects_do_not_exist(api, other_api, world):
         other_api.post(f"/api/v1/subscriptions/{sid}/pause/", {}, format="json").status_code == 404
     )
     assert other_api.get("/api/v1/billing-periods/").json()["results"] == []
+
+
+def test_start_date_outside_the_window_names_the_accepted_dates(api, world, organization):
+    from conftest import clock_at
+
+    daily = {"code": "daily", "name": "D", "amount": "100.00", "currency": "AMD", "interval": "day"}
+    assert api.post("/api/v1/plans/", daily, format="json").status_code == 201
+    biennial = {**daily, "code": "biennial", "interval": "year", "interval_count": 2}
+    assert api.post("/api/v1/plans/", biennial, format="json").status_code == 201
+    moment = dt.datetime(2026, 11, 15, 10, tzinfo=dt.timezone(dt.timedelta(hours=4)))
+    with clock_at(organization, moment):
+        before = snapshot()
+        refused = {
+            (plan, start): api.post(
+                "/api/v1/subscriptions/",
+                subscription_body(world, plan=plan, start_date=start),
+                format="json",
+            )
+            for plan, start in (("daily", "1970-01-01"), ("biennial", "9998-12-31"))
+        }
+        for response in refused.values():
+            assert response.status_code == 400, response.content
+            assert response.json()["error"]["code"] == "start_date_out_of_range"
+            assert list(response.json()["error"]["fields"]) == ["start_date"]
+        [daily_error] = refused["daily", "1970-01-01"].json()["error"]["fields"]["start_date"]
+        assert daily_error.startswith("Must be from 2026-11-14 ")
+        [biennial_error] = refused["biennial", "9998-12-31"].json()["error"]["fields"]["start_date"]
+        assert biennial_error.endswith(" to 9997-01-01.")
+        assert snapshot() == before
+        body = subscription_body(world, plan="daily", start_date="2026-11-14")
+        response = api.post("/api/v1/subscriptions/", body, format="json")
+        assert response.status_code == 201, response.content
+        assert response.json()["start_date"] == "2026-11-14"

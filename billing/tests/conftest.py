@@ -53,6 +53,15 @@ def customer(organization, system_user) -> Customer:
 
 
 @pytest.fixture
+def timeline_clock(organization) -> dt.datetime:
+    """The organisation's test clock pinned at the tests' timeline's first moment, 1 December 2026
+    08:00 in Yerevan, set directly: real time passes the timeline, and the sandbox refuses to start
+    a clock before real time (a subscription's start is also judged by this clock). Later moves
+    go through the service or ``POST sandbox/clock/``, as integrators do."""
+    return TestClock.objects.create(organization=organization, now=at("2026-12-01", 8)).now
+
+
+@pytest.fixture
 def clock(organization, system_user):
     """Move the organisation's test clock: ``clock("2026-12-01")`` or ``clock(datetime)``."""
 

@@ -33,14 +33,13 @@ def outcome(api, payment_id, value):
 
 
 @pytest.fixture
-def setup(api, gym):
+def setup(api, gym, timeline_clock):
     response = api.patch(
         "/api/v1/billing-settings/",
         {"max_attempts": 3, "retry_delays_hours": [24, 96], "grace_days": 3, "max_reminders": 2},
         format="json",
     )
     assert response.status_code == 200, response.content
-    tick(api, "2026-12-01T08:00:00+04:00")
     post(
         api,
         "plans/",

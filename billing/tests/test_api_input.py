@@ -22,7 +22,9 @@ def snapshot():
 
 
 @pytest.fixture
-def world(api, other_api, gym):
+def world(api, other_api, gym, timeline_clock):
+    """A plan and a customer of the organisation, and another organisation's; the organisation's
+    clock is at the timeline's start (the subscriptions posted start on 1 December 2026)."""
     plan = api.post(
         "/api/v1/plans/",
         {

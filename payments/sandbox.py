@@ -300,6 +300,11 @@ def order_status(params) -> dict:
     merchant = _authenticate(params)
     order = _find(params, merchant)
     _expire_if_due(order)
+    return order_answer(order)
+
+
+def order_answer(order) -> dict:
+    """``getOrderStatusExtended``'s answer about ``order``, as BPC writes it."""
     answer = {
         "errorCode": "0",
         "errorMessage": "Success",
@@ -415,12 +420,8 @@ def decide(
         if order.order_status != 0:
             return False
         if approved:
-            order.order_status = 2
-            order.action_code = 0
-            order.approval_code = f"{secrets.randbelow(10**6):06d}"
-            order.rrn = f"{secrets.randbelow(10**12):012d}"
-            order.masked_pan = masked_pan or TEST_CARD_PAN
-            order.auth_at = timezone.now()
+            for name, value in _approval(masked_pan=masked_pan, at=timezone.now()).items():
+                setattr(order, name, value)
             if order.client_id and not order.binding_id:
                 order.binding_id = binding_id or secrets.token_hex(16)
         else:
@@ -444,16 +445,23 @@ def order_deposited(*, order_number: str, amount_minor: int, currency_numeric: s
             "amount_minor": amount_minor,
             "currency_numeric": currency_numeric,
             "description": f"Order {order_number}",
-            "order_status": 2,
-            "action_code": 0,
-            "approval_code": f"{secrets.randbelow(10**6):06d}",
-            "rrn": f"{secrets.randbelow(10**12):012d}",
-            "masked_pan": TEST_CARD_PAN,
-            "auth_at": at,
             "expires_at": at + timedelta(minutes=20),
+            **_approval(at=at),
         },
     )
     return order
+
+
+def _approval(*, at, masked_pan: str = "") -> dict:
+    """What an approved checkout writes on its order (deposited: BPC's orderStatus 2)."""
+    return {
+        "order_status": 2,
+        "action_code": 0,
+        "approval_code": f"{secrets.randbelow(10**6):06d}",
+        "rrn": f"{secrets.randbelow(10**12):012d}",
+        "masked_pan": masked_pan or TEST_CARD_PAN,
+        "auth_at": at,
+    }
 
 
 def _notify(order, operation: str, status: int) -> None:

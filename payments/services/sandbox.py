@@ -11,7 +11,7 @@ from django.conf import settings
 from core.money import numeric_code, to_minor
 from payments.errors import PaymentError
 from payments.models import Payment
-from payments.providers.base import ProviderState, StatusResult
+from payments.providers.bpc import BpcAdapter
 from payments.services.checks import payment_check_status
 from payments.services.creation import payment_register_order
 from payments.services.status import payment_apply_status
@@ -70,9 +70,10 @@ def sandbox_pay(*, payment: Payment, outcome: str, actor) -> Payment:
 def sandbox_payment_deposited(*, payment: Payment, at: dt.datetime, actor) -> Payment:
     """A sandbox payment paid with the test card at ``at``, for demo data: the sandbox gateway's
     deposited order is recorded as its checkout leaves it (``payments.sandbox.order_deposited``,
-    no HTTP round trip: the demo seeds hundreds) and the gateway's word about it is applied as a
-    callback confirmed by a lookup would apply it: the payment is verified at ``at`` and carries
-    the order's id as its ``provider_reference``, the test card, approval code and RRN."""
+    no HTTP round trip: the demo seeds hundreds) and the gateway's word about it (its status
+    answer, ``order_answer``, read by the BPC adapter's parser) is applied as a callback confirmed
+    by a lookup would apply it: the payment is verified at ``at`` and carries the order's id as
+    its ``provider_reference``, the test card, approval code and RRN."""
     from payments import sandbox
 
     if payment.provider != Payment.Provider.SANDBOX:
@@ -85,23 +86,9 @@ def sandbox_payment_deposited(*, payment: Payment, at: dt.datetime, actor) -> Pa
         currency_numeric=numeric_code(payment.currency),
         at=at,
     )
-    status = StatusResult(
-        state=ProviderState.PAID,
-        provider_reference=str(order.order_id),
-        order_number=order.order_number,
-        amount=payment.amount,
-        currency=payment.currency,
-        approved_amount=payment.amount,
-        deposited_amount=payment.amount,
-        masked_pan=order.masked_pan,
-        approval_code=order.approval_code,
-        rrn=order.rrn,
-        action_code="0",
-        paid_at=at.isoformat(),
-    )
     return payment_apply_status(
         payment=payment,
-        status=status,
+        status=BpcAdapter.parse_status(sandbox.order_answer(order)),
         method=Payment.VerificationMethod.CALLBACK_LOOKUP,
         actor=actor,
     )

@@ -37,8 +37,9 @@ def date_in_range(value: dt.date | dt.datetime) -> bool:
     return FIRST_DAY <= value <= LAST_DAY
 
 
-def dates_check(**named: dt.date | dt.datetime | None) -> None:
-    """Raise 400 ``invalid`` naming every field whose date is outside the accepted range."""
+def dates_check(*, sentence: str = "", **named: dt.date | dt.datetime | None) -> None:
+    """Raise 400 ``invalid`` naming every field whose date is outside the accepted range, with
+    ``sentence`` (or a general one) as the error's message."""
     bad = {
         name: [RANGE_MESSAGE]
         for name, value in named.items()
@@ -46,7 +47,7 @@ def dates_check(**named: dt.date | dt.datetime | None) -> None:
     }
     if bad:
         raise RequestError.INVALID.error(
-            f"Dates are accepted from {FIRST_DAY} to {LAST_DAY}.", fields=bad
+            sentence or f"Dates are accepted from {FIRST_DAY} to {LAST_DAY}.", fields=bad
         )
 
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from core.accounting import close_blockers, close_reactions_run
 from core.audit import save_audited
 from core.clock import clock_today
-from core.dates import FIRST_DAY, LAST_DAY, RANGE_MESSAGE, date_in_range
+from core.dates import FIRST_DAY, LAST_DAY, dates_check
 from core.errors import CoreError
 from core.fsm import transition_apply
 from core.locks import accounting_period_creation_lock
@@ -48,17 +48,14 @@ def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
 def accounting_period_dates_check(*, start: dt.date, end: dt.date) -> None:
     """400 ``invalid`` for a period outside the dates payops accepts (``core.dates``: its pages,
     figures and local-day bounds would overflow Python's dates) or ending before it starts."""
-    if not (date_in_range(start) and date_in_range(end)):
-        fields = {
-            name: [RANGE_MESSAGE]
-            for name, value in (("start", start), ("end", end))
-            if not date_in_range(value)
-        }
-        raise errors.INVALID.error(
+    dates_check(
+        start=start,
+        end=end,
+        sentence=(
             f"An accounting period must lie between {FIRST_DAY} and {LAST_DAY}; "
-            f"{start}..{end} does not.",
-            fields=fields,
-        )
+            f"{start}..{end} does not."
+        ),
+    )
     if end < start:
         raise errors.INVALID.error(
             "The period ends before it starts.", fields={"end": ["Before start."]}
